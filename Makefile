@@ -1,0 +1,49 @@
+# spotcast: make run (the service on the embedded store), make test (all tests).
+GO        ?= go
+BIN       ?= bin/spotcast
+DB        ?= spotcast.duckdb
+STATICCHECK_VERSION ?= v0.8.2
+# The shared data set (real spot-market data) sits beside the checkout.
+SHARED    ?= ../shared
+
+.PHONY: build run demo test test-short bench lint fmt vet staticcheck clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/spotcast
+
+# With AWS credentials: ingests the real market into $(DB). Without them:
+# fills $(DB) from the simulated market and says so (every row source=simulated).
+run: build
+	$(BIN) ingest aws --db $(DB) --simulate-without-credentials
+	$(BIN) stats --db $(DB)
+
+# The simulated market only, whatever credentials exist.
+demo: build
+	$(BIN) ingest sim --db $(DB)
+	$(BIN) stats --db $(DB)
+
+test:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
+
+lint: fmt vet staticcheck
+
+fmt:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+clean:
+	rm -rf bin $(DB) $(DB).wal

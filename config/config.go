@@ -1,0 +1,214 @@
+// Package config reads spotcast's YAML configuration file. Flags (in
+// cmd/spotcast) override what the file says; environment variables
+// SPOTCAST_DB, SPOTCAST_CONFIG and SPOTCAST_AUTH_TOKEN override both where
+// the command documents it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/spotcast/spotcast/market"
+)
+
+// Config is the whole file. Every field has a usable zero value; Default
+// fills the documented defaults.
+type Config struct {
+	DB    string      `yaml:"db"`
+	AWS   AWS         `yaml:"aws"`
+	Watch []WatchPool `yaml:"watch"`
+	Serve Serve       `yaml:"serve"`
+}
+
+// AWS configures `ingest aws` and the scheduled ingest.
+type AWS struct {
+	// Regions to ingest; empty means every enabled region (DescribeRegions).
+	Regions []string `yaml:"regions"`
+	// EndpointURL points the SDK at an EC2-compatible endpoint.
+	EndpointURL string `yaml:"endpoint_url"`
+	// Concurrency bounds the regions fetched at once.
+	Concurrency int `yaml:"concurrency"`
+	// Backfill is how far back the first run reads (AWS keeps 90 days).
+	Backfill Duration `yaml:"backfill"`
+	// Overlap is re-read before each region's watermark, because AWS can
+	// publish a price change late.
+	Overlap Duration `yaml:"overlap"`
+	// InstanceTypes and ProductDescriptions filter DescribeSpotPriceHistory.
+	InstanceTypes       []string           `yaml:"instance_types"`
+	ProductDescriptions []string           `yaml:"product_descriptions"`
+	PlacementRequests   []PlacementRequest `yaml:"placement_requests"`
+}
+
+// PlacementRequest is one GetSpotPlacementScores request.
+type PlacementRequest struct {
+	Name           string   `yaml:"name"`
+	InstanceTypes  []string `yaml:"instance_types"`
+	TargetCapacity int      `yaml:"target_capacity"`
+	CapacityUnit   string   `yaml:"capacity_unit"` // units (default), vcpu, memory-mib
+	Regions        []string `yaml:"regions"`
+	SingleAZ       bool     `yaml:"single_az"`
+}
+
+// WatchPool is a pool whose per-pool metrics and forecasts are kept.
+type WatchPool struct {
+	Cloud        string `yaml:"cloud"`
+	Region       string `yaml:"region"`
+	Zone         string `yaml:"zone"`
+	InstanceType string `yaml:"instance_type"`
+	Product      string `yaml:"product"`
+}
+
+// Key returns the pool key, deriving the region from the zone when unset.
+func (w WatchPool) Key() (market.PoolKey, error) {
+	k := market.PoolKey{Cloud: w.Cloud, Region: w.Region, Zone: w.Zone, InstanceType: w.InstanceType, Product: w.Product}
+	if k.Cloud == "" {
+		k.Cloud = market.AWS
+	}
+	if k.InstanceType == "" {
+		return k, errors.New("instance_type is required")
+	}
+	if k.Region == "" {
+		if k.Zone == "" {
+			return k, errors.New("region or zone is required")
+		}
+		r, err := market.RegionOfZone(k.Zone)
+		if err != nil {
+			return k, err
+		}
+		k.Region = r
+	}
+	return k, nil
+}
+
+// Serve configures `spotcast serve`.
+type Serve struct {
+	HTTPAddr  string `yaml:"http_addr"`
+	GRPCAddr  string `yaml:"grpc_addr"`
+	AuthToken string `yaml:"auth_token"`
+	TLSCert   string `yaml:"tls_cert"`
+	TLSKey    string `yaml:"tls_key"`
+	// IngestEvery is how often the scheduler ingests from AWS (0: never).
+	IngestEvery Duration `yaml:"ingest_every"`
+	// RefitEvery is how often forecasts are refitted.
+	RefitEvery Duration `yaml:"refit_every"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() Config {
+	return Config{
+		DB: "spotcast.duckdb",
+		AWS: AWS{
+			Concurrency: 4,
+			Backfill:    Duration(7 * 24 * time.Hour),
+			Overlap:     Duration(time.Hour),
+		},
+		Serve: Serve{
+			HTTPAddr:    "127.0.0.1:8080",
+			GRPCAddr:    "127.0.0.1:50051",
+			IngestEvery: Duration(10 * time.Minute),
+			RefitEvery:  Duration(time.Hour),
+		},
+	}
+}
+
+// Load reads path over the defaults. Unknown keys are errors, so a typo
+// does not silently fall back to a default.
+func Load(path string) (Config, error) {
+	c := Default()
+	f, err := os.Open(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	if err := decode(f, &c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func decode(r io.Reader, c *Config) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return err
+	}
+	return c.Validate()
+}
+
+// Validate checks values a typo could get wrong.
+func (c Config) Validate() error {
+	if c.AWS.Concurrency < 0 {
+		return errors.New("aws.concurrency: must be >= 0")
+	}
+	for i, p := range c.AWS.PlacementRequests {
+		if len(p.InstanceTypes) == 0 {
+			return fmt.Errorf("aws.placement_requests[%d].instance_types: at least one type is required", i)
+		}
+		if p.TargetCapacity <= 0 {
+			return fmt.Errorf("aws.placement_requests[%d].target_capacity: must be > 0", i)
+		}
+		switch p.CapacityUnit {
+		case "", "units", "vcpu", "memory-mib":
+		default:
+			return fmt.Errorf("aws.placement_requests[%d].capacity_unit: %q is not one of units, vcpu, memory-mib", i, p.CapacityUnit)
+		}
+	}
+	for i, w := range c.Watch {
+		if _, err := w.Key(); err != nil {
+			return fmt.Errorf("watch[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Duration is a time.Duration that reads "90s", "10m", "24h" or "7d".
+type Duration time.Duration
+
+// UnmarshalYAML accepts Go durations plus a "d" suffix for days.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration is time.ParseDuration plus whole days ("7d", "1d12h").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		var days int
+		if _, err := fmt.Sscanf(s[:i], "%d", &days); err != nil || fmt.Sprint(days) != s[:i] {
+			return 0, fmt.Errorf("duration %q: bad day count", s)
+		}
+		rest := time.Duration(0)
+		if s[i+1:] != "" {
+			r, err := time.ParseDuration(s[i+1:])
+			if err != nil {
+				return 0, fmt.Errorf("duration %q: %w", s, err)
+			}
+			rest = r
+		}
+		return time.Duration(days)*24*time.Hour + rest, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: %w", s, err)
+	}
+	return v, nil
+}
