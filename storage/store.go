@@ -6,10 +6,19 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/spotcast/spotcast/market"
+	"github.com/duckdb/duckdb-go/v2"
 )
 
 // Sentinel errors callers branch on.
@@ -20,6 +29,8 @@ var (
 	ErrNewerSchema = errors.New("store was written by a newer spotcast")
 	// ErrNotFound: the pool, instance type or row asked for is not stored.
 	ErrNotFound = errors.New("not found")
+	// ErrReadOnly: a write was attempted on a store opened read-only.
+	ErrReadOnly = errors.New("store is open read-only")
 )
 
 // DefaultPath is where the store lives unless --db says otherwise.
@@ -33,20 +44,170 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store is an open DuckDB store.
+// Store is an open DuckDB store. Its methods are safe for concurrent use:
+// queries run on pooled connections while at most one Import writes.
 type Store struct {
-	// implementation fields
+	db       *sql.DB
+	path     string
+	readOnly bool
+	now      func() time.Time
+
+	// importMu serialises imports: DuckDB has one writer per file anyway,
+	// and the pool-id cache below is only touched under it.
+	importMu sync.Mutex
+	pools    map[poolKey]int32 // nil until first loaded
+	maxPool  int32
 }
+
+func isMemory(path string) bool { return path == "" || path == ":memory:" }
 
 // Open opens (creating if needed) and migrates the store at path; "" or
 // ":memory:" opens an in-memory store.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) { panic("todo") }
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	s, err := open(ctx, path, opts, SchemaVersion)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// open is Open migrating to target (tests build older stores with it).
+func open(ctx context.Context, path string, opts Options, target int) (*Store, error) {
+	dsn := ":memory:"
+	if !isMemory(path) {
+		dsn = path
+		if opts.ReadOnly {
+			dsn += "?" + url.Values{"access_mode": {"read_only"}}.Encode()
+		}
+	}
+	connector, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	s := &Store{db: sql.OpenDB(connector), readOnly: opts.ReadOnly, now: opts.Now}
+	if !isMemory(path) {
+		s.path = path
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	// Keep a few connections warm: each DuckDB connection is cheap, but
+	// re-creating them per query is not free.
+	s.db.SetMaxIdleConns(4)
+	if err := s.migrate(ctx, target); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+var lockPID = regexp.MustCompile(`\(PID (\d+)\)`)
+
+// openError classifies DuckDB's open failures: a conflicting file lock
+// becomes ErrLocked with the holder's PID when DuckDB names it.
+func openError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		if m := lockPID.FindStringSubmatch(msg); m != nil {
+			return fmt.Errorf("open store %s: held by PID %s: %w", path, m[1], ErrLocked)
+		}
+		return fmt.Errorf("open store %s: %w", path, ErrLocked)
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
+}
+
+// LockHolderPID extracts the PID DuckDB named in a lock error (0 if none).
+func LockHolderPID(err error) int {
+	if err == nil {
+		return 0
+	}
+	if m := lockPID.FindStringSubmatch(err.Error()); m != nil {
+		pid, _ := strconv.Atoi(m[1])
+		return pid
+	}
+	return 0
+}
+
+func (s *Store) name() string {
+	if s.path == "" {
+		return ":memory:"
+	}
+	return s.path
+}
+
+// schemaVersion reads the stored version (0 for a new, empty file).
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'schema_version'`).Scan(&n)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	var v int
+	err = s.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&v)
+	return v, err
+}
+
+// migrate brings the schema to target, one transaction per step.
+func (s *Store) migrate(ctx context.Context, target int) error {
+	cur, err := s.schemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("store %s: read schema version: %w", s.name(), err)
+	}
+	if cur > SchemaVersion {
+		return fmt.Errorf("store %s has schema version %d, this spotcast knows up to %d: %w",
+			s.name(), cur, SchemaVersion, ErrNewerSchema)
+	}
+	if cur >= target {
+		return nil
+	}
+	if s.readOnly {
+		return fmt.Errorf("store %s has schema version %d and needs %d: open it once read-write to upgrade: %w",
+			s.name(), cur, target, ErrReadOnly)
+	}
+	for v := cur; v < target; v++ {
+		if err := s.migrateStep(ctx, v); err != nil {
+			return fmt.Errorf("store %s: migrate to version %d: %w", s.name(), v+1, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrateStep(ctx context.Context, from int) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, from+1, s.now().UTC()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
 
 // Close closes the store cleanly (checkpointing the WAL).
-func (s *Store) Close() error { panic("todo") }
+func (s *Store) Close() error {
+	if !s.readOnly && s.path != "" {
+		if _, err := s.db.Exec(`CHECKPOINT`); err != nil {
+			s.db.Close()
+			return fmt.Errorf("close store %s: checkpoint: %w", s.path, err)
+		}
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.name(), err)
+	}
+	return nil
+}
 
 // Path is the file the store was opened on ("" for in-memory).
-func (s *Store) Path() string { panic("todo") }
+func (s *Store) Path() string { return s.path }
+
+// DB exposes the underlying database for read-only ad-hoc SQL (reports,
+// notebooks' helpers). Writes must go through Import.
+func (s *Store) DB() *sql.DB { return s.db }
 
 // RunInfo describes one import for the ingest_runs table.
 type RunInfo struct {
@@ -70,145 +231,314 @@ type ImportStats struct {
 	Tables map[string]TableStats `json:"tables"`
 }
 
-// Added and Stored sum over tables.
-func (s ImportStats) Added() int64  { panic("todo") }
-func (s ImportStats) Stored() int64 { panic("todo") }
+// Added sums the rows handed to the Writer over tables.
+func (s ImportStats) Added() int64 {
+	var n int64
+	for _, t := range s.Tables {
+		n += t.Added
+	}
+	return n
+}
+
+// Stored sums the rows that were new over tables.
+func (s ImportStats) Stored() int64 {
+	var n int64
+	for _, t := range s.Tables {
+		n += t.Stored
+	}
+	return n
+}
+
+// importTables are the tables a Writer feeds, in merge order.
+var importTables = []string{"prices", "advisor", "instance_types", "ondemand_prices", "placement_scores", "events"}
 
 // Import runs fill in one transaction. Rows go through DuckDB Appenders into
 // staging tables and are merged into the real tables at the end, skipping
 // rows whose natural key is already stored (and repeats within the import).
 // If fill returns an error, or ctx ends, nothing is written. Watermarks set
 // with the Writer commit with the rows.
+//
+// An ingest_runs row is written for every committed import, also when it
+// stored nothing new, so the run history shows re-imports.
 func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) error) (ImportStats, error) {
-	panic("todo")
+	if s.readOnly {
+		return ImportStats{}, fmt.Errorf("import into %s: %w", s.name(), ErrReadOnly)
+	}
+	s.importMu.Lock()
+	defer s.importMu.Unlock()
+	started := s.now().UTC()
+
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return ImportStats{}, fmt.Errorf("import: %w", err)
+	}
+	defer conn.Close()
+	if err := s.loadPools(ctx, conn); err != nil {
+		return ImportStats{}, err
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return ImportStats{}, fmt.Errorf("import: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// Background: the rollback must run even when ctx has ended.
+			conn.ExecContext(context.Background(), `ROLLBACK`)
+			conn.ExecContext(context.Background(), dropStagingDDL)
+		}
+	}()
+
+	var runID int64
+	var provBase int32
+	err = conn.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) + 1 FROM ingest_runs), (SELECT coalesce(max(id), 0) FROM provenance)`).Scan(&runID, &provBase)
+	if err != nil {
+		return ImportStats{}, fmt.Errorf("import: next run id: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, stagingDDL); err != nil {
+		return ImportStats{}, fmt.Errorf("import: create staging tables: %w", err)
+	}
+
+	w := &Writer{
+		run:        run,
+		started:    started,
+		done:       ctx.Done(),
+		ctxErr:     ctx.Err,
+		pools:      s.pools,
+		newPools:   map[poolKey]int32{},
+		nextPool:   s.maxPool,
+		prov:       map[provKey]int32{},
+		provBase:   provBase,
+		batch:      newPriceBatch(),
+		jobs:       make(chan job, 2),
+		free:       make(chan *priceBatch, 3),
+		added:      map[string]int64{},
+		watermarks: map[string]time.Time{},
+	}
+	w.free <- newPriceBatch()
+	w.free <- newPriceBatch()
+	w.wg.Add(1)
+	go s.appendLoop(conn, w)
+
+	fillErr := fill(w)
+	finishErr := w.finish()
+	if fillErr != nil {
+		return ImportStats{}, fillErr
+	}
+	if err := ctx.Err(); err != nil {
+		return ImportStats{}, err
+	}
+	if finishErr != nil {
+		return ImportStats{}, fmt.Errorf("import: %w", finishErr)
+	}
+
+	stats := ImportStats{RunID: runID, Tables: map[string]TableStats{}}
+	if err := s.merge(ctx, conn, w, runID, &stats); err != nil {
+		return ImportStats{}, fmt.Errorf("import: %w", err)
+	}
+	tables, _ := json.Marshal(stats.Tables)
+	_, err = conn.ExecContext(ctx, `INSERT INTO ingest_runs
+		(id, kind, source, path, format, sha256, started, finished, rows_stored, rows_added, tables)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		runID, run.Kind, run.Source, run.Path, run.Format, run.SHA256, started, s.now().UTC(),
+		stats.Stored(), stats.Added(), string(tables))
+	if err != nil {
+		return ImportStats{}, fmt.Errorf("import: record run: %w", err)
+	}
+	for src, t := range w.watermarks {
+		_, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)`, src, t, started)
+		if err != nil {
+			return ImportStats{}, fmt.Errorf("import: watermark %s: %w", src, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, dropStagingDDL); err != nil {
+		return ImportStats{}, fmt.Errorf("import: drop staging tables: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return ImportStats{}, fmt.Errorf("import: commit: %w", err)
+	}
+	committed = true
+	for _, p := range w.newList {
+		s.pools[p.key] = p.id
+	}
+	s.maxPool = w.nextPool
+	return stats, nil
 }
 
-// Writer takes the rows of one Import. Not safe for concurrent use.
-type Writer struct {
-	// implementation fields
+// appendLoop owns conn while fill runs: it feeds every batch to the
+// Appenders and recycles price batches. After an error it keeps draining
+// so the producer never blocks.
+func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
+	defer w.wg.Done()
+	err := conn.Raw(func(dc any) error {
+		a := &appenders{conn: dc.(driver.Conn), by: map[string]*duckdb.Appender{}, args: make([]driver.Value, 8)}
+		var err error
+		for j := range w.jobs {
+			if err == nil {
+				if err = a.run(j); err != nil {
+					w.setErr(err)
+				}
+			}
+			if j.prices != nil {
+				j.prices.reset()
+				w.free <- j.prices
+			}
+		}
+		return errors.Join(err, a.close())
+	})
+	if err != nil {
+		w.setErr(err)
+	}
 }
 
-func (w *Writer) AddPrice(p market.PricePoint) error              { panic("todo") }
-func (w *Writer) AddAdvisor(a market.AdvisorRow) error            { panic("todo") }
-func (w *Writer) AddInstanceType(t market.InstanceType) error     { panic("todo") }
-func (w *Writer) AddOnDemand(o market.OnDemandPrice) error        { panic("todo") }
-func (w *Writer) AddPlacementScore(p market.PlacementScore) error { panic("todo") }
-func (w *Writer) AddEvent(e market.Event) error                   { panic("todo") }
+// loadPools fills the pool-id cache on first use.
+func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
+	if s.pools != nil {
+		return nil
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT id, cloud, region, zone, instance_type, product, resolution FROM pools`)
+	if err != nil {
+		return fmt.Errorf("load pools: %w", err)
+	}
+	defer rows.Close()
+	pools := map[poolKey]int32{}
+	var maxID int32
+	for rows.Next() {
+		var id int32
+		var k poolKey
+		var res string
+		if err := rows.Scan(&id, &k.Cloud, &k.Region, &k.Zone, &k.InstanceType, &k.Product, &res); err != nil {
+			return fmt.Errorf("load pools: %w", err)
+		}
+		k.daily = res == "1d"
+		pools[k] = id
+		maxID = max(maxID, id)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load pools: %w", err)
+	}
+	s.pools, s.maxPool = pools, maxID
+	return nil
+}
 
-// SetWatermark records that source (e.g. "aws-api:us-east-1") is complete
-// up to t; it is written in the same transaction as the rows.
-func (w *Writer) SetWatermark(source string, t time.Time) { panic("todo") }
+// merge writes the import's pools and provenance, then moves every staging
+// table into its real table with one set-based statement each.
+func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int64, stats *ImportStats) error {
+	if len(w.newList) > 0 || len(w.provList) > 0 {
+		err := conn.Raw(func(dc any) error {
+			if len(w.newList) > 0 {
+				ap, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "pools")
+				if err != nil {
+					return err
+				}
+				for _, p := range w.newList {
+					k := p.key
+					if err := ap.AppendRow(p.id, k.Cloud, k.Region, k.Zone, k.InstanceType, k.Product, k.resolution()); err != nil {
+						ap.Close()
+						return err
+					}
+				}
+				if err := ap.Close(); err != nil {
+					return err
+				}
+			}
+			if len(w.provList) > 0 {
+				ap, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "provenance")
+				if err != nil {
+					return err
+				}
+				for i, p := range w.provList {
+					if err := ap.AppendRow(w.provBase+int32(i)+1, runID, p.source, p.fetched.UTC()); err != nil {
+						ap.Close()
+						return err
+					}
+				}
+				return ap.Close()
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store pools and provenance: %w", err)
+		}
+	}
+	for _, t := range importTables {
+		added := w.added[t]
+		if added == 0 {
+			continue
+		}
+		var res sql.Result
+		var err error
+		if t == "prices" {
+			res, err = conn.ExecContext(ctx, mergePricesSQL, w.minTS.UTC(), w.maxTS.UTC())
+		} else {
+			for _, m := range mergeSQL {
+				if m.table == t {
+					res, err = conn.ExecContext(ctx, m.sql)
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("merge %s: %w", t, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("merge %s: %w", t, err)
+		}
+		stats.Tables[t] = TableStats{Added: added, Stored: n}
+	}
+	return nil
+}
+
+// mergePricesSQL keeps the first staged row per (pool, ts) and skips keys
+// already stored. The range condition on p.ts lets DuckDB skip row groups
+// of older data by their min/max statistics.
+const mergePricesSQL = `
+INSERT INTO prices
+SELECT s.pool_id, s.ts, s.price, s.open, s.high, s.low, s.close, s.prov_id FROM (
+	SELECT *, row_number() OVER (PARTITION BY pool_id, ts ORDER BY rowid) AS rn
+	FROM temp.stage_prices) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM prices p
+	WHERE p.pool_id = s.pool_id AND p.ts = s.ts AND p.ts BETWEEN ?::TIMESTAMP AND ?::TIMESTAMP)`
 
 // Watermark returns the stored watermark of source.
 func (s *Store) Watermark(ctx context.Context, source string) (t time.Time, ok bool, err error) {
-	panic("todo")
+	err = s.db.QueryRowContext(ctx, `SELECT ts FROM watermarks WHERE source = ?`, source).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("watermark %s: %w", source, err)
+	}
+	return t.UTC(), true, nil
 }
+
+// countTables are the keys of Counts.
+var countTables = []string{"prices", "pools", "advisor", "instance_types", "ondemand_prices",
+	"placement_scores", "events", "ingest_runs", "watermarks"}
 
 // Counts returns the row count of each table, keyed "prices", "pools",
 // "advisor", "instance_types", "ondemand_prices", "placement_scores",
 // "events", "ingest_runs", "watermarks".
-func (s *Store) Counts(ctx context.Context) (map[string]int64, error) { panic("todo") }
-
-// PoolFilter selects pools; empty fields match anything.
-type PoolFilter struct {
-	Cloud, Region, Zone, InstanceType, Product string
-	GPUModel                                   string  // case-insensitive, e.g. "A100"
-	MinGPUMemoryGiB                            float64 // per GPU
-	Source                                     string
-	Limit                                      int // 0: no limit
+func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	for i, t := range countTables {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "(SELECT count(*) FROM %s)", t)
+	}
+	vals := make([]int64, len(countTables))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := s.db.QueryRowContext(ctx, q.String()).Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	out := make(map[string]int64, len(vals))
+	for i, t := range countTables {
+		out[t] = vals[i]
+	}
+	return out, nil
 }
-
-// PoolInfo is a pool with its catalogue entry (zero if unknown).
-type PoolInfo struct {
-	market.Pool
-	Type market.InstanceType `json:"-"`
-}
-
-// Pools lists pools matching f with their point counts, span and last price.
-func (s *Store) Pools(ctx context.Context, f PoolFilter) ([]PoolInfo, error) { panic("todo") }
-
-// Series returns the pool's points in time order covering [from, to): the
-// last point at or before from (so the step function's value at from is
-// known) and every point after it up to to. Zero from/to are open ends.
-// ErrNotFound if the pool is not stored.
-func (s *Store) Series(ctx context.Context, key market.PoolKey, from, to time.Time) ([]market.PricePoint, error) {
-	panic("todo")
-}
-
-// LatestPrices returns the newest point of every pool matching f.
-func (s *Store) LatestPrices(ctx context.Context, f PoolFilter) ([]market.PricePoint, error) {
-	panic("todo")
-}
-
-// Advisor returns the newest advisor row for the type in the region/OS
-// at or before at (zero at: newest); ErrNotFound if none.
-func (s *Store) Advisor(ctx context.Context, region, os, instanceType string, at time.Time) (market.AdvisorRow, error) {
-	panic("todo")
-}
-
-// InstanceType returns the catalogue entry; ErrNotFound if none.
-func (s *Store) InstanceType(ctx context.Context, cloud, name string) (market.InstanceType, error) {
-	panic("todo")
-}
-
-// InstanceTypes lists catalogue entries of a cloud ("" all).
-func (s *Store) InstanceTypes(ctx context.Context, cloud string) ([]market.InstanceType, error) {
-	panic("todo")
-}
-
-// OnDemand returns the on-demand price in effect at at (zero: newest).
-// Product "" matches any product, preferring Linux.
-func (s *Store) OnDemand(ctx context.Context, cloud, region, instanceType, product string, at time.Time) (market.OnDemandPrice, error) {
-	panic("todo")
-}
-
-// EventFilter selects events; empty fields match anything.
-type EventFilter struct {
-	Cloud, Region, Zone, InstanceType, Kind string
-	From, To                                time.Time
-}
-
-// Events returns matching events in time order.
-func (s *Store) Events(ctx context.Context, f EventFilter) ([]market.Event, error) { panic("todo") }
-
-// PlacementScores returns the newest score per (region, zone, request)
-// for requests that include instanceType ("" any).
-func (s *Store) PlacementScores(ctx context.Context, region, instanceType string) ([]market.PlacementScore, error) {
-	panic("todo")
-}
-
-// IngestRun is a row of ingest_runs.
-type IngestRun struct {
-	ID int64
-	RunInfo
-	Started    time.Time
-	Finished   time.Time
-	RowsStored int64
-}
-
-// IngestRuns returns the newest runs first.
-func (s *Store) IngestRuns(ctx context.Context, limit int) ([]IngestRun, error) { panic("todo") }
-
-// SourceFreshness is the newest data point and newest successful ingest
-// per source.
-type SourceFreshness struct {
-	Source      string
-	LastIngest  time.Time
-	NewestPoint time.Time
-	Rows        int64
-}
-
-// Freshness lists every source's freshness.
-func (s *Store) Freshness(ctx context.Context) ([]SourceFreshness, error) { panic("todo") }
-
-// ExportStats says what ExportParquet wrote.
-type ExportStats struct {
-	Files int   `json:"files"`
-	Rows  int64 `json:"rows"`
-}
-
-// ExportParquet writes the prices (joined with their pools) as Parquet
-// partitioned by cloud/region/month under dir (hive layout:
-// cloud=aws/region=us-east-1/month=2021-03/*.parquet), plus the other tables
-// as one Parquet file each.
-func (s *Store) ExportParquet(ctx context.Context, dir string) (ExportStats, error) { panic("todo") }

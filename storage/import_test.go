@@ -1,0 +1,322 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spotcast/spotcast/market"
+)
+
+var t0 = time.Date(2021, 3, 2, 0, 0, 0, 0, time.UTC)
+
+func fixedClock() func() time.Time {
+	return func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+}
+
+func openMem(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), "", Options{Now: fixedClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func zoneKey(zone, typ string) market.PoolKey {
+	r, _ := market.RegionOfZone(zone)
+	return market.PoolKey{Cloud: market.AWS, Region: r, Zone: zone, InstanceType: typ, Product: "Linux/UNIX"}
+}
+
+func pt(k market.PoolKey, h int, price float64) market.PricePoint {
+	return market.PricePoint{Pool: k, Time: t0.Add(time.Duration(h) * time.Hour), Price: price}
+}
+
+func addAll(points ...market.PricePoint) func(w *Writer) error {
+	return func(w *Writer) error {
+		for _, p := range points {
+			if err := w.AddPrice(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func counts(t testing.TB, s *Store) map[string]int64 {
+	t.Helper()
+	c, err := s.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestImportIdempotentAndDuplicates(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t)
+	a, b := zoneKey("us-east-1a", "p3.2xlarge"), zoneKey("us-east-1b", "p3.2xlarge")
+	run := RunInfo{Kind: "file", Source: "file:x.csv"}
+	pts := []market.PricePoint{pt(a, 0, 1), pt(a, 1, 2), pt(b, 0, 3), pt(a, 1, 9) /* repeat of (a,1) */, pt(b, 2, 4)}
+
+	st, err := s.Import(ctx, run, addAll(pts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Tables["prices"]; got != (TableStats{Added: 5, Stored: 4}) {
+		t.Errorf("first import prices = %+v, want added 5 stored 4", got)
+	}
+	if st.RunID != 1 {
+		t.Errorf("run id = %d, want 1", st.RunID)
+	}
+	c := counts(t, s)
+	if c["prices"] != 4 || c["pools"] != 2 || c["ingest_runs"] != 1 {
+		t.Errorf("counts after first import = %v", c)
+	}
+	// The first of two rows with one key wins.
+	ser, err := s.Series(ctx, a, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ser) != 2 || ser[1].Price != 2 {
+		t.Errorf("series a = %+v, want 2 points, second price 2", ser)
+	}
+
+	st, err = s.Import(ctx, run, addAll(pts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Added() != 5 || st.Stored() != 0 {
+		t.Errorf("second import added %d stored %d, want 5, 0", st.Added(), st.Stored())
+	}
+	c = counts(t, s)
+	if c["prices"] != 4 || c["pools"] != 2 || c["ingest_runs"] != 2 {
+		t.Errorf("counts after second import = %v", c)
+	}
+
+	// A partly new import stores only the new rows.
+	st, err = s.Import(ctx, run, addAll(pt(a, 1, 2), pt(a, 5, 7), pt(zoneKey("us-east-1c", "g4dn.xlarge"), 0, 0.5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stored() != 2 {
+		t.Errorf("third import stored %d, want 2", st.Stored())
+	}
+	if c := counts(t, s); c["prices"] != 6 || c["pools"] != 3 {
+		t.Errorf("counts after third import = %v", c)
+	}
+}
+
+func TestImportRollback(t *testing.T) {
+	ctx := context.Background()
+	a := zoneKey("us-east-1a", "m5.large")
+	boom := errors.New("boom")
+	many := func(w *Writer) error {
+		for i := range 3 * priceBatchSize {
+			if err := w.AddPrice(pt(a, i, 1)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cases := []struct {
+		name string
+		fill func(context.CancelFunc) func(w *Writer) error
+		want error
+	}{
+		{"fill error", func(context.CancelFunc) func(w *Writer) error {
+			return func(w *Writer) error {
+				if err := many(w); err != nil {
+					return err
+				}
+				w.SetWatermark("aws-api:us-east-1", t0)
+				return boom
+			}
+		}, boom},
+		{"cancelled", func(cancel context.CancelFunc) func(w *Writer) error {
+			return func(w *Writer) error {
+				if err := many(w); err != nil {
+					return err
+				}
+				cancel()
+				return nil
+			}
+		}, context.Canceled},
+		{"cancelled mid-fill", func(cancel context.CancelFunc) func(w *Writer) error {
+			return func(w *Writer) error {
+				for i := range 3 * priceBatchSize {
+					if i == priceBatchSize+10 {
+						cancel()
+					}
+					if err := w.AddPrice(pt(a, i, 1)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}, context.Canceled},
+		{"bad row", func(context.CancelFunc) func(w *Writer) error {
+			return func(w *Writer) error {
+				if err := many(w); err != nil {
+					return err
+				}
+				return w.AddPrice(pt(a, 0, math.NaN()))
+			}
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openMem(t)
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			_, err := s.Import(cctx, RunInfo{Source: "test"}, tc.fill(cancel))
+			if err == nil {
+				t.Fatal("import succeeded")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+			for table, n := range counts(t, s) {
+				if n != 0 {
+					t.Errorf("%s has %d rows after a failed import", table, n)
+				}
+			}
+			// The store still works, and the pool cache did not keep the
+			// rolled-back pool.
+			st, err := s.Import(ctx, RunInfo{Source: "test"}, addAll(pt(a, 0, 1)))
+			if err != nil || st.Stored() != 1 {
+				t.Fatalf("import after failure: %+v, %v", st, err)
+			}
+			if c := counts(t, s); c["pools"] != 1 || c["prices"] != 1 {
+				t.Errorf("counts = %v", c)
+			}
+			if _, err := s.Series(ctx, a, time.Time{}, time.Time{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestAddPriceValidation(t *testing.T) {
+	a := zoneKey("us-east-1a", "m5.large")
+	bad := func(mut func(*market.PricePoint)) market.PricePoint {
+		p := pt(a, 0, 1)
+		mut(&p)
+		return p
+	}
+	cases := []struct {
+		name  string
+		p     market.PricePoint
+		field string
+	}{
+		{"nan", bad(func(p *market.PricePoint) { p.Price = math.NaN() }), "price"},
+		{"inf", bad(func(p *market.PricePoint) { p.Price = math.Inf(1) }), "price"},
+		{"negative", bad(func(p *market.PricePoint) { p.Price = -0.1 }), "price"},
+		{"zero time", bad(func(p *market.PricePoint) { p.Time = time.Time{} }), "time"},
+		{"empty type", bad(func(p *market.PricePoint) { p.Pool.InstanceType = "" }), "pool.instance_type"},
+		{"empty region", bad(func(p *market.PricePoint) { p.Pool.Region = "" }), "pool.region"},
+		{"empty cloud", bad(func(p *market.PricePoint) { p.Pool.Cloud = "" }), "pool.cloud"},
+		{"zone elsewhere", bad(func(p *market.PricePoint) { p.Pool.Zone = "eu-west-1a" }), "pool.zone"},
+		{"bad bar", bad(func(p *market.PricePoint) { p.HasBar = true; p.Bar = market.Bar{Open: 1, High: math.NaN(), Low: 1, Close: 1} }), "high"},
+	}
+	s := openMem(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var addErr error
+			_, err := s.Import(context.Background(), RunInfo{Source: "test"}, func(w *Writer) error {
+				addErr = w.AddPrice(tc.p)
+				return addErr
+			})
+			if err == nil || addErr == nil {
+				t.Fatal("bad point accepted")
+			}
+			if !strings.Contains(addErr.Error(), "field "+tc.field+":") {
+				t.Errorf("error %q does not name field %s", addErr, tc.field)
+			}
+		})
+	}
+	if c := counts(t, s); c["prices"] != 0 || c["pools"] != 0 {
+		t.Errorf("counts = %v", c)
+	}
+}
+
+func TestSeriesStepFunction(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t)
+	a := zoneKey("us-east-1a", "p3.2xlarge")
+	other := zoneKey("us-east-1b", "p3.2xlarge")
+	fetched := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	var pts []market.PricePoint
+	for _, h := range []int{0, 10, 20, 30} {
+		p := pt(a, h, float64(h))
+		p.FetchedAt = fetched
+		pts = append(pts, p)
+	}
+	pts = append(pts, pt(other, 5, 99))
+	if _, err := s.Import(ctx, RunInfo{Source: "file:a.csv"}, addAll(pts...)); err != nil {
+		t.Fatal(err)
+	}
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	cases := []struct {
+		name     string
+		from, to time.Time
+		want     []float64
+	}{
+		{"all", time.Time{}, time.Time{}, []float64{0, 10, 20, 30}},
+		{"from between points starts at the point before", at(15), time.Time{}, []float64{10, 20, 30}},
+		{"from on a point", at(10), at(30), []float64{10, 20}},
+		{"to is exclusive", time.Time{}, at(20), []float64{0, 10}},
+		{"from before first", at(-5), at(5), []float64{0}},
+		{"after last", at(40), time.Time{}, []float64{30}},
+		{"empty range before first", at(-10), at(-5), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.Series(ctx, a, tc.from, tc.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var prices []float64
+			for _, p := range got {
+				prices = append(prices, p.Price)
+				if p.Source != "file:a.csv" || !p.FetchedAt.Equal(fetched) || p.Pool != a {
+					t.Errorf("point %+v: wrong provenance or pool", p)
+				}
+			}
+			if fmt.Sprint(prices) != fmt.Sprint(tc.want) {
+				t.Errorf("prices = %v, want %v", prices, tc.want)
+			}
+		})
+	}
+	// A key with only the zone finds the same pool.
+	got, err := s.Series(ctx, market.PoolKey{Zone: "us-east-1a", InstanceType: "p3.2xlarge", Product: "Linux/UNIX"}, time.Time{}, time.Time{})
+	if err != nil || len(got) != 4 {
+		t.Errorf("zone-only key: %d points, %v", len(got), err)
+	}
+	if _, err := s.Series(ctx, zoneKey("us-east-1a", "nope.large"), time.Time{}, time.Time{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown pool: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDailyBars(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t)
+	k := market.PoolKey{Cloud: market.AWS, Region: "us-east-1", InstanceType: "p5.48xlarge"}
+	day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := market.PricePoint{Pool: k, Time: day, Price: 30, HasBar: true, Bar: market.Bar{Open: 29, High: 33, Low: 28, Close: 31}}
+	if _, err := s.Import(ctx, RunInfo{Source: "file:daily.csv"}, addAll(p)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Series(ctx, k, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[0].HasBar || got[0].Bar != p.Bar || got[0].Price != 30 {
+		t.Errorf("got %+v", got)
+	}
+}

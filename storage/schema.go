@@ -1,0 +1,210 @@
+package storage
+
+// migrations are the schema's forward-only steps: migrations[i] takes a
+// store from version i to version i+1. A step is never edited once
+// released; a change to the schema is a new step appended here.
+var migrations = []string{
+	// v1: the base schema.
+	//
+	// prices holds only numbers (pool id, time, price, the optional daily
+	// bar and a provenance id) so bulk appends and scans stay cheap; the
+	// strings live once in pools and provenance and the spot_prices view
+	// puts them back together. prices has no PRIMARY KEY: an ART index
+	// over (pool_id, ts) slows bulk appends several-fold, and Import's
+	// merge de-duplicates with an anti join instead.
+	`
+CREATE TABLE schema_version (
+	version    INTEGER NOT NULL,
+	applied_at TIMESTAMP NOT NULL
+);
+CREATE TABLE ingest_runs (
+	id          BIGINT PRIMARY KEY,
+	kind        VARCHAR NOT NULL,
+	source      VARCHAR NOT NULL,
+	path        VARCHAR NOT NULL,
+	format      VARCHAR NOT NULL,
+	sha256      VARCHAR NOT NULL,
+	started     TIMESTAMP NOT NULL,
+	finished    TIMESTAMP NOT NULL,
+	rows_stored BIGINT NOT NULL
+);
+CREATE TABLE provenance (
+	id         INTEGER PRIMARY KEY,
+	run_id     BIGINT NOT NULL,
+	source     VARCHAR NOT NULL,
+	fetched_at TIMESTAMP NOT NULL
+);
+CREATE TABLE pools (
+	id            INTEGER PRIMARY KEY,
+	cloud         VARCHAR NOT NULL,
+	region        VARCHAR NOT NULL,
+	zone          VARCHAR NOT NULL,
+	instance_type VARCHAR NOT NULL,
+	product       VARCHAR NOT NULL,
+	resolution    VARCHAR NOT NULL,
+	UNIQUE (cloud, region, zone, instance_type, product, resolution)
+);
+CREATE TABLE prices (
+	pool_id INTEGER NOT NULL,
+	ts      TIMESTAMP NOT NULL,
+	price   DOUBLE NOT NULL,
+	open    DOUBLE,
+	high    DOUBLE,
+	low     DOUBLE,
+	close   DOUBLE,
+	prov_id INTEGER NOT NULL
+);
+CREATE TABLE advisor (
+	region        VARCHAR NOT NULL,
+	os            VARCHAR NOT NULL,
+	instance_type VARCHAR NOT NULL,
+	bucket        TINYINT NOT NULL,
+	savings_pct   SMALLINT NOT NULL,
+	snapshot      DATE NOT NULL,
+	source        VARCHAR NOT NULL,
+	fetched_at    TIMESTAMP NOT NULL
+);
+CREATE TABLE instance_types (
+	cloud            VARCHAR NOT NULL,
+	name             VARCHAR NOT NULL,
+	vcpu             INTEGER NOT NULL,
+	memory_gib       DOUBLE NOT NULL,
+	arch             VARCHAR NOT NULL,
+	gpu_model        VARCHAR NOT NULL,
+	gpu_manufacturer VARCHAR NOT NULL,
+	gpu_count        INTEGER NOT NULL,
+	gpu_memory_gib   DOUBLE NOT NULL,
+	source           VARCHAR NOT NULL,
+	fetched_at       TIMESTAMP NOT NULL
+);
+CREATE TABLE ondemand_prices (
+	cloud         VARCHAR NOT NULL,
+	region        VARCHAR NOT NULL,
+	instance_type VARCHAR NOT NULL,
+	product       VARCHAR NOT NULL,
+	date          DATE NOT NULL,
+	price         DOUBLE NOT NULL,
+	source        VARCHAR NOT NULL,
+	fetched_at    TIMESTAMP NOT NULL
+);
+CREATE TABLE placement_scores (
+	region          VARCHAR NOT NULL,
+	zone            VARCHAR NOT NULL,
+	instance_types  VARCHAR NOT NULL,
+	requirements    VARCHAR NOT NULL,
+	target_capacity INTEGER NOT NULL,
+	capacity_unit   VARCHAR NOT NULL,
+	score           TINYINT NOT NULL,
+	ts              TIMESTAMP NOT NULL,
+	source          VARCHAR NOT NULL,
+	fetched_at      TIMESTAMP NOT NULL
+);
+CREATE TABLE events (
+	ts            TIMESTAMP NOT NULL,
+	cloud         VARCHAR NOT NULL,
+	region        VARCHAR NOT NULL,
+	zone          VARCHAR NOT NULL,
+	instance_type VARCHAR NOT NULL,
+	instance_id   VARCHAR NOT NULL,
+	kind          VARCHAR NOT NULL,
+	count         INTEGER NOT NULL,
+	event_id      VARCHAR NOT NULL,
+	source        VARCHAR NOT NULL,
+	fetched_at    TIMESTAMP NOT NULL
+);
+CREATE TABLE watermarks (
+	source     VARCHAR PRIMARY KEY,
+	ts         TIMESTAMP NOT NULL,
+	updated_at TIMESTAMP NOT NULL
+);
+CREATE VIEW spot_prices AS
+SELECT p.cloud, p.region, p.zone, p.instance_type, p.product,
+       x.ts, x.price, v.source, v.fetched_at
+FROM prices x
+JOIN pools p ON p.id = x.pool_id
+JOIN provenance v ON v.id = x.prov_id;
+`,
+	// v2: ingest_runs keeps how many rows the run was handed and the
+	// per-table breakdown (JSON), so "how many duplicates did that import
+	// have" is answerable after the fact.
+	`
+ALTER TABLE ingest_runs ADD COLUMN rows_added BIGINT DEFAULT 0;
+ALTER TABLE ingest_runs ADD COLUMN tables VARCHAR DEFAULT '{}';
+`,
+}
+
+// SchemaVersion is the schema version this code writes.
+var SchemaVersion = len(migrations)
+
+// stagingDDL creates the per-import temporary tables. They mirror the real
+// tables' natural-key and value columns; Import drops them at the end.
+const stagingDDL = `
+CREATE OR REPLACE TEMP TABLE stage_prices (
+	pool_id INTEGER, ts TIMESTAMP, price DOUBLE,
+	open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, prov_id INTEGER);
+CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * FROM advisor LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * FROM instance_types LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * FROM ondemand_prices LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * FROM placement_scores LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * FROM events LIMIT 0;
+`
+
+const dropStagingDDL = `
+DROP TABLE IF EXISTS temp.stage_prices;
+DROP TABLE IF EXISTS temp.stage_advisor;
+DROP TABLE IF EXISTS temp.stage_instance_types;
+DROP TABLE IF EXISTS temp.stage_ondemand_prices;
+DROP TABLE IF EXISTS temp.stage_placement_scores;
+DROP TABLE IF EXISTS temp.stage_events;
+`
+
+// mergeSQL moves each staging table into its real table: one row per
+// natural key (the first appended wins), and only keys not yet stored.
+// The order matters only for reporting; the statements are independent.
+var mergeSQL = []struct{ table, sql string }{
+	{"advisor", `
+INSERT INTO advisor
+SELECT s.* EXCLUDE (rn) FROM (
+	SELECT *, row_number() OVER (PARTITION BY region, os, instance_type, snapshot ORDER BY rowid) AS rn
+	FROM temp.stage_advisor) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM advisor t
+	WHERE t.region = s.region AND t.os = s.os AND t.instance_type = s.instance_type AND t.snapshot = s.snapshot)`},
+	{"instance_types", `
+INSERT INTO instance_types
+SELECT s.* EXCLUDE (rn) FROM (
+	SELECT *, row_number() OVER (PARTITION BY cloud, name, source ORDER BY rowid) AS rn
+	FROM temp.stage_instance_types) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM instance_types t
+	WHERE t.cloud = s.cloud AND t.name = s.name AND t.source = s.source)`},
+	{"ondemand_prices", `
+INSERT INTO ondemand_prices
+SELECT s.* EXCLUDE (rn) FROM (
+	SELECT *, row_number() OVER (PARTITION BY cloud, region, instance_type, product, date ORDER BY rowid) AS rn
+	FROM temp.stage_ondemand_prices) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM ondemand_prices t
+	WHERE t.cloud = s.cloud AND t.region = s.region AND t.instance_type = s.instance_type
+	  AND t.product = s.product AND t.date = s.date)`},
+	{"placement_scores", `
+INSERT INTO placement_scores
+SELECT s.* EXCLUDE (rn) FROM (
+	SELECT *, row_number() OVER (PARTITION BY region, zone, instance_types, requirements, target_capacity, capacity_unit, ts ORDER BY rowid) AS rn
+	FROM temp.stage_placement_scores) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM placement_scores t
+	WHERE t.region = s.region AND t.zone = s.zone AND t.instance_types = s.instance_types
+	  AND t.requirements = s.requirements AND t.target_capacity = s.target_capacity
+	  AND t.capacity_unit = s.capacity_unit AND t.ts = s.ts)`},
+	{"events", `
+INSERT INTO events
+SELECT s.* EXCLUDE (rn) FROM (
+	SELECT *, row_number() OVER (PARTITION BY cloud, region, zone, instance_type, instance_id, kind, ts, event_id ORDER BY rowid) AS rn
+	FROM temp.stage_events) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM events t
+	WHERE t.cloud = s.cloud AND t.region = s.region AND t.zone = s.zone
+	  AND t.instance_type = s.instance_type AND t.instance_id = s.instance_id
+	  AND t.kind = s.kind AND t.ts = s.ts AND t.event_id = s.event_id)`},
+}

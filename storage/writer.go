@@ -1,0 +1,668 @@
+package storage
+
+import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/spotcast/spotcast/market"
+)
+
+// priceBatchSize is how many price rows the Writer collects before handing
+// them to the appending goroutine. Large enough that the hand-over costs
+// nothing per row, small enough that three batches in flight stay a few MB.
+const priceBatchSize = 32 << 10
+
+// rowBatchSize is the batch size of the small tables.
+const rowBatchSize = 2048
+
+// poolKey is a pool's natural key: a change series and a daily series of
+// the same PoolKey are different pools.
+type poolKey struct {
+	market.PoolKey
+	daily bool
+}
+
+func (k poolKey) resolution() string {
+	if k.daily {
+		return market.ResolutionDaily
+	}
+	return market.ResolutionChange
+}
+
+// newPool is a pool first seen in this import.
+type newPool struct {
+	id  int32
+	key poolKey
+}
+
+// provKey is one (source, fetched_at) pair; prices refer to it by id.
+type provKey struct {
+	source  string
+	fetched time.Time
+}
+
+// priceBatch holds price rows column-wise so AddPrice allocates nothing.
+type priceBatch struct {
+	pool   []int32
+	ts     []time.Time
+	price  []float64
+	bar    []market.Bar
+	hasBar []bool
+	prov   []int32
+}
+
+func newPriceBatch() *priceBatch {
+	return &priceBatch{
+		pool:   make([]int32, 0, priceBatchSize),
+		ts:     make([]time.Time, 0, priceBatchSize),
+		price:  make([]float64, 0, priceBatchSize),
+		bar:    make([]market.Bar, 0, priceBatchSize),
+		hasBar: make([]bool, 0, priceBatchSize),
+		prov:   make([]int32, 0, priceBatchSize),
+	}
+}
+
+func (b *priceBatch) reset() {
+	b.pool, b.ts, b.price = b.pool[:0], b.ts[:0], b.price[:0]
+	b.bar, b.hasBar, b.prov = b.bar[:0], b.hasBar[:0], b.prov[:0]
+}
+
+// job is one batch for the appending goroutine: either prices or the rows
+// of one small table (a slice of market values).
+type job struct {
+	prices *priceBatch
+	table  string
+	rows   any
+}
+
+// Writer takes the rows of one Import. Not safe for concurrent use.
+//
+// Add* validate a row, translate its pool and provenance to ids and buffer
+// it; full batches go over a channel to a goroutine that owns the DuckDB
+// connection and feeds the Appenders, so parsing and appending overlap.
+type Writer struct {
+	run       RunInfo
+	started   time.Time
+	done      <-chan struct{} // the Import's ctx.Done()
+	ctxErr    func() error
+	pools     map[poolKey]int32 // the store's cache; read-only here
+	newPools  map[poolKey]int32
+	newList   []newPool
+	nextPool  int32
+	lastKey   poolKey
+	lastPool  int32
+	havePool  bool
+	prov      map[provKey]int32
+	provList  []provKey
+	provBase  int32
+	lastProv  provKey
+	lastProvI int32
+	haveProv  bool
+
+	batch  *priceBatch
+	jobs   chan job
+	free   chan *priceBatch
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error // first error of the appending goroutine
+	closed bool
+
+	minTS, maxTS time.Time
+	added        map[string]int64
+
+	advisor   []market.AdvisorRow
+	itypes    []market.InstanceType
+	ondemand  []market.OnDemandPrice
+	placement []market.PlacementScore
+	events    []market.Event
+
+	watermarks map[string]time.Time
+}
+
+func (w *Writer) appendErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *Writer) setErr(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+// check reports cancellation or an appending failure; it is called once per
+// batch, not per row.
+func (w *Writer) check() error {
+	select {
+	case <-w.done:
+		return w.ctxErr()
+	default:
+	}
+	return w.appendErr()
+}
+
+func (w *Writer) submit(j job) error {
+	if w.closed {
+		return errors.New("writer used after its import ended")
+	}
+	if err := w.check(); err != nil {
+		return err
+	}
+	select {
+	case w.jobs <- j:
+		return nil
+	case <-w.done:
+		return w.ctxErr()
+	}
+}
+
+func validTime(field string, t time.Time) error {
+	if t.IsZero() {
+		return fmt.Errorf("field %s: zero time", field)
+	}
+	if y := t.Year(); y < 1970 || y > 2999 {
+		return fmt.Errorf("field %s: time %s out of range", field, t.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func validPrice(field string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("field %s: %v is not a finite number", field, v)
+	}
+	if v < 0 {
+		return fmt.Errorf("field %s: %v is negative", field, v)
+	}
+	return nil
+}
+
+func required(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("field %s: empty", field)
+	}
+	return nil
+}
+
+func validPoolKey(k market.PoolKey) error {
+	if err := required("pool.cloud", k.Cloud); err != nil {
+		return err
+	}
+	if err := required("pool.region", k.Region); err != nil {
+		return err
+	}
+	if err := required("pool.instance_type", k.InstanceType); err != nil {
+		return err
+	}
+	if k.Zone != "" && k.Cloud == market.AWS {
+		r, err := market.RegionOfZone(k.Zone)
+		if err != nil {
+			return fmt.Errorf("field pool.zone: %w", err)
+		}
+		if r != k.Region {
+			return fmt.Errorf("field pool.zone: zone %q is not in region %q", k.Zone, k.Region)
+		}
+	}
+	return nil
+}
+
+// poolID returns the pool's id, assigning one when the pool is new.
+func (w *Writer) poolID(k poolKey) (int32, error) {
+	if w.havePool && k == w.lastKey {
+		return w.lastPool, nil
+	}
+	id, ok := w.pools[k]
+	if !ok {
+		id, ok = w.newPools[k]
+	}
+	if !ok {
+		if err := validPoolKey(k.PoolKey); err != nil {
+			return 0, err
+		}
+		if w.nextPool == math.MaxInt32 {
+			return 0, errors.New("pool ids exhausted")
+		}
+		w.nextPool++
+		id = w.nextPool
+		w.newPools[k] = id
+		w.newList = append(w.newList, newPool{id: id, key: k})
+	}
+	w.lastKey, w.lastPool, w.havePool = k, id, true
+	return id, nil
+}
+
+// provID returns the id of (source, fetched).
+func (w *Writer) provID(source string, fetched time.Time) int32 {
+	k := provKey{source, fetched}
+	if w.haveProv && k.source == w.lastProv.source && k.fetched.Equal(w.lastProv.fetched) {
+		return w.lastProvI
+	}
+	k.fetched = k.fetched.UTC()
+	id, ok := w.prov[k]
+	if !ok {
+		id = w.provBase + int32(len(w.provList)) + 1
+		w.prov[k] = id
+		w.provList = append(w.provList, k)
+	}
+	w.lastProv, w.lastProvI, w.haveProv = k, id, true
+	return id
+}
+
+// source and fetched default a row's provenance to the import's.
+func (w *Writer) source(s string) (string, error) {
+	if s == "" {
+		s = w.run.Source
+	}
+	if s == "" {
+		return "", errors.New("field source: empty (and the import names none)")
+	}
+	return s, nil
+}
+
+func (w *Writer) fetched(t time.Time) time.Time {
+	if t.IsZero() {
+		return w.started
+	}
+	return t
+}
+
+// AddPrice adds one price point. An empty Source or zero FetchedAt take the
+// import's (RunInfo.Source, the import's start time). HasBar selects the
+// daily pool of the key.
+func (w *Writer) AddPrice(p market.PricePoint) error {
+	if err := validTime("time", p.Time); err != nil {
+		return err
+	}
+	if err := validPrice("price", p.Price); err != nil {
+		return err
+	}
+	if p.HasBar {
+		for _, f := range [...]struct {
+			name string
+			v    float64
+		}{{"open", p.Bar.Open}, {"high", p.Bar.High}, {"low", p.Bar.Low}, {"close", p.Bar.Close}} {
+			if err := validPrice(f.name, f.v); err != nil {
+				return err
+			}
+		}
+	}
+	pool, err := w.poolID(poolKey{p.Pool, p.HasBar})
+	if err != nil {
+		return err
+	}
+	src, err := w.source(p.Source)
+	if err != nil {
+		return err
+	}
+	prov := w.provID(src, w.fetched(p.FetchedAt))
+
+	b := w.batch
+	if b == nil {
+		return errors.New("writer used after its import ended")
+	}
+	b.pool = append(b.pool, pool)
+	b.ts = append(b.ts, p.Time)
+	b.price = append(b.price, p.Price)
+	b.bar = append(b.bar, p.Bar)
+	b.hasBar = append(b.hasBar, p.HasBar)
+	b.prov = append(b.prov, prov)
+	if w.minTS.IsZero() || p.Time.Before(w.minTS) {
+		w.minTS = p.Time
+	}
+	if p.Time.After(w.maxTS) {
+		w.maxTS = p.Time
+	}
+	w.added["prices"]++
+	if len(b.pool) == priceBatchSize {
+		return w.flushPrices()
+	}
+	return nil
+}
+
+// flushPrices hands the current batch to the appender and takes a free one.
+func (w *Writer) flushPrices() error {
+	if len(w.batch.pool) == 0 {
+		return nil
+	}
+	if err := w.submit(job{prices: w.batch}); err != nil {
+		return err
+	}
+	select {
+	case w.batch = <-w.free:
+	case <-w.done:
+		w.batch = nil
+		return w.ctxErr()
+	}
+	return nil
+}
+
+// AddAdvisor adds one Spot Instance Advisor row.
+func (w *Writer) AddAdvisor(a market.AdvisorRow) error {
+	for _, f := range [...][2]string{{"region", a.Region}, {"os", a.OS}, {"instance_type", a.InstanceType}} {
+		if err := required(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	if a.Bucket < 0 || a.Bucket > 4 {
+		return fmt.Errorf("field bucket: %d is not 0-4", a.Bucket)
+	}
+	if a.SavingsPct < 0 || a.SavingsPct > 100 {
+		return fmt.Errorf("field savings_pct: %d is not 0-100", a.SavingsPct)
+	}
+	if err := validTime("snapshot", a.Snapshot); err != nil {
+		return err
+	}
+	var err error
+	if a.Source, err = w.source(a.Source); err != nil {
+		return err
+	}
+	a.FetchedAt = w.fetched(a.FetchedAt)
+	w.advisor = append(w.advisor, a)
+	w.added["advisor"]++
+	if len(w.advisor) == rowBatchSize {
+		return w.flushSmall("advisor")
+	}
+	return nil
+}
+
+// AddInstanceType adds one catalogue entry.
+func (w *Writer) AddInstanceType(t market.InstanceType) error {
+	if err := required("cloud", t.Cloud); err != nil {
+		return err
+	}
+	if err := required("name", t.Name); err != nil {
+		return err
+	}
+	if t.VCPU < 0 {
+		return fmt.Errorf("field vcpu: %d is negative", t.VCPU)
+	}
+	if t.GPUCount < 0 {
+		return fmt.Errorf("field gpu_count: %d is negative", t.GPUCount)
+	}
+	if err := validPrice("memory_gib", t.MemoryGiB); err != nil {
+		return err
+	}
+	if err := validPrice("gpu_memory_gib", t.GPUMemoryGiB); err != nil {
+		return err
+	}
+	var err error
+	if t.Source, err = w.source(t.Source); err != nil {
+		return err
+	}
+	t.FetchedAt = w.fetched(t.FetchedAt)
+	w.itypes = append(w.itypes, t)
+	w.added["instance_types"]++
+	if len(w.itypes) == rowBatchSize {
+		return w.flushSmall("instance_types")
+	}
+	return nil
+}
+
+// AddOnDemand adds one on-demand price.
+func (w *Writer) AddOnDemand(o market.OnDemandPrice) error {
+	for _, f := range [...][2]string{{"cloud", o.Cloud}, {"region", o.Region}, {"instance_type", o.InstanceType}} {
+		if err := required(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	if err := validTime("date", o.Date); err != nil {
+		return err
+	}
+	if err := validPrice("price", o.Price); err != nil {
+		return err
+	}
+	var err error
+	if o.Source, err = w.source(o.Source); err != nil {
+		return err
+	}
+	o.FetchedAt = w.fetched(o.FetchedAt)
+	w.ondemand = append(w.ondemand, o)
+	w.added["ondemand_prices"]++
+	if len(w.ondemand) == rowBatchSize {
+		return w.flushSmall("ondemand_prices")
+	}
+	return nil
+}
+
+// AddPlacementScore adds one placement score. The request's instance types
+// are stored sorted, so the same request in another order is the same key.
+func (w *Writer) AddPlacementScore(p market.PlacementScore) error {
+	if err := required("region", p.Region); err != nil {
+		return err
+	}
+	if len(p.InstanceTypes) == 0 && p.Requirements == "" {
+		return errors.New("field instance_types: empty and no requirements")
+	}
+	for i, t := range p.InstanceTypes {
+		if err := required(fmt.Sprintf("instance_types[%d]", i), t); err != nil {
+			return err
+		}
+	}
+	if p.Score < 1 || p.Score > 10 {
+		return fmt.Errorf("field score: %d is not 1-10", p.Score)
+	}
+	if p.TargetCapacity < 0 {
+		return fmt.Errorf("field target_capacity: %d is negative", p.TargetCapacity)
+	}
+	if err := validTime("time", p.Time); err != nil {
+		return err
+	}
+	var err error
+	if p.Source, err = w.source(p.Source); err != nil {
+		return err
+	}
+	p.FetchedAt = w.fetched(p.FetchedAt)
+	p.InstanceTypes = slices.Clone(p.InstanceTypes)
+	slices.Sort(p.InstanceTypes)
+	w.placement = append(w.placement, p)
+	w.added["placement_scores"]++
+	if len(w.placement) == rowBatchSize {
+		return w.flushSmall("placement_scores")
+	}
+	return nil
+}
+
+// AddEvent adds one interruption-related event.
+func (w *Writer) AddEvent(e market.Event) error {
+	for _, f := range [...][2]string{{"cloud", e.Cloud}, {"region", e.Region}, {"kind", e.Kind}} {
+		if err := required(f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	if err := validTime("time", e.Time); err != nil {
+		return err
+	}
+	if e.Count < 0 {
+		return fmt.Errorf("field count: %d is negative", e.Count)
+	}
+	var err error
+	if e.Source, err = w.source(e.Source); err != nil {
+		return err
+	}
+	e.FetchedAt = w.fetched(e.FetchedAt)
+	w.events = append(w.events, e)
+	w.added["events"]++
+	if len(w.events) == rowBatchSize {
+		return w.flushSmall("events")
+	}
+	return nil
+}
+
+// flushSmall hands a small table's pending rows to the appender.
+func (w *Writer) flushSmall(table string) error {
+	var rows any
+	switch table {
+	case "advisor":
+		if len(w.advisor) == 0 {
+			return nil
+		}
+		rows, w.advisor = w.advisor, nil
+	case "instance_types":
+		if len(w.itypes) == 0 {
+			return nil
+		}
+		rows, w.itypes = w.itypes, nil
+	case "ondemand_prices":
+		if len(w.ondemand) == 0 {
+			return nil
+		}
+		rows, w.ondemand = w.ondemand, nil
+	case "placement_scores":
+		if len(w.placement) == 0 {
+			return nil
+		}
+		rows, w.placement = w.placement, nil
+	case "events":
+		if len(w.events) == 0 {
+			return nil
+		}
+		rows, w.events = w.events, nil
+	}
+	return w.submit(job{table: table, rows: rows})
+}
+
+// SetWatermark records that source (e.g. "aws-api:us-east-1") is complete
+// up to t; it is written in the same transaction as the rows.
+func (w *Writer) SetWatermark(source string, t time.Time) {
+	w.watermarks[source] = t.UTC()
+}
+
+// finish flushes what is buffered and waits for the appending goroutine.
+func (w *Writer) finish() error {
+	var err error
+	if w.batch != nil {
+		err = w.flushPrices()
+	}
+	for _, t := range [...]string{"advisor", "instance_types", "ondemand_prices", "placement_scores", "events"} {
+		if err == nil {
+			err = w.flushSmall(t)
+		}
+	}
+	w.closed = true
+	close(w.jobs)
+	w.wg.Wait()
+	if err != nil {
+		return err
+	}
+	return w.appendErr()
+}
+
+// appenders are the DuckDB Appenders of one import, one per staging table,
+// opened on first use. Only the appending goroutine touches them.
+type appenders struct {
+	conn driver.Conn
+	by   map[string]*duckdb.Appender
+	args []driver.Value
+	// boxed caches interface values of small ids so appending a price row
+	// does not allocate for its pool and provenance.
+	boxed []driver.Value
+}
+
+func (a *appenders) get(table string) (*duckdb.Appender, error) {
+	if ap, ok := a.by[table]; ok {
+		return ap, nil
+	}
+	ap, err := duckdb.NewAppender(a.conn, "temp", "main", "stage_"+table)
+	if err != nil {
+		return nil, fmt.Errorf("appender for %s: %w", table, err)
+	}
+	a.by[table] = ap
+	return ap, nil
+}
+
+func (a *appenders) box(id int32) driver.Value {
+	for int(id) >= len(a.boxed) {
+		a.boxed = append(a.boxed, driver.Value(int32(len(a.boxed))))
+	}
+	return a.boxed[id]
+}
+
+func (a *appenders) close() error {
+	var errs []error
+	for t, ap := range a.by {
+		if err := ap.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close appender for %s: %w", t, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *appenders) run(j job) error {
+	if b := j.prices; b != nil {
+		ap, err := a.get("prices")
+		if err != nil {
+			return err
+		}
+		args := a.args[:8]
+		for i := range b.pool {
+			args[0] = a.box(b.pool[i])
+			args[1] = b.ts[i]
+			args[2] = b.price[i]
+			if b.hasBar[i] {
+				bar := b.bar[i]
+				args[3], args[4], args[5], args[6] = bar.Open, bar.High, bar.Low, bar.Close
+			} else {
+				args[3], args[4], args[5], args[6] = nil, nil, nil, nil
+			}
+			args[7] = a.box(b.prov[i])
+			if err := ap.AppendRow(args...); err != nil {
+				return fmt.Errorf("append price: %w", err)
+			}
+		}
+		return nil
+	}
+	ap, err := a.get(j.table)
+	if err != nil {
+		return err
+	}
+	var appendErr error
+	app := func(v ...driver.Value) {
+		if appendErr == nil {
+			appendErr = ap.AppendRow(v...)
+		}
+	}
+	switch rows := j.rows.(type) {
+	case []market.AdvisorRow:
+		for _, r := range rows {
+			app(r.Region, r.OS, r.InstanceType, int8(r.Bucket), int16(r.SavingsPct), dateOf(r.Snapshot), r.Source, r.FetchedAt)
+		}
+	case []market.InstanceType:
+		for _, r := range rows {
+			app(r.Cloud, r.Name, int32(r.VCPU), r.MemoryGiB, r.Arch, r.GPUModel, r.GPUManufacturer, int32(r.GPUCount), r.GPUMemoryGiB, r.Source, r.FetchedAt)
+		}
+	case []market.OnDemandPrice:
+		for _, r := range rows {
+			app(r.Cloud, r.Region, r.InstanceType, r.Product, dateOf(r.Date), r.Price, r.Source, r.FetchedAt)
+		}
+	case []market.PlacementScore:
+		for _, r := range rows {
+			app(r.Region, r.Zone, strings.Join(r.InstanceTypes, ","), r.Requirements, int32(r.TargetCapacity), r.CapacityUnit, int8(r.Score), r.Time, r.Source, r.FetchedAt)
+		}
+	case []market.Event:
+		for _, r := range rows {
+			app(r.Time, r.Cloud, r.Region, r.Zone, r.InstanceType, r.InstanceID, r.Kind, int32(r.Count), r.EventID, r.Source, r.FetchedAt)
+		}
+	default:
+		return fmt.Errorf("unknown batch %T", j.rows)
+	}
+	if appendErr != nil {
+		return fmt.Errorf("append %s: %w", j.table, appendErr)
+	}
+	return nil
+}
+
+// dateOf is t's UTC calendar day at midnight, the value a DATE column keeps.
+func dateOf(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
