@@ -138,8 +138,12 @@ var SchemaVersion = len(migrations)
 
 // stagingDDL creates the per-import temporary tables. They mirror the real
 // tables' natural-key and value columns; Import drops them at the end.
+// Change-series prices and daily bars stage apart so the common change
+// rows carry no NULL bar columns (each NULL costs the Appender a call
+// into DuckDB).
 const stagingDDL = `
-CREATE OR REPLACE TEMP TABLE stage_prices (
+CREATE OR REPLACE TEMP TABLE stage_prices (pool_id INTEGER, ts TIMESTAMP, price DOUBLE, prov_id INTEGER);
+CREATE OR REPLACE TEMP TABLE stage_bars (
 	pool_id INTEGER, ts TIMESTAMP, price DOUBLE,
 	open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, prov_id INTEGER);
 CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * FROM advisor LIMIT 0;
@@ -151,6 +155,7 @@ CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * FROM events LIMIT 0;
 
 const dropStagingDDL = `
 DROP TABLE IF EXISTS temp.stage_prices;
+DROP TABLE IF EXISTS temp.stage_bars;
 DROP TABLE IF EXISTS temp.stage_advisor;
 DROP TABLE IF EXISTS temp.stage_instance_types;
 DROP TABLE IF EXISTS temp.stage_ondemand_prices;
@@ -208,3 +213,32 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	  AND t.instance_type = s.instance_type AND t.instance_id = s.instance_id
 	  AND t.kind = s.kind AND t.ts = s.ts AND t.event_id = s.event_id)`},
 }
+
+// stagedPrices is every staged price row in the prices table's columns.
+// Change and daily rows never share a pool, so a key repeats only within
+// one of the two staging tables.
+const stagedPrices = `(
+	SELECT pool_id, ts, price, NULL::DOUBLE AS open, NULL::DOUBLE AS high, NULL::DOUBLE AS low,
+	       NULL::DOUBLE AS close, prov_id, rowid AS seq FROM temp.stage_prices
+	UNION ALL
+	SELECT pool_id, ts, price, open, high, low, close, prov_id, rowid AS seq FROM temp.stage_bars)`
+
+// mergePricesSQL moves the staged prices whose (pool, ts) is not stored
+// yet. The range condition on p.ts lets DuckDB skip row groups of older
+// data by their min/max statistics. It is used when the Writer saw every
+// pool's times strictly monotone, so the import cannot repeat a key.
+const mergePricesSQL = `
+INSERT INTO prices
+SELECT s.pool_id, s.ts, s.price, s.open, s.high, s.low, s.close, s.prov_id
+FROM ` + stagedPrices + ` s
+ANTI JOIN (SELECT pool_id, ts FROM prices WHERE ts BETWEEN ?::TIMESTAMP AND ?::TIMESTAMP) p USING (pool_id, ts)`
+
+// mergePricesDedupSQL is mergePricesSQL for imports that may repeat a key:
+// the first staged row per (pool, ts) wins.
+const mergePricesDedupSQL = `
+INSERT INTO prices
+SELECT s.pool_id, s.ts, s.price, s.open, s.high, s.low, s.close, s.prov_id FROM (
+	SELECT *, row_number() OVER (PARTITION BY pool_id, ts ORDER BY seq) AS rn
+	FROM ` + stagedPrices + `) s
+ANTI JOIN (SELECT pool_id, ts FROM prices WHERE ts BETWEEN ?::TIMESTAMP AND ?::TIMESTAMP) p USING (pool_id, ts)
+WHERE s.rn = 1`

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -321,6 +322,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 
 	fillErr := fill(w)
 	finishErr := w.finish()
+	traceT("fill")
 	if fillErr != nil {
 		return ImportStats{}, fillErr
 	}
@@ -335,6 +337,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	if err := s.merge(ctx, conn, w, runID, &stats); err != nil {
 		return ImportStats{}, fmt.Errorf("import: %w", err)
 	}
+	traceT("merge")
 	tables, _ := json.Marshal(stats.Tables)
 	_, err = conn.ExecContext(ctx, `INSERT INTO ingest_runs
 		(id, kind, source, path, format, sha256, started, finished, rows_stored, rows_added, tables)
@@ -357,6 +360,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 		return ImportStats{}, fmt.Errorf("import: commit: %w", err)
 	}
 	committed = true
+	traceT("commit")
 	for _, p := range w.newList {
 		s.pools[p.key] = p.id
 	}
@@ -468,7 +472,11 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 		var res sql.Result
 		var err error
 		if t == "prices" {
-			res, err = conn.ExecContext(ctx, mergePricesSQL, w.minTS.UTC(), w.maxTS.UTC())
+			q := mergePricesSQL
+			if w.mayRepeat {
+				q = mergePricesDedupSQL
+			}
+			res, err = conn.ExecContext(ctx, q, w.minTS.UTC(), w.maxTS.UTC())
 		} else {
 			for _, m := range mergeSQL {
 				if m.table == t {
@@ -487,18 +495,6 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 	}
 	return nil
 }
-
-// mergePricesSQL keeps the first staged row per (pool, ts) and skips keys
-// already stored. The range condition on p.ts lets DuckDB skip row groups
-// of older data by their min/max statistics.
-const mergePricesSQL = `
-INSERT INTO prices
-SELECT s.pool_id, s.ts, s.price, s.open, s.high, s.low, s.close, s.prov_id FROM (
-	SELECT *, row_number() OVER (PARTITION BY pool_id, ts ORDER BY rowid) AS rn
-	FROM temp.stage_prices) s
-WHERE s.rn = 1 AND NOT EXISTS (
-	SELECT 1 FROM prices p
-	WHERE p.pool_id = s.pool_id AND p.ts = s.ts AND p.ts BETWEEN ?::TIMESTAMP AND ?::TIMESTAMP)`
 
 // Watermark returns the stored watermark of source.
 func (s *Store) Watermark(ctx context.Context, source string) (t time.Time, ok bool, err error) {
@@ -541,4 +537,13 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 		out[t] = vals[i]
 	}
 	return out, nil
+}
+
+var traceLast = time.Now()
+
+func traceT(what string) {
+	if os.Getenv("STORAGE_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", what, time.Since(traceLast))
+	}
+	traceLast = time.Now()
 }

@@ -37,6 +37,44 @@ func (k poolKey) resolution() string {
 	return market.ResolutionChange
 }
 
+// poolOrder is the time order of one pool's points within an import.
+type poolOrder struct {
+	last time.Time
+	dir  int8 // 0: one point so far (or none), 1: rising, -1: falling
+	seen bool
+}
+
+// observe records t for pool id and flags the import when the pool's
+// times stop being strictly monotone.
+func (w *Writer) observe(id int32, t time.Time) {
+	if w.mayRepeat {
+		return
+	}
+	if int(id) >= len(w.order) {
+		w.order = append(w.order, make([]poolOrder, int(id)+1-len(w.order)+64)...)
+	}
+	o := &w.order[id]
+	if !o.seen {
+		o.last, o.seen = t, true
+		return
+	}
+	var d int8
+	switch t.Compare(o.last) {
+	case 1:
+		d = 1
+	case -1:
+		d = -1
+	default:
+		w.mayRepeat = true
+		return
+	}
+	if o.dir != 0 && o.dir != d {
+		w.mayRepeat = true
+		return
+	}
+	o.dir, o.last = d, t
+}
+
 // newPool is a pool first seen in this import.
 type newPool struct {
 	id  int32
@@ -117,6 +155,13 @@ type Writer struct {
 
 	minTS, maxTS time.Time
 	added        map[string]int64
+
+	// order tracks each pool's time order (indexed by pool id): the last
+	// time seen and whether times rose or fell. While every pool's times
+	// are strictly monotone no (pool, ts) can repeat within the import,
+	// and the merge skips its de-duplication step.
+	order     []poolOrder
+	mayRepeat bool
 
 	advisor   []market.AdvisorRow
 	itypes    []market.InstanceType
@@ -306,6 +351,7 @@ func (w *Writer) AddPrice(p market.PricePoint) error {
 	}
 	prov := w.provID(src, w.fetched(p.FetchedAt))
 
+	w.observe(pool, p.Time)
 	b := w.batch
 	if b == nil {
 		return errors.New("writer used after its import ended")
@@ -563,6 +609,8 @@ type appenders struct {
 	conn driver.Conn
 	by   map[string]*duckdb.Appender
 	args []driver.Value
+	// prices and bars are by["prices"] and by["bars"], kept at hand.
+	prices, bars *duckdb.Appender
 	// boxed caches interface values of small ids so appending a price row
 	// does not allocate for its pool and provenance.
 	boxed []driver.Value
@@ -587,6 +635,40 @@ func (a *appenders) box(id int32) driver.Value {
 	return a.boxed[id]
 }
 
+func (a *appenders) appendPrice(b *priceBatch, i int) error {
+	if a.prices == nil {
+		ap, err := a.get("prices")
+		if err != nil {
+			return err
+		}
+		a.prices = ap
+	}
+	args := a.args[:4]
+	args[0] = a.box(b.pool[i])
+	args[1] = b.ts[i]
+	args[2] = b.price[i]
+	args[3] = a.box(b.prov[i])
+	return a.prices.AppendRow(args...)
+}
+
+func (a *appenders) appendBar(b *priceBatch, i int) error {
+	if a.bars == nil {
+		ap, err := a.get("bars")
+		if err != nil {
+			return err
+		}
+		a.bars = ap
+	}
+	args := a.args[:8]
+	bar := b.bar[i]
+	args[0] = a.box(b.pool[i])
+	args[1] = b.ts[i]
+	args[2] = b.price[i]
+	args[3], args[4], args[5], args[6] = bar.Open, bar.High, bar.Low, bar.Close
+	args[7] = a.box(b.prov[i])
+	return a.bars.AppendRow(args...)
+}
+
 func (a *appenders) close() error {
 	var errs []error
 	for t, ap := range a.by {
@@ -599,23 +681,14 @@ func (a *appenders) close() error {
 
 func (a *appenders) run(j job) error {
 	if b := j.prices; b != nil {
-		ap, err := a.get("prices")
-		if err != nil {
-			return err
-		}
-		args := a.args[:8]
 		for i := range b.pool {
-			args[0] = a.box(b.pool[i])
-			args[1] = b.ts[i]
-			args[2] = b.price[i]
+			var err error
 			if b.hasBar[i] {
-				bar := b.bar[i]
-				args[3], args[4], args[5], args[6] = bar.Open, bar.High, bar.Low, bar.Close
+				err = a.appendBar(b, i)
 			} else {
-				args[3], args[4], args[5], args[6] = nil, nil, nil, nil
+				err = a.appendPrice(b, i)
 			}
-			args[7] = a.box(b.prov[i])
-			if err := ap.AppendRow(args...); err != nil {
+			if err != nil {
 				return fmt.Errorf("append price: %w", err)
 			}
 		}
