@@ -659,7 +659,9 @@ func TestAWSCLIReadsEmulator(t *testing.T) {
 	})
 	t.Run("describe-regions", func(t *testing.T) {
 		out := run(t, "ec2", "describe-regions")
-		var doc struct{ Regions []struct{ RegionName, Endpoint, OptInStatus string } }
+		var doc struct {
+			Regions []struct{ RegionName, Endpoint, OptInStatus string }
+		}
 		if err := json.Unmarshal(out, &doc); err != nil {
 			t.Fatal(err)
 		}
