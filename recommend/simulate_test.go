@@ -59,7 +59,7 @@ func TestMonteCarloRecommendedInterval(t *testing.T) {
 			got := simAt(t, cfg, fixed(tau))
 			best, bestTau := got, tau
 			for k := -16; k <= 16; k++ {
-				g := time.Duration(float64(tau) * math.Pow(2, float64(k)/4))
+				g := time.Duration(float64(tau) * math.Pow(2, float64(k)/8))
 				if r := simAt(t, cfg, fixed(g)); r.OverheadRatio < best.OverheadRatio {
 					best, bestTau = r, g
 				}
