@@ -1,0 +1,458 @@
+// Package hazard forecasts spot interruptions: the hazard (expected
+// interruptions per instance-hour) of one pool for every hour of the
+// coming week, with a credible interval, and what follows from it: the
+// probability of an interruption within H hours, the mean time between
+// interruptions and the windows of the week where the hazard runs well
+// above the pool's baseline.
+//
+// The model: λ·m(t), where m is a weekly profile (EstimateProfile, flat by
+// default) and λ the pool's hazard scale. λ's prior comes from the Spot
+// Instance Advisor bucket, scaled by the placement score and the price
+// pressure; observed events of sibling pools (same type, other zones) and
+// then of the pool itself update it by the Gamma-Poisson conjugate rule,
+// component by component of a Gamma mixture prior (see mixture).
+//
+// Estimate is pure; ForPool reads its inputs from the store.
+package hazard
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spotcast/spotcast/market"
+)
+
+// ErrInput marks invalid inputs or options (a horizon out of range, a
+// bucket or score out of range, a NaN price pressure); callers branch on
+// it with errors.Is.
+var ErrInput = errors.New("invalid hazard input")
+
+// MaxHorizon is the longest forecast Estimate makes.
+const MaxHorizon = 4 * 7 * 24 * time.Hour
+
+// Hour is the forecast hazard of one hour: the posterior mean Rate and the
+// credible interval [Lo, Hi] (90% unless Options.Level says otherwise),
+// all in interruptions per instance-hour.
+type Hour struct {
+	Time time.Time `json:"time"`
+	Rate float64   `json:"rate"`
+	Lo   float64   `json:"lo"`
+	Hi   float64   `json:"hi"`
+}
+
+// Window is a span of the forecast where the hazard stays above
+// Options.WindowFactor (default 1.5) times the pool's baseline.
+type Window struct {
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	PeakRate float64   `json:"peak_rate"`
+	MeanRate float64   `json:"mean_rate"`
+}
+
+// Forecast is a pool's interruption forecast.
+type Forecast struct {
+	Pool      market.PoolKey `json:"pool"`
+	Generated time.Time      `json:"generated"`
+	// Source lists the sources of the inputs ("simulated" among them
+	// when any input was simulated); "prior" when nothing was observed.
+	Source string `json:"source"`
+	// Hours starts with the hour containing Generated.
+	Hours []Hour `json:"hours"`
+	// Baseline is the median hourly Rate over Hours.
+	Baseline float64  `json:"baseline"`
+	Windows  []Window `json:"windows"`
+	// Prior says how the prior was built.
+	Prior string `json:"prior"`
+	// Events and ExposureHours are the pool's own interruptions and
+	// instance-hours watched, undiscounted, within Options.MaxAge.
+	Events        int     `json:"events"`
+	ExposureHours float64 `json:"exposure_hours"`
+	Rebalances    int     `json:"rebalances"`
+	// SiblingEvents and SiblingExposureHours are what related pools
+	// contributed, before their power-prior weight SiblingWeight.
+	SiblingEvents        int     `json:"sibling_events"`
+	SiblingExposureHours float64 `json:"sibling_exposure_hours"`
+	SiblingWeight        float64 `json:"sibling_weight"`
+	SkippedEvents        int     `json:"skipped_events"`
+	Level                float64 `json:"level"`
+	// Dispersion is the negative binomial α of interruptions per clock
+	// hour (0: Poisson); ProbWithin accounts for it.
+	Dispersion float64 `json:"dispersion"`
+	// Posterior is λ's posterior (the hazard at profile multiplier 1),
+	// so that ProbWithin can integrate over its uncertainty.
+	Posterior []Component `json:"posterior,omitempty"`
+}
+
+// Options tune Estimate. Zero fields take the defaults.
+type Options struct {
+	// Horizon of the forecast (default 168h, at most MaxHorizon).
+	Horizon time.Duration
+	// Level of the credible intervals (default 0.9).
+	Level float64
+	// PriorSpread is the prior's standard deviation of ln λ (default
+	// 1.5: the 90% prior range spans a factor 12 either side). The
+	// advisor bucket is a fleet-wide monthly share, a coarse guide to one
+	// pool's hazard.
+	PriorSpread float64
+	// HalfLife discounts older evidence (default 168h; negative: no
+	// discounting, the stationary model).
+	HalfLife time.Duration
+	// MaxAge drops evidence older than this (default 90 days).
+	MaxAge time.Duration
+	// SiblingHours caps what sibling pools may contribute, in
+	// instance-hours of exposure (default 48; negative: ignore siblings).
+	SiblingHours float64
+	// RebalanceWeight is what a rebalance recommendation counts for, as a
+	// fraction of an interruption (default 0.25; negative: ignored).
+	RebalanceWeight float64
+	// WindowFactor: hours above WindowFactor × Baseline form windows
+	// (default 1.5).
+	WindowFactor float64
+	// Dispersion is the negative binomial α of interruptions per clock
+	// hour (see dispersion): 0 estimates it from the events, a negative
+	// value means Poisson (α = 0), a positive value is used as given.
+	Dispersion float64
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Horizon == 0 {
+		o.Horizon = HoursPerWeek * time.Hour
+	}
+	if o.Horizon < time.Hour || o.Horizon > MaxHorizon {
+		return o, fmt.Errorf("horizon %v: want 1h to %v: %w", o.Horizon, MaxHorizon, ErrInput)
+	}
+	if o.Level == 0 {
+		o.Level = 0.9
+	}
+	if !(o.Level > 0 && o.Level < 1) {
+		return o, fmt.Errorf("level %v: want between 0 and 1: %w", o.Level, ErrInput)
+	}
+	if o.PriorSpread == 0 {
+		o.PriorSpread = 1.5
+	}
+	if !(o.PriorSpread > 0 && o.PriorSpread <= 5) {
+		return o, fmt.Errorf("prior spread %v: want in (0, 5]: %w", o.PriorSpread, ErrInput)
+	}
+	if o.HalfLife == 0 {
+		o.HalfLife = HoursPerWeek * time.Hour
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 90 * 24 * time.Hour
+	}
+	if o.SiblingHours == 0 {
+		o.SiblingHours = 48
+	}
+	if o.RebalanceWeight == 0 {
+		o.RebalanceWeight = 0.25
+	}
+	if o.RebalanceWeight > 1 || math.IsNaN(o.RebalanceWeight) {
+		return o, fmt.Errorf("rebalance weight %v: want at most 1: %w", o.RebalanceWeight, ErrInput)
+	}
+	if o.WindowFactor == 0 {
+		o.WindowFactor = 1.5
+	}
+	if math.IsNaN(o.Dispersion) || o.Dispersion > 10 {
+		return o, fmt.Errorf("dispersion %v: want at most 10: %w", o.Dispersion, ErrInput)
+	}
+	if !(o.WindowFactor > 1) {
+		return o, fmt.Errorf("window factor %v: want > 1: %w", o.WindowFactor, ErrInput)
+	}
+	return o, nil
+}
+
+// Inputs are what Estimate knows about a pool.
+type Inputs struct {
+	Pool    market.PoolKey
+	Advisor *market.AdvisorRow     // nil: unknown (DefaultBucket is assumed)
+	Score   *market.PlacementScore // nil: unknown
+	// PricePressure is spot price / on-demand price (0: unknown; then
+	// SpotPrice/OnDemand is used when both are set).
+	PricePressure       float64
+	SpotPrice, OnDemand float64
+	// Events are the pool's own events; Siblings those of related pools
+	// (the same instance type in other zones), any order. Only events
+	// before now are used.
+	Events   []market.Event
+	Siblings []market.Event
+	// Profile is the weekly shape (nil: flat); see EstimateProfile.
+	Profile *Profile
+}
+
+// Estimate forecasts the pool's hazard for the hours from now on.
+//
+// λ's posterior: the prior mixture (buildPrior) updated with
+//
+//	n = a·n_sib + n_own,  E = a·E_sib + E_own,
+//
+// the discounted, profile-weighted counts and exposures (weigh). Sibling
+// evidence enters as a power prior with weight a = min(1,
+// SiblingHours/E_sib): Ibrahim & Chen (2000), "Power prior distributions
+// for regression models", Statistical Science 15(1), eq. 2.1, where the
+// likelihood of historical data D0 is raised to a0 ∈ [0, 1]; for Poisson
+// data that multiplies n and E by a0 and keeps the update conjugate. The
+// cap keeps related pools from outweighing the pool's own few events.
+//
+// Hour t's rate is E[λ]·m(t), its interval λ's posterior quantiles times
+// m(t).
+func Estimate(in Inputs, now time.Time, opts Options) (Forecast, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return Forecast{}, err
+	}
+	if now.IsZero() {
+		return Forecast{}, fmt.Errorf("now is zero: %w", ErrInput)
+	}
+	if in.Profile != nil {
+		for k, v := range in.Profile {
+			if !(v >= 0) || math.IsInf(v, 0) {
+				return Forecast{}, fmt.Errorf("profile hour %d: multiplier %v: %w", k, v, ErrInput)
+			}
+		}
+	}
+	pr, err := buildPrior(in, o)
+	if err != nil {
+		return Forecast{}, fmt.Errorf("%w: %w", err, ErrInput)
+	}
+	rbw := math.Max(o.RebalanceWeight, 0)
+
+	own := replay(in.Events, now, rbw)
+	ev := weigh(own, now, in.Profile, o.HalfLife, o.MaxAge)
+
+	var sib evidence
+	skipped := own.skipped
+	hists := []history{own}
+	if o.SiblingHours > 0 {
+		for _, evs := range groupByPool(in.Siblings) {
+			h := replay(evs, now, rbw)
+			hists = append(hists, h)
+			skipped += h.skipped
+			w := weigh(h, now, in.Profile, o.HalfLife, o.MaxAge)
+			sib.n += w.n
+			sib.e += w.e
+			sib.rawN += w.rawN
+			sib.rawE += w.rawE
+		}
+	}
+	a := 0.0
+	if sib.e > 0 {
+		a = math.Min(1, o.SiblingHours/sib.e)
+	}
+	post := pr.mix.update(a*sib.n+ev.n, a*sib.e+ev.e)
+	disp := o.Dispersion
+	switch {
+	case disp < 0:
+		disp = 0
+	case disp == 0:
+		disp = dispersion(hists, now, in.Profile, o.MaxAge)
+	}
+	mean := post.mean()
+	lo := post.quantile((1 - o.Level) / 2)
+	hi := post.quantile((1 + o.Level) / 2)
+
+	f := Forecast{
+		Pool:                 in.Pool,
+		Generated:            now,
+		Source:               sources(in),
+		Prior:                pr.desc,
+		Events:               ev.rawN,
+		ExposureHours:        ev.rawE,
+		Rebalances:           ev.rebalances,
+		SiblingEvents:        sib.rawN,
+		SiblingExposureHours: sib.rawE,
+		SiblingWeight:        a,
+		SkippedEvents:        skipped,
+		Level:                o.Level,
+		Dispersion:           disp,
+		Posterior:            post,
+	}
+	start := now.Truncate(time.Hour)
+	n := int(o.Horizon / time.Hour)
+	f.Hours = make([]Hour, n)
+	rates := make([]float64, n)
+	for i := range f.Hours {
+		t := start.Add(time.Duration(i) * time.Hour)
+		m := in.Profile.At(t)
+		f.Hours[i] = Hour{Time: t, Rate: mean * m, Lo: lo * m, Hi: hi * m}
+		rates[i] = mean * m
+	}
+	f.Baseline = median(rates)
+	f.Windows = windows(f.Hours, o.WindowFactor*f.Baseline)
+	return f, nil
+}
+
+// windows groups consecutive hours whose rate exceeds threshold.
+func windows(hours []Hour, threshold float64) []Window {
+	var ws []Window
+	var cur *Window
+	var sum float64
+	var k int
+	for _, h := range hours {
+		if h.Rate > threshold {
+			if cur == nil {
+				ws = append(ws, Window{Start: h.Time})
+				cur = &ws[len(ws)-1]
+				sum, k = 0, 0
+			}
+			cur.End = h.Time.Add(time.Hour)
+			cur.PeakRate = math.Max(cur.PeakRate, h.Rate)
+			sum += h.Rate
+			k++
+			cur.MeanRate = sum / float64(k)
+			continue
+		}
+		cur = nil
+	}
+	return ws
+}
+
+// sources lists the distinct sources of the inputs.
+func sources(in Inputs) string {
+	set := map[string]bool{}
+	if in.Advisor != nil && in.Advisor.Source != "" {
+		set[in.Advisor.Source] = true
+	}
+	if in.Score != nil && in.Score.Source != "" {
+		set[in.Score.Source] = true
+	}
+	for _, evs := range [][]market.Event{in.Events, in.Siblings} {
+		for _, e := range evs {
+			if e.Source != "" {
+				set[e.Source] = true
+			}
+		}
+	}
+	if len(set) == 0 {
+		return "prior"
+	}
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// rateAt is the forecast rate at t. Before the first hour the first hour's
+// rate holds; after the last, the forecast repeats with a period of a week
+// (the profile's period) when it covers at least a week, else the last
+// hour's rate holds.
+func (f Forecast) rateAt(t time.Time) float64 {
+	n := len(f.Hours)
+	if n == 0 {
+		return 0
+	}
+	i := int(math.Floor(t.Sub(f.Hours[0].Time).Hours()))
+	switch {
+	case i < 0:
+		i = 0
+	case i >= n && n >= HoursPerWeek:
+		i -= HoursPerWeek * ((i-n)/HoursPerWeek + 1)
+	case i >= n:
+		i = n - 1
+	}
+	return f.Hours[i].Rate
+}
+
+// integral is ∫ rate dt over [start, start+d), in expected interruptions
+// per instance.
+func (f Forecast) integral(start time.Time, d time.Duration) float64 {
+	if d <= 0 || len(f.Hours) == 0 {
+		return 0
+	}
+	end := start.Add(d)
+	var s float64
+	for t := start; t.Before(end); {
+		// Pieces end at hour boundaries, where the rate can change.
+		next := t.Truncate(time.Hour).Add(time.Hour)
+		if next.After(end) {
+			next = end
+		}
+		s += f.rateAt(t) * next.Sub(t).Hours()
+		t = next
+	}
+	return s
+}
+
+// RateOver is the mean hazard per instance-hour over a run of length d
+// from start (the rate at start when d ≤ 0).
+func (f Forecast) RateOver(start time.Time, d time.Duration) float64 {
+	if d <= 0 {
+		return f.rateAt(start)
+	}
+	return f.integral(start, d) / d.Hours()
+}
+
+// ProbWithin is the probability that one instance started at Generated is
+// interrupted at least once within h. With Λ = ∫ hazard dt it is
+// 1 - exp(-Λ) for a known hazard and Poisson interruptions; the forecast
+// integrates that over λ's posterior (the posterior predictive), which is
+// wider when little has been observed, and, when Dispersion α > 0, counts
+// each clock hour as negative binomial, P(no interruption) = (1 + αΛ_i)^(-1/α)
+// (the Gamma-frailty Poisson; α → 0 gives exp(-Λ_i)). Forecasts without a
+// Posterior use 1 - exp(-Λ).
+func (f Forecast) ProbWithin(h time.Duration) float64 {
+	return f.ProbAnyWithin(1, h)
+}
+
+// ProbAnyWithin is the probability that at least one of n instances
+// started at Generated is interrupted within h.
+func (f Forecast) ProbAnyWithin(n int, h time.Duration) float64 {
+	if n <= 0 || h <= 0 || len(f.Hours) == 0 {
+		return 0
+	}
+	post := mixture(f.Posterior)
+	mean := post.mean()
+	if len(post) == 0 || !(mean > 0) {
+		return clamp01(-math.Expm1(-float64(n) * f.integral(f.Generated, h)))
+	}
+	if f.Dispersion <= 0 {
+		// Exact: E[exp(-λX)] under the Gamma mixture.
+		return post.probAny(float64(n) * f.integral(f.Generated, h) / mean)
+	}
+	// Exposure of each clock hour in units of λ. With frailty the
+	// within-component spread of λ is neglected (each component at its
+	// mean): components have shape ≥ 3 and sharpen as events come in.
+	var ys []float64
+	end := f.Generated.Add(h)
+	for t := f.Generated; t.Before(end); {
+		next := t.Truncate(time.Hour).Add(time.Hour)
+		if next.After(end) {
+			next = end
+		}
+		ys = append(ys, float64(n)*f.rateAt(t)*next.Sub(t).Hours()/mean)
+		t = next
+	}
+	a := f.Dispersion
+	var none float64
+	for _, c := range post {
+		mu := c.Shape / c.Rate
+		var l float64
+		for _, y := range ys {
+			l -= math.Log1p(a*mu*y) / a
+		}
+		none += c.Weight * math.Exp(l)
+	}
+	return clamp01(1 - none)
+}
+
+// MTBF is the mean time between interruptions of one instance over the
+// forecast: the reciprocal of the mean hourly rate.
+func (f Forecast) MTBF() time.Duration {
+	if len(f.Hours) == 0 {
+		return 0
+	}
+	var s float64
+	for _, h := range f.Hours {
+		s += h.Rate
+	}
+	mean := s / float64(len(f.Hours))
+	hours := 1 / mean
+	if !(hours*float64(time.Hour) < math.MaxInt64) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(hours * float64(time.Hour))
+}
