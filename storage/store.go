@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -102,7 +101,7 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 	return s, nil
 }
 
-var lockPID = regexp.MustCompile(`\(PID (\d+)\)`)
+var lockPID = regexp.MustCompile(`\bPID (\d+)`)
 
 // openError classifies DuckDB's open failures: a conflicting file lock
 // becomes ErrLocked with the holder's PID when DuckDB names it.
@@ -322,7 +321,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 
 	fillErr := fill(w)
 	finishErr := w.finish()
-	traceT("fill")
+	hook("filled")
 	if fillErr != nil {
 		return ImportStats{}, fillErr
 	}
@@ -337,7 +336,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	if err := s.merge(ctx, conn, w, runID, &stats); err != nil {
 		return ImportStats{}, fmt.Errorf("import: %w", err)
 	}
-	traceT("merge")
+	hook("merged")
 	tables, _ := json.Marshal(stats.Tables)
 	_, err = conn.ExecContext(ctx, `INSERT INTO ingest_runs
 		(id, kind, source, path, format, sha256, started, finished, rows_stored, rows_added, tables)
@@ -360,7 +359,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 		return ImportStats{}, fmt.Errorf("import: commit: %w", err)
 	}
 	committed = true
-	traceT("commit")
+	hook("committed")
 	for _, p := range w.newList {
 		s.pools[p.key] = p.id
 	}
@@ -539,11 +538,12 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-var traceLast = time.Now()
+// importHook, when set (by tests and benchmarks only), is called as an
+// import passes each phase: "filled", "merged", "committed".
+var importHook func(phase string)
 
-func traceT(what string) {
-	if os.Getenv("STORAGE_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", what, time.Since(traceLast))
+func hook(phase string) {
+	if importHook != nil {
+		importHook(phase)
 	}
-	traceLast = time.Now()
 }
