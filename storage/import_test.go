@@ -222,7 +222,10 @@ func TestAddPriceValidation(t *testing.T) {
 		{"empty region", bad(func(p *market.PricePoint) { p.Pool.Region = "" }), "pool.region"},
 		{"empty cloud", bad(func(p *market.PricePoint) { p.Pool.Cloud = "" }), "pool.cloud"},
 		{"zone elsewhere", bad(func(p *market.PricePoint) { p.Pool.Zone = "eu-west-1a" }), "pool.zone"},
-		{"bad bar", bad(func(p *market.PricePoint) { p.HasBar = true; p.Bar = market.Bar{Open: 1, High: math.NaN(), Low: 1, Close: 1} }), "high"},
+		{"bad bar", bad(func(p *market.PricePoint) {
+			p.HasBar = true
+			p.Bar = market.Bar{Open: 1, High: math.NaN(), Low: 1, Close: 1}
+		}), "high"},
 	}
 	s := openMem(t)
 	for _, tc := range cases {
