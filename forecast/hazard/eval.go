@@ -83,7 +83,7 @@ type Evaluation struct {
 	// the outcome itself, a stronger baseline than ConstantRate when
 	// interruptions come in bursts.
 	HourlyFrequency Scores      `json:"hourly_frequency"`
-	PerTrace    []TraceEval `json:"per_trace"`
+	PerTrace        []TraceEval `json:"per_trace"`
 }
 
 // ErrNoForecasts: the traces never had a running instance to forecast for.

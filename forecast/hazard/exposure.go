@@ -62,6 +62,8 @@ const (
 //     (default 0.25) and ends no instance; when the same instance is
 //     interrupted within 6 hours afterwards (and before until), the
 //     interruption alone is counted.
+//   - an interruption while the watched pool has nothing running is
+//     inconsistent and skipped (counted in skipped).
 //
 // Events that never say how many instances ran (EventBridge warnings with no
 // launches or observation brackets) get the minimum exposure consistent
@@ -132,6 +134,11 @@ func replay(events []market.Event, until time.Time, rebalanceWeight float64) his
 			watching = true
 			running = float64(max(e.Count, 0))
 		case market.EventInterruptionWarning:
+			if watched && running <= 0 {
+				// Nothing was running to interrupt: inconsistent data.
+				h.skipped++
+				continue
+			}
 			closeSpan(e.Time)
 			if e.InstanceID != "" {
 				lastWarn[e.InstanceID] = e.Time
@@ -142,6 +149,10 @@ func replay(events []market.Event, until time.Time, rebalanceWeight float64) his
 		case market.EventPreempted:
 			if t, ok := lastWarn[e.InstanceID]; ok && e.InstanceID != "" && e.Time.Sub(t) <= warnDedup {
 				delete(lastWarn, e.InstanceID)
+				continue
+			}
+			if watched && running <= 0 {
+				h.skipped++
 				continue
 			}
 			closeSpan(e.Time)

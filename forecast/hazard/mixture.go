@@ -36,8 +36,13 @@ type Component struct {
 // cancels on normalising.
 type mixture []Component
 
-// update returns the posterior after n events in exposure e.
+// update returns the posterior after n events in exposure e. Without
+// exposure there is no Poisson likelihood (events "in no time" carry no
+// rate information), so the prior is returned unchanged.
 func (m mixture) update(n, e float64) mixture {
+	if !(e > 0) {
+		return append(mixture(nil), m...)
+	}
 	out := make(mixture, len(m))
 	logw := make([]float64, len(m))
 	maxw := math.Inf(-1)
