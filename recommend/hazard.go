@@ -112,16 +112,6 @@ func (h Hazard) Mean(start time.Time, d time.Duration) (rate, lo, hi float64) {
 	return sr / total, sl / total, sh / total
 }
 
-// scaled returns the hazard with every rate multiplied by k (k instances
-// that all stop the job when any one is interrupted; missed-notice share).
-func (h Hazard) scaled(k float64) Hazard {
-	out := make(Hazard, len(h))
-	for i, s := range h {
-		out[i] = HazardStep{Start: s.Start, Rate: s.Rate * k, Lo: s.Lo * k, Hi: s.Hi * k}
-	}
-	return out
-}
-
 // pick returns the hazard with the low (which < 0), central (0) or high
 // (which > 0) rate of every step as its rate.
 func (h Hazard) pick(which int) Hazard {
