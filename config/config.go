@@ -48,8 +48,11 @@ type AWS struct {
 
 // PlacementRequest is one GetSpotPlacementScores request.
 type PlacementRequest struct {
-	Name           string   `yaml:"name"`
-	InstanceTypes  []string `yaml:"instance_types"`
+	Name          string   `yaml:"name"`
+	InstanceTypes []string `yaml:"instance_types"`
+	// Requirements is an InstanceRequirementsWithMetadataRequest as JSON,
+	// used instead of InstanceTypes.
+	Requirements   string   `yaml:"requirements"`
 	TargetCapacity int      `yaml:"target_capacity"`
 	CapacityUnit   string   `yaml:"capacity_unit"` // units (default), vcpu, memory-mib
 	Regions        []string `yaml:"regions"`
@@ -155,8 +158,8 @@ func (c Config) Validate() error {
 		return errors.New("aws.concurrency: must be >= 0")
 	}
 	for i, p := range c.AWS.PlacementRequests {
-		if len(p.InstanceTypes) == 0 {
-			return fmt.Errorf("aws.placement_requests[%d].instance_types: at least one type is required", i)
+		if len(p.InstanceTypes) == 0 && p.Requirements == "" {
+			return fmt.Errorf("aws.placement_requests[%d]: give instance_types or requirements", i)
 		}
 		if p.TargetCapacity <= 0 {
 			return fmt.Errorf("aws.placement_requests[%d].target_capacity: must be > 0", i)
