@@ -259,14 +259,15 @@ func inLocalZoneOf(group, region string) bool {
 }
 
 // parseARN returns the location field and instance id of the first
-// instance ARN (arn:aws:ec2:LOCATION:ACCOUNT?:instance/ID).
+// instance ARN: arn:aws:ec2:LOCATION:ACCOUNT:instance/ID, or without the
+// account field as in the documentation's example events.
 func parseARN(resources []string) (loc, id string) {
 	for _, r := range resources {
-		parts := strings.SplitN(r, ":", 6)
-		if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ec2" {
+		parts := strings.Split(r, ":")
+		if len(parts) < 5 || len(parts) > 6 || parts[0] != "arn" || parts[2] != "ec2" {
 			continue
 		}
-		if rest, ok := strings.CutPrefix(parts[5], "instance/"); ok {
+		if rest, ok := strings.CutPrefix(parts[len(parts)-1], "instance/"); ok {
 			return parts[3], rest
 		}
 	}

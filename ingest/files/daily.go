@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spotcast/spotcast/ingest"
 	"github.com/spotcast/spotcast/market"
 )
 
@@ -26,7 +27,8 @@ func (p *parser) dailyOHLC(r *bufio.Reader) error {
 	dates := dateCache{}
 	// Rows come grouped by series: remember the last provider/region.
 	var lastProv, lastReg []byte
-	var cloud, region string
+	var cloud, region, typ string
+	var lastType []byte
 	var names = [...]string{"open", "high", "low", "close", "avg"}
 	return c.each(func(f [][]byte) error {
 		if cloud == "" || !bytes.Equal(f[0], lastProv) || !bytes.Equal(f[1], lastReg) {
@@ -47,6 +49,10 @@ func (p *parser) dailyOHLC(r *bufio.Reader) error {
 		if len(f[2]) == 0 {
 			return c.badRow("instance_type is empty")
 		}
+		if typ == "" || !bytes.Equal(f[2], lastType) {
+			typ = strs.get(f[2])
+			lastType = append(lastType[:0], f[2]...)
+		}
 		day, err := dates.parse(f[3])
 		if err != nil {
 			return c.badRow("%v", err)
@@ -65,7 +71,7 @@ func (p *parser) dailyOHLC(r *bufio.Reader) error {
 			return c.badRow("inconsistent bar: open %g high %g low %g close %g avg %g", open, high, low, cl, avg)
 		}
 		return p.price(market.PricePoint{
-			Pool:   market.PoolKey{Cloud: cloud, Region: region, InstanceType: strs.get(f[2])},
+			Pool:   market.PoolKey{Cloud: cloud, Region: region, InstanceType: typ},
 			Time:   day,
 			Price:  avg,
 			Bar:    market.Bar{Open: open, High: high, Low: low, Close: cl},
@@ -92,7 +98,7 @@ func (p *parser) onDemandJSON(r io.Reader) error {
 	if region == "" {
 		m := onDemandName.FindStringSubmatch(filepath.Base(p.name))
 		if m == nil {
-			return fmt.Errorf("region unknown: the records do not name it and the file name is not ondemand_<region>.json; give Options.Region (--region)")
+			return fmt.Errorf("region unknown: the records do not name it and the file name is not ondemand_<region>.json; give Options.Region (--region): %w", ingest.ErrBadInput)
 		}
 		region = m[1]
 		p.t.Note("region %s taken from the file name", region)
@@ -155,7 +161,7 @@ func (p *parser) snapshotDate() (time.Time, error) {
 	base := filepath.Base(p.name)
 	ms := yearMonth.FindAllStringSubmatch(base, -1)
 	if len(ms) == 0 {
-		return time.Time{}, fmt.Errorf("snapshot date unknown: the document carries none and the file name has no YYYY-MM; give Options.SnapshotDate")
+		return time.Time{}, fmt.Errorf("snapshot date unknown: the document carries none and the file name has no YYYY-MM; give Options.SnapshotDate: %w", ingest.ErrBadInput)
 	}
 	m := ms[len(ms)-1]
 	t, err := time.Parse("2006-01", m[1]+"-"+m[2])

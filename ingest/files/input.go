@@ -65,7 +65,8 @@ func decompress(r io.Reader) (*bufio.Reader, func() error, error) {
 		if err != nil {
 			return nil, nil, &readError{err}
 		}
-		return bufio.NewReaderSize(errReader{zr}, bufSize), zr.Close, nil
+		ra := newReadAhead(errReader{zr}, zr.Close)
+		return bufio.NewReaderSize(ra, bufSize), ra.Close, nil
 	}
 	return bufio.NewReaderSize(errReader{br}, bufSize), func() error { return nil }, nil
 }
@@ -197,6 +198,9 @@ func (in interner) get(b []byte) string {
 
 // parsePrice parses a USD/hour price that must be finite and >= 0.
 func parsePrice(field string, b []byte) (float64, error) {
+	if v, ok := fastDecimal(b); ok {
+		return v, nil
+	}
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
 		return 0, fmt.Errorf("%s %q: not a number", field, b)
@@ -208,6 +212,42 @@ func parsePrice(field string, b []byte) (float64, error) {
 		return 0, fmt.Errorf("%s %q: negative", field, b)
 	}
 	return v, nil
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastDecimal parses the plain decimals prices are written as ("0.0993",
+// "14.4", "3") without strconv: when the digits, read as an integer m,
+// stay below 2^53 and there are at most 22 decimals, m and 10^k are both
+// exact float64s and one IEEE division m/10^k is correctly rounded
+// (Clinger, "How to read floating point numbers accurately", PLDI 1990,
+// the fast path), so the result equals strconv.ParseFloat's. Anything
+// else (signs, exponents, long mantissas) returns ok false.
+func fastDecimal(b []byte) (float64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var m uint64
+	frac := -1
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+		case c == '.' && frac < 0 && i > 0 && i < len(b)-1:
+			frac = len(b) - i - 1
+		default:
+			return 0, false
+		}
+	}
+	if m >= 1<<53 {
+		return 0, false
+	}
+	if frac <= 0 {
+		return float64(m), true
+	}
+	return float64(m) / pow10[frac], true
 }
 
 // parseSpotPrice is parsePrice that also refuses 0: no market sells
@@ -340,4 +380,87 @@ func (c dateCache) parse(b []byte) (time.Time, error) {
 		c[string(b)] = t
 	}
 	return t, err
+}
+
+// readAhead runs a reader (the gzip decompressor) in its own goroutine,
+// a few chunks ahead of the parser, so decompression and parsing use two
+// cores. Memory is bounded by chunks x chunkSize.
+type readAhead struct {
+	full  chan chunk
+	free  chan []byte
+	stop  chan struct{}
+	done  chan struct{}
+	buf   []byte // the chunk being read
+	off   int
+	err   error
+	close func() error
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+const (
+	aheadChunks    = 4
+	aheadChunkSize = 256 << 10
+)
+
+func newReadAhead(r io.Reader, closeFn func() error) *readAhead {
+	a := &readAhead{
+		full: make(chan chunk, aheadChunks), free: make(chan []byte, aheadChunks),
+		stop: make(chan struct{}), done: make(chan struct{}), close: closeFn,
+	}
+	for range aheadChunks {
+		a.free <- make([]byte, aheadChunkSize)
+	}
+	go func() {
+		defer close(a.done)
+		for {
+			var buf []byte
+			select {
+			case buf = <-a.free:
+			case <-a.stop:
+				return
+			}
+			n, err := io.ReadFull(r, buf[:cap(buf)])
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF // a short last chunk
+			}
+			select {
+			case a.full <- chunk{buf[:n], err}:
+			case <-a.stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return a
+}
+
+func (a *readAhead) Read(p []byte) (int, error) {
+	for a.off == len(a.buf) {
+		if a.buf != nil {
+			// free holds every buffer at most once: never blocks.
+			a.free <- a.buf[:cap(a.buf)]
+			a.buf, a.off = nil, 0
+		}
+		if a.err != nil {
+			return 0, a.err
+		}
+		c := <-a.full
+		a.buf, a.off, a.err = c.b, 0, c.err
+	}
+	n := copy(p, a.buf[a.off:])
+	a.off += n
+	return n, nil
+}
+
+// Close stops the goroutine and closes the underlying reader.
+func (a *readAhead) Close() error {
+	close(a.stop)
+	<-a.done
+	return a.close()
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spotcast/spotcast/ingest"
 	"github.com/spotcast/spotcast/market"
 )
 
@@ -75,7 +76,7 @@ func (p *parser) skypilotTrace(r io.Reader) error {
 	if p.opts.TraceStart.IsZero() {
 		s, ok := skypilotStart[folder]
 		if !ok {
-			return fmt.Errorf("trace folder %q: start date unknown (not in the skypilot README); give Options.TraceStart", folder)
+			return fmt.Errorf("trace folder %q: start date unknown (not in the skypilot README); give Options.TraceStart: %w", folder, ingest.ErrBadInput)
 		}
 		start, _ = time.Parse("2006-01-02", s)
 		p.t.Note("trace starts %s (the README's start date for %s, 00:00 UTC)", s, folder)
@@ -166,29 +167,29 @@ func (p *parser) skypilotTrace(r io.Reader) error {
 func skypilotPath(name string) (kind, folder, cloud, zone, region, typ string, err error) {
 	parts := strings.Split(filepath.ToSlash(filepath.Clean(name)), "/")
 	if len(parts) < 4 {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace path %q: expected .../<availability|preemption>/<N-node>/<cloud>-<date>/<zone>_<accelerator>_<count>.json", name)
+		return "", "", "", "", "", "", fmt.Errorf("skypilot trace path %q: expected .../<availability|preemption>/<N-node>/<cloud>-<date>/<zone>_<accelerator>_<count>.json: %w", name, ingest.ErrBadInput)
 	}
 	kind, nodes, dir, file := parts[len(parts)-4], parts[len(parts)-3], parts[len(parts)-2], parts[len(parts)-1]
 	if kind != "availability" && kind != "preemption" {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace path %q: %q is neither availability nor preemption", name, kind)
+		return "", "", "", "", "", "", fmt.Errorf("skypilot trace path %q: %q is neither availability nor preemption: %w", name, kind, ingest.ErrBadInput)
 	}
 	folder = kind + "/" + nodes + "/" + dir
 	cloud, _, _ = strings.Cut(dir, "-")
 	if cloud != market.AWS && cloud != market.GCP {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace folder %q: cloud %q: expected aws or gcp", dir, cloud)
+		return "", "", "", "", "", "", fmt.Errorf("skypilot trace folder %q: cloud %q: expected aws or gcp: %w", dir, cloud, ingest.ErrBadInput)
 	}
 	stem := strings.TrimSuffix(file, ".json")
 	zone, accel, ok := strings.Cut(stem, "_")
 	if !ok {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: expected <zone>_<accelerator>_<count>.json", file)
+		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: expected <zone>_<accelerator>_<count>.json: %w", file, ingest.ErrBadInput)
 	}
 	typ, ok = skypilotType[cloud+"/"+accel]
 	if !ok {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: accelerator %q on %s has no known instance type", file, accel, cloud)
+		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: accelerator %q on %s has no known instance type: %w", file, accel, cloud, ingest.ErrBadInput)
 	}
 	region, err = market.RegionOfZone(zone)
 	if err != nil || !market.KnownRegion(cloud, region) {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: zone %q is not in a known %s region", file, zone, cloud)
+		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: zone %q is not in a known %s region: %w", file, zone, cloud, ingest.ErrBadInput)
 	}
 	return kind, folder, cloud, zone, region, typ, nil
 }
