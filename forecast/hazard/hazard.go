@@ -219,12 +219,24 @@ func Estimate(in Inputs, now time.Time, opts Options) (Forecast, error) {
 	}
 	rbw := math.Max(o.RebalanceWeight, 0)
 
-	own := replay(in.Events, now, rbw)
-	ev := weigh(own, now, in.Profile, o.HalfLife, o.MaxAge)
+	// Own events are replayed per zone (a region-level pool's events
+	// come from several zones, each with its own running count).
+	var ev evidence
+	var hists []history
+	skipped := 0
+	for _, evs := range groupByPool(in.Events) {
+		h := replay(evs, now, rbw)
+		hists = append(hists, h)
+		skipped += h.skipped
+		w := weigh(h, now, in.Profile, o.HalfLife, o.MaxAge)
+		ev.n += w.n
+		ev.e += w.e
+		ev.rawN += w.rawN
+		ev.rawE += w.rawE
+		ev.rebalances += w.rebalances
+	}
 
 	var sib evidence
-	skipped := own.skipped
-	hists := []history{own}
 	if o.SiblingHours > 0 {
 		for _, evs := range groupByPool(in.Siblings) {
 			h := replay(evs, now, rbw)
