@@ -386,14 +386,14 @@ func (tr *Truth) newPool(cfg Config, reg Region, zone string, ty TypeSpec, zoneF
 		PriceModel: PriceParams{
 			Discount:          discount,
 			MeanLogRatio:      math.Log1p(-discount),
-			HalfLife:          time.Duration((2 + 8*r.Float64()) * 24 * float64(time.Hour)).Truncate(time.Second),
-			StationarySD:      0.03 + 0.07*r.Float64(),
+			HalfLife:          time.Duration((3 + 11*r.Float64()) * 24 * float64(time.Hour)).Truncate(time.Second),
+			StationarySD:      0.02 + 0.04*r.Float64(),
 			ChangesPerDay:     math.Exp(math.Log(1.5) + (math.Log(16)-math.Log(1.5))*r.Float64()),
 			WeekendRateFactor: 0.5,
 			CrunchRateFactor:  2,
 			ActiveMeanDays:    4,
 			QuietMeanDays:     1.5,
-			NightDip:          0.02 + 0.04*r.Float64(),
+			NightDip:          0.01 + 0.03*r.Float64(),
 			NightStartHour:    22,
 			NightEndHour:      6,
 			Tick:              1e-4,
@@ -429,8 +429,10 @@ func (p *PoolTruth) sec(t time.Time) int64 { return t.Unix() - p.start.Unix() }
 
 func (p *PoolTruth) at(s int64) time.Time { return p.start.Add(time.Duration(s) * time.Second) }
 
+// local is the region's wall-clock time at s, as a UTC time shifted by the
+// region's offset (cheaper than a time.Location; only its fields are read).
 func (p *PoolTruth) local(s int64) time.Time {
-	return p.at(s).In(time.FixedZone(p.Region.Name, int(p.Region.UTCOffset/time.Second)))
+	return p.at(s).Add(p.Region.UTCOffset)
 }
 
 func (p *PoolTruth) weekend(s int64) bool {
@@ -552,12 +554,12 @@ func (p *PoolTruth) simulatePrices(seed uint64, crunches []Crunch) {
 // buildSegments merges the price changes with the local weekend boundaries.
 func (p *PoolTruth) buildSegments() {
 	total := p.until.Unix() - p.start.Unix()
-	loc := p.local(0)
-	day0 := time.Date(loc.Year(), loc.Month(), loc.Day(), 0, 0, 0, 0, loc.Location())
+	// Local midnights, as UTC times shifted by the offset.
+	day0 := p.local(0).Truncate(24 * time.Hour)
 	var bounds []int64
-	for d := day0; d.Before(p.until); d = d.Add(24 * time.Hour) {
+	for d := day0; d.Add(-p.Region.UTCOffset).Before(p.until); d = d.Add(24 * time.Hour) {
 		if wd := d.Weekday(); wd == time.Saturday || wd == time.Monday {
-			if s := p.sec(d); s > 0 && s < total {
+			if s := p.sec(d.Add(-p.Region.UTCOffset)); s > 0 && s < total {
 				bounds = append(bounds, s)
 			}
 		}
