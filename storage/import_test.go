@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -321,5 +322,60 @@ func TestDailyBars(t *testing.T) {
 	}
 	if len(got) != 1 || !got[0].HasBar || got[0].Bar != p.Bar || got[0].Price != 30 {
 		t.Errorf("got %+v", got)
+	}
+}
+
+func TestImportFillPanics(t *testing.T) {
+	s := openMem(t)
+	a := zoneKey("us-east-1a", "m5.large")
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the fill's panic", r)
+			}
+		}()
+		s.Import(context.Background(), RunInfo{Source: "test"}, func(w *Writer) error {
+			for i := range priceBatchSize + 5 {
+				w.AddPrice(pt(a, i, 1))
+			}
+			panic("boom")
+		})
+	}()
+	st, err := s.Import(context.Background(), RunInfo{Source: "test"}, addAll(pt(a, 0, 1)))
+	if err != nil || st.Stored() != 1 {
+		t.Fatalf("import after a panicking fill: %+v %v", st, err)
+	}
+	if c := counts(t, s); c["prices"] != 1 || c["pools"] != 1 || c["ingest_runs"] != 1 {
+		t.Errorf("counts = %v", c)
+	}
+}
+
+// Two Stores opened on one file in one process share DuckDB's database;
+// each must see the pools the other added.
+func TestTwoStoresOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.duckdb")
+	s1, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s1.Close()
+	s2, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	a, b := zoneKey("us-east-1a", "m5.large"), zoneKey("us-east-1b", "m5.large")
+	if _, err := s1.Import(ctx, RunInfo{Source: "test"}, addAll(pt(a, 0, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Import(ctx, RunInfo{Source: "test"}, addAll(pt(b, 0, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.Import(ctx, RunInfo{Source: "test"}, addAll(pt(b, 1, 1), pt(zoneKey("us-east-1c", "m5.large"), 0, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(t, s2); c["pools"] != 3 || c["prices"] != 4 {
+		t.Errorf("counts = %v", c)
 	}
 }

@@ -319,6 +319,9 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	w.wg.Add(1)
 	go s.appendLoop(conn, w)
 
+	// Should fill panic, the appending goroutine must still let go of conn
+	// before the deferred rollback uses it.
+	defer w.finish()
 	fillErr := fill(w)
 	finishErr := w.finish()
 	hook("filled")
@@ -372,6 +375,15 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 // so the producer never blocks.
 func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 	defer w.wg.Done()
+	defer func() {
+		// If Raw failed before its loop ran, the jobs still need a reader.
+		for j := range w.jobs {
+			if j.prices != nil {
+				j.prices.reset()
+				w.free <- j.prices
+			}
+		}
+	}()
 	err := conn.Raw(func(dc any) error {
 		a := &appenders{conn: dc.(driver.Conn), by: map[string]*duckdb.Appender{}, args: make([]driver.Value, 8)}
 		var err error
@@ -393,10 +405,17 @@ func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 	}
 }
 
-// loadPools fills the pool-id cache on first use.
+// loadPools fills the pool-id cache on first use, and again should
+// another Store on the same file (sharing its database) have added pools.
 func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
 	if s.pools != nil {
-		return nil
+		var maxID int32
+		if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM pools`).Scan(&maxID); err != nil {
+			return fmt.Errorf("load pools: %w", err)
+		}
+		if maxID == s.maxPool {
+			return nil
+		}
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT id, cloud, region, zone, instance_type, product, resolution FROM pools`)
 	if err != nil {

@@ -584,7 +584,11 @@ func (w *Writer) SetWatermark(source string, t time.Time) {
 }
 
 // finish flushes what is buffered and waits for the appending goroutine.
+// Calls after the first do nothing.
 func (w *Writer) finish() error {
+	if w.closed {
+		return nil
+	}
 	var err error
 	if w.batch != nil {
 		err = w.flushPrices()
