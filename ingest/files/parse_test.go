@@ -80,9 +80,9 @@ func TestSpotPriceCSV(t *testing.T) {
 		if got := c.prices[3].Time; !got.Equal(time.Date(2021, 5, 30, 15, 30, 0, 5e8, time.UTC)) {
 			t.Errorf("offset timestamp = %v", got)
 		}
-		// Quoted fields, and a Local Zone filed under its parent region.
-		if k := c.prices[4].Pool; k.Product != "Linux/UNIX (Amazon VPC)" || k.Region != "us-east-1" || k.Zone != "us-east-1-bos-1a" {
-			t.Errorf("quoted/local-zone row = %+v", k)
+		// Quoted fields.
+		if k := c.prices[4].Pool; k.Product != "Linux/UNIX (Amazon VPC)" || k.Region != "us-east-1" || k.Zone != "us-east-1f" {
+			t.Errorf("quoted row = %+v", k)
 		}
 	}
 }
@@ -461,6 +461,21 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("SkipBad: stored %d bad %d (%q), want %d and %d", c.total(), res.Bad, res.BadReasons, tc.skipStored, tc.skipBad)
 			}
 		})
+	}
+}
+
+func TestAWSRegionOfZone(t *testing.T) {
+	for zone, want := range map[string]string{
+		"us-east-1a": "us-east-1", "eu-central-2c": "eu-central-2", "us-gov-west-1a": "us-gov-west-1",
+		// A Local Zone belongs to its parent region (DescribeSpotPriceHistory
+		// in us-east-1 lists it).
+		"us-east-1-bos-1a": "us-east-1", "us-west-2-wl1-las1a": "us-west-2",
+		"xx-fake-1a": "", "us-east-1": "", "": "",
+	} {
+		got, err := awsRegionOfZone(zone)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("awsRegionOfZone(%q) = %q, %v; want %q", zone, got, err, want)
+		}
 	}
 }
 
