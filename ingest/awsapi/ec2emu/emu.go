@@ -20,6 +20,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -126,13 +127,18 @@ var Throttled = Fault{Status: http.StatusServiceUnavailable, Code: "RequestLimit
 // Server is the emulator. Its methods are safe for concurrent use with
 // requests being served.
 type Server struct {
-	mu          sync.Mutex
-	regions     []Region
-	prices      []SpotPrice
+	mu      sync.Mutex
+	regions []Region
+	prices  []SpotPrice
+	// answers caches each DescribeSpotPriceHistory query's full answer, so
+	// paging through a large answer does not filter and sort the data
+	// once per page; AddSpotPrices clears it.
+	answers     map[string][]SpotPrice
+	dataVersion int
 	types       map[string]InstanceType
 	typeOrder   []string
 	scores      []PlacementScore
-	throttle    map[string]int
+	injects     map[string][]*inject
 	regionFault map[string]Fault
 	calls       map[string]int
 	configs     map[string]bool
@@ -147,7 +153,7 @@ type Server struct {
 func New() *Server {
 	return &Server{
 		types:         map[string]InstanceType{},
-		throttle:      map[string]int{},
+		injects:       map[string][]*inject{},
 		regionFault:   map[string]Fault{},
 		calls:         map[string]int{},
 		configs:       map[string]bool{},
@@ -168,6 +174,8 @@ func (s *Server) AddSpotPrices(p ...SpotPrice) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.prices = append(s.prices, p...)
+	s.answers = nil
+	s.dataVersion++
 }
 
 // AddInstanceTypes adds (or replaces) catalogue entries.
@@ -189,12 +197,49 @@ func (s *Server) SetPlacementScores(p ...PlacementScore) {
 	s.scores = slices.Clone(p)
 }
 
+// inject is a planned fault: after `after` more calls succeed, the next
+// `count` calls answer fault.
+type inject struct {
+	after, count int
+	fault        Fault
+}
+
 // Throttle makes the next n calls of action ("" for every action) answer
 // RequestLimitExceeded with HTTP 503.
 func (s *Server) Throttle(action string, n int) {
+	s.Inject(action, 0, n, Throttled)
+}
+
+// Inject makes calls of action ("" for every action) answer f: after the
+// next `after` calls have been answered normally, the `count` calls that
+// follow get f. Injections of one action run one after another.
+func (s *Server) Inject(action string, after, count int, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.throttle[action] = n
+	s.injects[action] = append(s.injects[action], &inject{after: after, count: count, fault: f})
+}
+
+// nextFault consumes the plan of action for one call. Called with mu held.
+func (s *Server) nextFault(action string) *Fault {
+	for _, key := range []string{action, ""} {
+		q := s.injects[key]
+		for len(q) > 0 && q[0].count <= 0 {
+			q = q[1:]
+		}
+		s.injects[key] = q
+		if len(q) == 0 {
+			continue
+		}
+		in := q[0]
+		if in.after > 0 {
+			in.after--
+			continue
+		}
+		in.count--
+		f := in.fault
+		return &f
+	}
+	return nil
 }
 
 // FailRegion makes every call made for region answer f (a zero Fault
@@ -267,15 +312,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[action]++
 	s.lastForm[action] = cloneForm(form)
-	var fault *Fault
-	for _, key := range []string{action, ""} {
-		if n := s.throttle[key]; n > 0 {
-			s.throttle[key] = n - 1
-			f := Throttled
-			fault = &f
-			break
-		}
-	}
+	fault := s.nextFault(action)
 	if fault == nil {
 		if f, ok := s.regionFault[region]; ok {
 			fault = &f
@@ -622,10 +659,46 @@ func (s *Server) describeSpotPriceHistory(form map[string][]string, region, reqI
 		return true
 	}
 
+	cacheKey := region + "/" + digest
 	s.mu.Lock()
-	var inRange []SpotPrice
+	inRange, cached := s.answers[cacheKey]
+	version := s.dataVersion
+	s.mu.Unlock()
+	if !cached {
+		inRange = s.spotPriceAnswer(match, start, end)
+		s.mu.Lock()
+		if s.dataVersion == version {
+			if s.answers == nil || len(s.answers) >= 64 {
+				s.answers = map[string][]SpotPrice{}
+			}
+			s.answers[cacheKey] = inRange
+		}
+		s.mu.Unlock()
+	}
+
+	lo, hi := pageOf(len(inRange), offset, size)
+	resp := describeSpotPriceHistoryResponse{Xmlns: xmlNamespace, RequestID: reqID, NextToken: nextToken(digest, hi, len(inRange))}
+	resp.History.Items = make([]spotPriceItem, 0, hi-lo)
+	for _, p := range inRange[lo:hi] {
+		resp.History.Items = append(resp.History.Items, spotPriceItem{
+			AvailabilityZone:   p.AvailabilityZone,
+			InstanceType:       p.InstanceType,
+			ProductDescription: p.ProductDescription,
+			SpotPrice:          p.SpotPrice,
+			Timestamp:          p.Timestamp.UTC().Format(timestampLayout),
+		})
+	}
+	return resp, nil
+}
+
+// spotPriceAnswer is the full answer of a query: the matching records
+// from start to end, plus each pool's last change before start, newest
+// first.
+func (s *Server) spotPriceAnswer(match func(SpotPrice) bool, start, end time.Time) []SpotPrice {
 	type poolKey struct{ zone, typ, product string }
+	var inRange []SpotPrice
 	before := map[poolKey]SpotPrice{}
+	s.mu.Lock()
 	for _, p := range s.prices {
 		if !match(p) || (!end.IsZero() && p.Timestamp.After(end)) {
 			continue
@@ -660,20 +733,7 @@ func (s *Server) describeSpotPriceHistory(form map[string][]string, region, reqI
 		}
 		return a.AvailabilityZone < b.AvailabilityZone
 	})
-
-	lo, hi := pageOf(len(inRange), offset, size)
-	resp := describeSpotPriceHistoryResponse{Xmlns: xmlNamespace, RequestID: reqID, NextToken: nextToken(digest, hi, len(inRange))}
-	resp.History.Items = make([]spotPriceItem, 0, hi-lo)
-	for _, p := range inRange[lo:hi] {
-		resp.History.Items = append(resp.History.Items, spotPriceItem{
-			AvailabilityZone:   p.AvailabilityZone,
-			InstanceType:       p.InstanceType,
-			ProductDescription: p.ProductDescription,
-			SpotPrice:          p.SpotPrice,
-			Timestamp:          p.Timestamp.UTC().Format(timestampLayout),
-		})
-	}
-	return resp, nil
+	return inRange
 }
 
 // ---- GetSpotPlacementScores ----
@@ -806,6 +866,31 @@ func (s *Server) describeInstanceTypes(form map[string][]string, reqID string) (
 	if len(names) > 100 {
 		return nil, badParam("at most 100 instance types may be given, not %d", len(names))
 	}
+	f := filters(form)
+	for k := range f {
+		if k != "instance-type" {
+			return nil, badParam("the filter %q is not supported", k)
+		}
+	}
+	// The instance-type filter takes wildcards and, unlike InstanceType,
+	// ignores names that match nothing.
+	patterns := f["instance-type"]
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, badParam("instance-type filter %q is not a valid pattern", p)
+		}
+	}
+	matches := func(name string) bool {
+		if len(patterns) == 0 {
+			return true
+		}
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}
 	offset, size, digest, err := pageBounds(form, ActionDescribeInstanceTypes, maxInstanceTypeResults, maxInstanceTypeResults)
 	if err != nil {
 		return nil, err
@@ -815,7 +900,9 @@ func (s *Server) describeInstanceTypes(form map[string][]string, reqID string) (
 	var unknown []string
 	if len(names) == 0 {
 		for _, n := range s.typeOrder {
-			rows = append(rows, s.types[n])
+			if matches(n) {
+				rows = append(rows, s.types[n])
+			}
 		}
 	} else {
 		for _, n := range names {
@@ -824,7 +911,9 @@ func (s *Server) describeInstanceTypes(form map[string][]string, reqID string) (
 				unknown = append(unknown, n)
 				continue
 			}
-			rows = append(rows, t)
+			if matches(n) {
+				rows = append(rows, t)
+			}
 		}
 	}
 	s.mu.Unlock()

@@ -85,12 +85,35 @@ func loadRealTypes(t testing.TB, names ...string) []InstanceType {
 	return out
 }
 
+// bufferedBody gives the transport its own copy of the request body: the
+// SDK closes the body it built as soon as response headers arrive, racing
+// net/http's check for trailing body bytes, which then closes the
+// connection under the response (aws/aws-sdk-go-v2 issues 1825, 2737).
+// Package awsapi does the same for its clients.
+type bufferedBody struct{ next *http.Client }
+
+func (c bufferedBody) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.ContentLength = int64(len(b))
+	}
+	return c.next.Do(req)
+}
+
+// newClient is an SDK client without retries, so every call the test
+// makes is one call the emulator sees.
 func newClient(url, region string) *ec2.Client {
 	return ec2.New(ec2.Options{
 		Region:           region,
 		BaseEndpoint:     aws.String(url),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       bufferedBody{&http.Client{}},
 	})
 }
 
