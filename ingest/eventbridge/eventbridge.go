@@ -175,7 +175,7 @@ func syntaxErr(name string, lc *ingest.LineCounter, dec *json.Decoder, err error
 	switch {
 	case errors.As(err, &se):
 		return &ingest.RowError{File: name, Line: lc.Line(se.Offset - 1), Reason: "invalid JSON: " + se.Error()}
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.ErrUnexpectedEOF), err == io.EOF:
 		return &ingest.RowError{File: name, Line: lc.Line(dec.InputOffset()), Reason: "input ends inside a JSON value"}
 	}
 	return fmt.Errorf("%s: %w", name, err)

@@ -189,6 +189,7 @@ func detectJSON(p []byte, name string) (Format, error) {
 	// An object: decide by its first key, or, for a map of machine types,
 	// by the keys of its first value.
 	keys := map[string]bool{}
+keys:
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
@@ -218,7 +219,7 @@ func detectJSON(p []byte, name string) (Format, error) {
 		switch t {
 		case json.Delim('['):
 			if skipRest(dec) != nil {
-				break
+				break keys
 			}
 		case json.Delim('{'):
 			// A map from names to objects: GCP machine types have "cpu"
@@ -231,7 +232,7 @@ func detectJSON(p []byte, name string) (Format, error) {
 				return FormatGCPMachineTypes, nil
 			}
 			if _, err := dec.Token(); err != nil { // the closing '}'
-				break
+				break keys
 			}
 		}
 	}

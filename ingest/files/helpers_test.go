@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -107,3 +108,5 @@ func counts(t testing.TB, s *storage.Store) map[string]int64 {
 	}
 	return c
 }
+
+func parseFloatStrict(s string) (float64, error) { return strconv.ParseFloat(s, 64) }

@@ -1,0 +1,40 @@
+package market
+
+import "testing"
+
+func TestRegions(t *testing.T) {
+	for _, tc := range []struct {
+		cloud, region, canonical string
+		ok                       bool
+	}{
+		{AWS, "us-east-1", "us-east-1", true},
+		{AWS, "mx-central-1", "mx-central-1", true},
+		{AWS, "us-east1", "", false},
+		{GCP, "us-east1", "us-east1", true},
+		{GCP, "us-east-1", "", false},
+		{Azure, "westeurope", "westeurope", true},
+		{Azure, "eu-west", "westeurope", true},
+		{Azure, "us-west-2", "westus2", true},
+		{Azure, "mars", "", false},
+		{"oracle", "us-ashburn-1", "", false},
+	} {
+		got, ok := CanonicalRegion(tc.cloud, tc.region)
+		if got != tc.canonical || ok != tc.ok {
+			t.Errorf("CanonicalRegion(%s, %s) = %q, %v; want %q, %v", tc.cloud, tc.region, got, ok, tc.canonical, tc.ok)
+		}
+	}
+	for region, cloud := range map[string]string{"us-west-2": AWS, "europe-west4": GCP, "eastus": Azure, "nowhere": ""} {
+		if got := CloudOfRegion(region); got != cloud {
+			t.Errorf("CloudOfRegion(%s) = %q, want %q", region, got, cloud)
+		}
+	}
+	for loc, parent := range map[string]string{
+		"us-east-1-bos-1": "us-east-1", "us-west-2-wl1": "us-west-2", "ap-northeast-1-wl1-kix1": "ap-northeast-1",
+		"us-east-1": "", "us-east-1-bos": "", "xx-east-1-bos-1": "", "us-east-1-wl1-": "",
+	} {
+		got, ok := AWSLocalZoneGroup(loc)
+		if got != parent || ok != (parent != "") {
+			t.Errorf("AWSLocalZoneGroup(%s) = %q, %v; want %q", loc, got, ok, parent)
+		}
+	}
+}
