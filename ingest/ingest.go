@@ -70,7 +70,7 @@ type Tally struct {
 	Added       int64            // rows handed to the Sink
 	Bad         int64            // bad records skipped (SkipBad only)
 	BadReasons  []string         // the first MaxReasons bad-record errors
-	Skipped     int64            // records with nothing to store
+	Skipped     int64            // values with nothing to store (a row may carry two)
 	SkipReasons map[string]int64 // reason -> count
 	Info        []string         // facts about the input worth reporting
 }
@@ -92,7 +92,7 @@ func (t *Tally) Reject(err error) error {
 	return nil
 }
 
-// Skip counts a record that has nothing to store, with the reason.
+// Skip counts a value that has nothing to store, with the reason.
 func (t *Tally) Skip(reason string) {
 	t.Skipped++
 	if t.SkipReasons == nil {
