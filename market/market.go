@@ -191,14 +191,22 @@ func RegionOfZone(zone string) (string, error) {
 	if n < 2 {
 		return "", fmt.Errorf("zone %q: too short", zone)
 	}
+	c := zone[n-1]
+	if c < 'a' || c > 'z' {
+		return "", fmt.Errorf("zone %q: does not end in a zone letter", zone)
+	}
 	// GCP zones end in "-a".
 	if zone[n-2] == '-' {
 		return zone[:n-2], nil
 	}
-	// AWS: region + one letter; local zones (us-east-1-bos-1a) end the same way.
-	c := zone[n-1]
-	if c < 'a' || c > 'z' || zone[n-2] < '0' || zone[n-2] > '9' {
+	// AWS: region + one letter. Local Zones (us-east-1-bos-1a) and
+	// Wavelength Zones end the same way and belong to their parent region,
+	// which is where AWS lists their prices.
+	if zone[n-2] < '0' || zone[n-2] > '9' {
 		return "", fmt.Errorf("zone %q: not of the form REGION + letter", zone)
+	}
+	if parent, ok := AWSLocalZoneGroup(zone[:n-1]); ok {
+		return parent, nil
 	}
 	return zone[:n-1], nil
 }

@@ -38,3 +38,21 @@ func TestRegions(t *testing.T) {
 		}
 	}
 }
+
+func TestRegionOfZone(t *testing.T) {
+	tests := []struct{ zone, want string }{
+		{"us-east-1a", "us-east-1"},
+		{"eu-west-1c", "eu-west-1"},
+		{"us-east-1-bos-1a", "us-east-1"},
+		{"us-west-2-lax-1b", "us-west-2"},
+		{"us-central1-a", "us-central1"},
+		{"", ""},
+		{"us-east-1", ""},
+	}
+	for _, tt := range tests {
+		got, err := RegionOfZone(tt.zone)
+		if (err != nil) != (tt.want == "") || got != tt.want {
+			t.Errorf("RegionOfZone(%q) = %q, %v; want %q", tt.zone, got, err, tt.want)
+		}
+	}
+}
