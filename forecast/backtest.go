@@ -1,0 +1,707 @@
+package forecast
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/spotcast/spotcast/market"
+)
+
+// BacktestOptions configure a rolling-origin backtest.
+type BacktestOptions struct {
+	// Horizon of every forecast (default 7 days).
+	Horizon time.Duration
+	// From and To bound the origins (To inclusive); Every spaces them
+	// (default 7 days). Zero To: the latest origin whose whole horizon is
+	// observed; zero From: 12 origins before To.
+	From, To time.Time
+	Every    time.Duration
+	// Origins, if set, are used instead of From/To/Every.
+	Origins []time.Time
+	// Models to evaluate (default: every model of Models()). "naive",
+	// "seasonal_naive", "naive_pooled_quantiles" and "auto" are always
+	// added: they are the baselines and the selection.
+	Models []string
+	// MaxSeries, if > 0, evaluates a deterministic sample of that many
+	// series (chosen by hash of the pool key).
+	MaxSeries int
+	// Forecast tunes the models (Model and Pool are ignored).
+	Forecast Options
+	// Workers (default GOMAXPROCS).
+	Workers int
+	// Now is the clock for the report's timestamp (nil: time.Now).
+	Now func() time.Time
+}
+
+// ModelScore is one model's row of a backtest.
+type ModelScore struct {
+	Name string `json:"name"`
+	// Forecasts is the number of (series, origin) forecasts; Series the
+	// number of distinct series.
+	Forecasts int `json:"forecasts"`
+	Series    int `json:"series"`
+	// MASE per forecast: mean absolute error over the horizon scaled by
+	// the in-sample one-step naive MAE up to the origin (Hyndman & Koehler
+	// 2006, IJF 22, eq. 9); forecasts with a constant history (no scale)
+	// are left out and counted in MASEExcluded.
+	MASEMedian   float64 `json:"mase_median"`
+	MASEMean     float64 `json:"mase_mean"`
+	MASEExcluded int     `json:"mase_excluded"`
+	// MAPE in percent over every (forecast, step).
+	MAPE float64 `json:"mape"`
+	// PinballMean is the pinball loss (Koenker & Bassett 1978) averaged
+	// over forecasts, steps and the levels in Levels, each divided by the
+	// price at the origin, so cheap and expensive pools weigh alike;
+	// PinballMeanUSD is the same in USD/h.
+	PinballMean    float64 `json:"pinball_mean"`
+	PinballMeanUSD float64 `json:"pinball_mean_usd"`
+	// Coverage of the central 80% ([0.1, 0.9]) and 95% ([0.025, 0.975])
+	// intervals, 0-1, outcomes on an endpoint counted as inside.
+	Coverage80 float64 `json:"coverage_80"`
+	Coverage95 float64 `json:"coverage_95"`
+	// CoveragePIT80 and CoveragePIT95 count an outcome equal to several
+	// tied quantiles (a pool that did not move, forecast not to move) by
+	// the share of its randomized PIT interval inside the nominal one
+	// (Czado, Gneiting & Held 2009, Biometrics 65, eq. 1): a correct
+	// forecast of a price that is flat 94% of hours covers 94% with any
+	// closed interval, but is calibrated under this count.
+	CoveragePIT80 float64 `json:"coverage_pit_80"`
+	CoveragePIT95 float64 `json:"coverage_pit_95"`
+	// MAERatioToNaiveMedian is the median over series of the model's MAE
+	// over naive's MAE (series where both are 0 count as 1; where only
+	// naive's is 0, as +Inf, i.e. worse). MAERatioToNaiveAgg is the ratio
+	// of summed MAEs relative to the origin price.
+	MAERatioToNaiveMedian float64 `json:"mae_ratio_to_naive_median"`
+	MAERatioToNaiveAgg    float64 `json:"mae_ratio_to_naive_agg"`
+	// ShareBeatingNaive is the share of series where the model's MAE is
+	// below naive's; ShareWorseThanNaive where it is above.
+	ShareBeatingNaive   float64 `json:"share_beating_naive"`
+	ShareWorseThanNaive float64 `json:"share_worse_than_naive"`
+	// FitSeconds is the total CPU-thread time spent fitting and
+	// forecasting this model.
+	FitSeconds float64 `json:"fit_seconds"`
+	// Chosen counts, for "auto", how often each model was selected.
+	Chosen map[string]int `json:"chosen,omitempty"`
+}
+
+// BacktestReport is the result of Backtest.
+type BacktestReport struct {
+	Generated time.Time     `json:"generated"`
+	Horizon   time.Duration `json:"horizon"`
+	// HorizonText is Horizon in Go duration syntax ("168h0m0s").
+	HorizonText string      `json:"horizon_text"`
+	Origins     []time.Time `json:"origins"`
+	// Series is the number of series with at least one evaluated
+	// forecast; Resolutions counts them by resolution.
+	Series      int            `json:"series"`
+	Resolutions map[string]int `json:"resolutions"`
+	Models      []ModelScore   `json:"models"`
+	Seconds     float64        `json:"seconds"`
+	// Interruption holds the interruption-forecast backtest (Brier score,
+	// log loss, calibration bins) when the caller runs one and sets it.
+	Interruption any `json:"interruption,omitempty"`
+}
+
+// Model returns the named row (false if absent).
+func (r BacktestReport) Model(name string) (ModelScore, bool) {
+	for _, m := range r.Models {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return ModelScore{}, false
+}
+
+// Series is one pool's gridded history, the input of BacktestSeries.
+type Series struct {
+	Key        market.PoolKey
+	Resolution string
+	Grid       Grid
+}
+
+// backtestModels returns the evaluated model names in report order.
+func backtestModels(asked []string) ([]string, error) {
+	want := map[string]bool{ModelNaive: true, ModelSeasonalNaive: true, ModelNaivePooled: true, ModelAuto: true}
+	if len(asked) == 0 {
+		asked = Models()
+	}
+	for _, m := range asked {
+		if m == ModelNaivePooled || m == ModelAuto {
+			want[m] = true
+			continue
+		}
+		if _, err := modelByName(m, 2); err != nil {
+			return nil, err
+		}
+		want[m] = true
+	}
+	var out []string
+	for _, m := range append(Models(), ModelNaivePooled) {
+		if want[m] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// seriesAcc accumulates one series' errors for one model.
+type seriesAcc struct {
+	absErr, absErrRel float64 // sums over steps
+	steps             int
+	mase              []float64 // per forecast
+	maseExcluded      int
+	ape               float64
+	pinball, pinUSD   float64 // sums over steps and levels
+	cov80, cov95      int
+	pit80, pit95      float64
+	fitSec            float64
+	chosen            map[string]int
+	forecasts         int
+}
+
+// BacktestSeries runs a rolling-origin backtest over in-memory series.
+// At every origin T, a series contributes a forecast if it has a value at
+// or before T (for daily series: a day that ended by T) and values for
+// the whole horizon after it. Nothing after T is used for the forecast:
+// models see the grid up to the origin only, the residual pool is built
+// from the same prefix of every series, and the baseline's pooled
+// changes end at T.
+func BacktestSeries(ctx context.Context, series []Series, opts BacktestOptions, progress io.Writer) (BacktestReport, error) {
+	start := time.Now()
+	if progress == nil {
+		progress = io.Discard
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if opts.Horizon == 0 {
+		opts.Horizon = 7 * 24 * time.Hour
+	}
+	if opts.Every <= 0 {
+		opts.Every = 7 * 24 * time.Hour
+	}
+	models, err := backtestModels(opts.Models)
+	if err != nil {
+		return BacktestReport{}, err
+	}
+	for _, s := range series {
+		if _, err := horizonSteps(opts.Horizon, StepFor(s.Resolution)); err != nil {
+			return BacktestReport{}, fmt.Errorf("backtest %s: %w", s.Key, err)
+		}
+	}
+	if opts.MaxSeries > 0 && len(series) > opts.MaxSeries {
+		series = sampleSeries(series, opts.MaxSeries)
+	}
+	origins := opts.Origins
+	if len(origins) == 0 {
+		origins = defaultOrigins(series, opts)
+	}
+	sort.Slice(origins, func(i, j int) bool { return origins[i].Before(origins[j]) })
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+
+	// Log grids, volatilities and sibling lists, once.
+	ys := make([][]float64, len(series))
+	for i, s := range series {
+		ys[i] = logValues(s.Grid.Values)
+	}
+	siblings := siblingIndex(series)
+
+	acc := make([][]seriesAcc, len(series)) // acc[series][model]
+	for i := range acc {
+		acc[i] = make([]seriesAcc, len(models))
+	}
+	for oi, T := range origins {
+		if err := ctx.Err(); err != nil {
+			return BacktestReport{}, err
+		}
+		ot := time.Now()
+		// Which series take part, and their origin indices.
+		idx := make([]int, len(series))
+		var active []int
+		for i, s := range series {
+			idx[i] = originIndex(s, T)
+			H := int(opts.Horizon / s.Grid.Step)
+			if idx[i] >= 0 && idx[i]+H < len(s.Grid.Values) {
+				active = append(active, i)
+			}
+		}
+		pools := map[string]*originPools{}
+		for _, res := range []string{market.ResolutionChange, market.ResolutionDaily} {
+			pools[res] = buildOriginPools(series, ys, idx, res, opts)
+		}
+		jobs := make(chan int)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := range jobs {
+					s := series[i]
+					p := pools[resKey(s.Resolution)]
+					var sib [][]float64
+					for _, j := range siblings[i] {
+						if idx[j] >= 0 {
+							sib = append(sib, ys[j][:idx[j]+1])
+						}
+					}
+					evalOrigin(ys[i], s, idx[i], opts, models, p, sib, acc[i])
+				}
+			})
+		}
+		for _, i := range active {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		fmt.Fprintf(progress, "backtest: origin %d/%d %s: %d series, %.1fs\n", oi+1, len(origins), T.UTC().Format(time.RFC3339), len(active), time.Since(ot).Seconds())
+	}
+	rep := summarize(series, acc, models)
+	rep.Generated = now()
+	rep.Horizon = opts.Horizon
+	rep.HorizonText = opts.Horizon.String()
+	rep.Origins = origins
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func resKey(r string) string {
+	if r == market.ResolutionDaily {
+		return r
+	}
+	return market.ResolutionChange
+}
+
+// originIndex is the index of the series' last value known at T: the
+// grid time at or before T for a change series, the last day that ended
+// by T for a daily series. -1 if none.
+func originIndex(s Series, T time.Time) int {
+	i := s.Grid.Index(T)
+	if s.Resolution == market.ResolutionDaily {
+		i = s.Grid.Index(T.Add(-s.Grid.Step))
+	}
+	if i >= len(s.Grid.Values) {
+		return -1 // the series ended before T: it has no future to score
+	}
+	return i
+}
+
+func defaultOrigins(series []Series, opts BacktestOptions) []time.Time {
+	to := opts.To
+	if to.IsZero() {
+		for _, s := range series {
+			// Last origin whose horizon is observed.
+			end := s.Grid.Time(len(s.Grid.Values) - 1).Add(-opts.Horizon)
+			if s.Resolution == market.ResolutionDaily {
+				end = end.Add(s.Grid.Step)
+			}
+			if end.After(to) {
+				to = end
+			}
+		}
+	}
+	from := opts.From
+	if from.IsZero() {
+		from = to.Add(-12 * opts.Every)
+	}
+	var out []time.Time
+	for t := from; !t.After(to); t = t.Add(opts.Every) {
+		out = append(out, t)
+	}
+	return out
+}
+
+func sampleSeries(series []Series, n int) []Series {
+	type kv struct {
+		h uint64
+		i int
+	}
+	hs := make([]kv, len(series))
+	for i, s := range series {
+		f := fnv.New64a()
+		f.Write([]byte(s.Key.String()))
+		hs[i] = kv{f.Sum64(), i}
+	}
+	sort.Slice(hs, func(a, b int) bool { return hs[a].h < hs[b].h })
+	keep := make([]int, n)
+	for i := range keep {
+		keep[i] = hs[i].i
+	}
+	sort.Ints(keep)
+	out := make([]Series, n)
+	for i, k := range keep {
+		out[i] = series[k]
+	}
+	return out
+}
+
+// siblingIndex lists, per series, up to 8 others of the same instance
+// type and product in other zones or regions, at the same resolution.
+func siblingIndex(series []Series) [][]int {
+	by := map[string][]int{}
+	for i, s := range series {
+		k := s.Resolution + "|" + s.Key.Cloud + "|" + s.Key.InstanceType + "|" + s.Key.Product
+		by[k] = append(by[k], i)
+	}
+	out := make([][]int, len(series))
+	for i, s := range series {
+		k := s.Resolution + "|" + s.Key.Cloud + "|" + s.Key.InstanceType + "|" + s.Key.Product
+		for _, j := range by[k] {
+			if j != i && len(out[i]) < 8 {
+				out[i] = append(out[i], j)
+			}
+		}
+	}
+	return out
+}
+
+// originPools are the residual pools of one resolution at one origin.
+type originPools struct {
+	std *ResidualPool // standardized naive residuals, recent window
+	raw [][]float64   // raw h-step log changes, all history, sorted
+	c   config
+}
+
+// maxPoolPerHorizon caps residuals per horizon (thinned by stride).
+const maxPoolPerHorizon = 200_000
+
+func buildOriginPools(series []Series, ys [][]float64, idx []int, res string, opts BacktestOptions) *originPools {
+	var step time.Duration
+	var members []int
+	for i, s := range series {
+		if resKey(s.Resolution) == res && idx[i] >= 0 {
+			members = append(members, i)
+			step = s.Grid.Step
+		}
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	c := opts.Forecast.resolve(res)
+	H := int(opts.Horizon / step)
+	op := &originPools{std: NewResidualPool(H), raw: make([][]float64, H), c: c}
+	w := c.ACIWindow + c.ValidationOrigins
+	total, totalRaw := 0, 0
+	for _, i := range members {
+		total += min(w, idx[i])
+		totalRaw += idx[i]
+	}
+	stride := max(1, total/maxPoolPerHorizon+1)
+	strideRaw := max(1, totalRaw/maxPoolPerHorizon+1)
+	var sigmas []float64
+	for _, i := range members {
+		y := ys[i][:idx[i]+1]
+		sig := volatility(y, c)
+		op.std.AddSeries(y, sig, idx[i]-w-H, idx[i], stride)
+		sigmas = append(sigmas, sig[idx[i]])
+		for h := 1; h <= H; h++ {
+			// Offset the start by series so thinning does not align
+			// every series on the same weekdays.
+			for t := i % strideRaw; t+h <= idx[i]; t += strideRaw {
+				op.raw[h-1] = append(op.raw[h-1], y[t+h]-y[t])
+			}
+		}
+	}
+	op.std.SetTypicalSigma(sigmas)
+	op.std.Freeze()
+	for _, r := range op.raw {
+		sort.Float64s(r)
+	}
+	return op
+}
+
+// evalOrigin forecasts series s at origin index i with every model and
+// scores the forecasts against the next H values.
+func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []string, p *originPools, sib [][]float64, acc []seriesAcc) {
+	c := p.c
+	H := int(opts.Horizon / s.Grid.Step)
+	y := yAll[:i+1]
+	actual := s.Grid.Values[i+1 : i+1+H]
+	last := s.Grid.Values[i]
+	scale := 0.0
+	for t := 1; t <= i; t++ {
+		scale += math.Abs(s.Grid.Values[t] - s.Grid.Values[t-1])
+	}
+	if i > 0 {
+		scale /= float64(i)
+	}
+	t0 := time.Now()
+	_, off := spread(y, H, c, p.std)
+	spreadSec := time.Since(t0).Seconds()
+	q := make([]float64, len(Levels))
+	for mi, name := range models {
+		t1 := time.Now()
+		var point []float64
+		chosen := name
+		offs := off
+		switch name {
+		case ModelNaivePooled:
+			point = make([]float64, H)
+			for h := range point {
+				point[h] = y[i]
+			}
+			offs = make([][]float64, H)
+			for h := range offs {
+				offs[h] = make([]float64, len(Levels))
+				for j, lv := range Levels {
+					if len(p.raw[h]) > 0 {
+						offs[h][j] = empiricalQuantile(p.raw[h], lv)
+					}
+				}
+			}
+		case ModelAuto:
+			cc := c
+			cc.Model = ModelAuto
+			res, err := forecastLog(y, H, cc, sib, p.std)
+			if err != nil {
+				continue
+			}
+			point, chosen = res.point, res.chosen
+		default:
+			var err error
+			point, err = pointForecast(name, y, H, c, sib)
+			if err != nil {
+				point, _ = pointForecast(ModelNaive, y, H, c, sib)
+			}
+		}
+		a := &acc[mi]
+		a.fitSec += time.Since(t1).Seconds()
+		if name != ModelNaivePooled {
+			a.fitSec += spreadSec
+		}
+		if name == ModelAuto {
+			if a.chosen == nil {
+				a.chosen = map[string]int{}
+			}
+			a.chosen[chosen]++
+		}
+		a.forecasts++
+		fcAbs := 0.0
+		for h := range H {
+			pt := priceOf(point[h], y[i], last)
+			o := actual[h]
+			e := math.Abs(pt - o)
+			fcAbs += e
+			a.absErr += e
+			a.absErrRel += e / last
+			a.ape += e / o
+			a.steps++
+			for j := range Levels {
+				q[j] = priceOf(point[h]+offs[h][j], y[i], last)
+			}
+			for j, lv := range Levels {
+				l := pinball(q[j], o, lv)
+				a.pinUSD += l
+				a.pinball += l / last
+			}
+			// q is sorted (offsets are), Levels: 0.025, 0.05, 0.1, ..., 0.9, 0.95, 0.975.
+			if covered(q[2], q[6], o) {
+				a.cov80++
+			}
+			if covered(q[0], q[8], o) {
+				a.cov95++
+			}
+			a.pit80 += pitCoverage(q, o, 0.1, 0.9)
+			a.pit95 += pitCoverage(q, o, 0.025, 0.975)
+		}
+		if scale > 0 {
+			a.mase = append(a.mase, fcAbs/float64(H)/scale)
+		} else {
+			a.maseExcluded++
+		}
+	}
+}
+
+// priceOf back-transforms a log value, returning the last price itself
+// when the value is the origin's log price unchanged, so a flat forecast
+// equals the last price exactly.
+func priceOf(v, yT, last float64) float64 {
+	if v == yT {
+		return last
+	}
+	return math.Exp(v)
+}
+
+// pinball is the quantile (check) loss of Koenker & Bassett (1978).
+func pinball(q, y, p float64) float64 {
+	if y >= q {
+		return p * (y - q)
+	}
+	return (1 - p) * (q - y)
+}
+
+// tieTol is the relative tolerance under which an outcome equals a
+// quantile (back-transformed values differ from prices in the last bits).
+const tieTol = 1e-9
+
+func covered(lo, hi, y float64) bool {
+	return y >= lo-tieTol*math.Abs(y) && y <= hi+tieTol*math.Abs(y)
+}
+
+// pitCoverage is the probability that the randomized PIT of outcome y
+// under the quantile forecast q (at Levels) falls in [lo, hi]: 1 or 0 when
+// y ties no quantile or one, and the share of [pmin, pmax] inside [lo, hi]
+// when it ties the quantiles at levels pmin..pmax.
+func pitCoverage(q []float64, y, lo, hi float64) float64 {
+	pmin, pmax := -1.0, -1.0
+	for j, v := range q {
+		if math.Abs(v-y) <= tieTol*math.Abs(y) {
+			if pmin < 0 {
+				pmin = Levels[j]
+			}
+			pmax = Levels[j]
+		}
+	}
+	if pmin < 0 {
+		qlo, qhi := interpQuantileVals(q, lo), interpQuantileVals(q, hi)
+		if y >= qlo && y <= qhi {
+			return 1
+		}
+		return 0
+	}
+	if pmax == pmin {
+		if pmin >= lo && pmin <= hi {
+			return 1
+		}
+		return 0
+	}
+	in := math.Min(pmax, hi) - math.Max(pmin, lo)
+	return math.Max(0, in) / (pmax - pmin)
+}
+
+func interpQuantileVals(q []float64, p float64) float64 {
+	qs := make([]Quantile, len(q))
+	for j, v := range q {
+		qs[j] = Quantile{P: Levels[j], Value: v}
+	}
+	return interpQuantile(qs, p)
+}
+
+func summarize(series []Series, acc [][]seriesAcc, models []string) BacktestReport {
+	rep := BacktestReport{Resolutions: map[string]int{}}
+	naiveIdx := -1
+	for mi, m := range models {
+		if m == ModelNaive {
+			naiveIdx = mi
+		}
+	}
+	for si, s := range series {
+		if acc[si][0].forecasts > 0 {
+			rep.Series++
+			rep.Resolutions[s.Resolution]++
+		}
+	}
+	for mi, name := range models {
+		ms := ModelScore{Name: name}
+		var mase, ratios []float64
+		var steps int
+		var ape, pin, pinUSD, pit80, pit95, absRel, naiveAbsRel float64
+		var cov80, cov95, beat, worse int
+		for si := range series {
+			a := acc[si][mi]
+			if a.forecasts == 0 {
+				continue
+			}
+			ms.Series++
+			ms.Forecasts += a.forecasts
+			mase = append(mase, a.mase...)
+			ms.MASEExcluded += a.maseExcluded
+			steps += a.steps
+			ape += a.ape
+			pin += a.pinball
+			pinUSD += a.pinUSD
+			cov80 += a.cov80
+			cov95 += a.cov95
+			pit80 += a.pit80
+			pit95 += a.pit95
+			ms.FitSeconds += a.fitSec
+			absRel += a.absErrRel
+			n := acc[si][naiveIdx]
+			naiveAbsRel += n.absErrRel
+			switch {
+			case a.absErr == n.absErr:
+				ratios = append(ratios, 1)
+			case n.absErr == 0:
+				ratios = append(ratios, math.Inf(1))
+			default:
+				ratios = append(ratios, a.absErr/n.absErr)
+			}
+			// Relative tolerance: equal forecasts computed by different
+			// routes differ in the last bits.
+			switch d := a.absErr - n.absErr; {
+			case d < -1e-12*n.absErr-1e-15:
+				beat++
+			case d > 1e-12*n.absErr+1e-15:
+				worse++
+			}
+		}
+		if name == ModelAuto {
+			ms.Chosen = map[string]int{}
+			for si := range series {
+				for k, v := range acc[si][mi].chosen {
+					ms.Chosen[k] += v
+				}
+			}
+		}
+		if ms.Series == 0 {
+			rep.Models = append(rep.Models, ms)
+			continue
+		}
+		sort.Float64s(mase)
+		sort.Float64s(ratios)
+		if len(mase) > 0 {
+			ms.MASEMedian = empiricalQuantile(mase, 0.5)
+			ms.MASEMean = mean(mase)
+		}
+		ms.MAERatioToNaiveMedian = medianInf(ratios)
+		if naiveAbsRel > 0 {
+			ms.MAERatioToNaiveAgg = absRel / naiveAbsRel
+		} else {
+			ms.MAERatioToNaiveAgg = 1
+		}
+		ms.MAPE = 100 * ape / float64(steps)
+		ms.PinballMean = pin / float64(steps*len(Levels))
+		ms.PinballMeanUSD = pinUSD / float64(steps*len(Levels))
+		ms.Coverage80 = float64(cov80) / float64(steps)
+		ms.Coverage95 = float64(cov95) / float64(steps)
+		ms.CoveragePIT80 = pit80 / float64(steps)
+		ms.CoveragePIT95 = pit95 / float64(steps)
+		ms.ShareBeatingNaive = float64(beat) / float64(ms.Series)
+		ms.ShareWorseThanNaive = float64(worse) / float64(ms.Series)
+		rep.Models = append(rep.Models, ms)
+	}
+	return rep
+}
+
+// medianInf is the median of sorted x, which may end in +Inf; a median
+// that is +Inf is reported as math.MaxFloat64 so the JSON stays valid (it
+// only happens when most series are constant and the model moves).
+func medianInf(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	m := x[(len(x)-1)/2]
+	if len(x)%2 == 0 {
+		m = (x[len(x)/2-1] + x[len(x)/2]) / 2
+	}
+	if math.IsInf(m, 1) {
+		return math.MaxFloat64
+	}
+	return m
+}
+
+func mean(x []float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}

@@ -1,0 +1,295 @@
+package forecast
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spotcast/spotcast/market"
+)
+
+// -realdata runs the backtests on every series of the real data sets
+// (minutes); without it they run on a sample.
+var realData = flag.Bool("realdata", false, "backtest every real series, not a sample")
+
+// dataDir is ../shared/data relative to the repository root.
+func dataDir(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join("..", "..", "shared", "data")
+	if _, err := os.Stat(d); err != nil {
+		t.Skipf("real data not found at %s (expected ../shared/data beside the repository): %v", d, err)
+	}
+	return d
+}
+
+// readGzCSV calls row for each record after the header, naming file and
+// line in errors.
+func readGzCSV(path string, wantHeader string, row func(rec []string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r := csv.NewReader(gz)
+	r.ReuseRecord = true
+	hdr, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("%s: header: %w", path, err)
+	}
+	if got := strings.Join(hdr, ","); got != wantHeader {
+		return fmt.Errorf("%s: header %q, want %q", path, got, wantHeader)
+	}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		if err := row(rec); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+	}
+}
+
+var (
+	dailyOnce, hourlyOnce     sync.Once
+	dailySeries, hourlySeries []Series
+	dailyErr, hourlyErr       error
+)
+
+// loadDaily reads the daily OHLC file into region-level daily series (the
+// day's average as the price, as the store keeps it).
+func loadDaily(t testing.TB) []Series {
+	t.Helper()
+	dir := dataDir(t)
+	dailyOnce.Do(func() {
+		pts := map[market.PoolKey][]market.PricePoint{}
+		path := filepath.Join(dir, "aws", "spot-daily", "spot_daily_ohlc_until_2026-01-31.csv.gz")
+		dailyErr = readGzCSV(path, "provider,region,instance_type,date,open,high,low,close,avg", func(rec []string) error {
+			day, err := time.Parse("2006-01-02", rec[3])
+			if err != nil {
+				return fmt.Errorf("date: %w", err)
+			}
+			avg, err := strconv.ParseFloat(rec[8], 64)
+			if err != nil {
+				return fmt.Errorf("avg: %w", err)
+			}
+			k := market.PoolKey{Cloud: rec[0], Region: rec[1], InstanceType: rec[2]}
+			pts[k] = append(pts[k], market.PricePoint{Pool: k, Time: day, Price: avg, Source: "file:daily"})
+			return nil
+		})
+		dailySeries = gridAll(pts, market.ResolutionDaily, time.Time{})
+	})
+	if dailyErr != nil {
+		t.Fatal(dailyErr)
+	}
+	return dailySeries
+}
+
+// loadHourly reads the per-AZ 2021 change history into hourly series,
+// each extended to the end of the data set (a pool keeps its last price
+// until it changes).
+func loadHourly(t testing.TB) []Series {
+	t.Helper()
+	dir := dataDir(t)
+	hourlyOnce.Do(func() {
+		pts := map[market.PoolKey][]market.PricePoint{}
+		var end time.Time
+		path := filepath.Join(dir, "aws", "spot-price-history", "us-east-1_2021-03-02_2021-05-31.csv.gz")
+		hourlyErr = readGzCSV(path, "timestamp,availability_zone,instance_type,product_description,spot_price", func(rec []string) error {
+			ts, err := time.Parse(time.RFC3339, rec[0])
+			if err != nil {
+				return fmt.Errorf("timestamp: %w", err)
+			}
+			p, err := strconv.ParseFloat(rec[4], 64)
+			if err != nil {
+				return fmt.Errorf("spot_price: %w", err)
+			}
+			k := market.PoolKey{Cloud: market.AWS, Region: "us-east-1", Zone: rec[1], InstanceType: rec[2], Product: rec[3]}
+			pts[k] = append(pts[k], market.PricePoint{Pool: k, Time: ts, Price: p, Source: "file:history"})
+			if ts.After(end) {
+				end = ts
+			}
+			return nil
+		})
+		hourlySeries = gridAll(pts, market.ResolutionChange, end)
+	})
+	if hourlyErr != nil {
+		t.Fatal(hourlyErr)
+	}
+	return hourlySeries
+}
+
+func gridAll(pts map[market.PoolKey][]market.PricePoint, res string, end time.Time) []Series {
+	var out []Series
+	for k, p := range pts {
+		g, err := ToGrid(p, StepFor(res), end)
+		if err != nil {
+			continue
+		}
+		out = append(out, Series{Key: k, Resolution: res, Grid: g})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
+	return out
+}
+
+func weekly(from time.Time, n int) []time.Time {
+	out := make([]time.Time, n)
+	for i := range out {
+		out[i] = from.Add(time.Duration(i) * 7 * 24 * time.Hour)
+	}
+	return out
+}
+
+func dailyOrigins() []time.Time {
+	return weekly(time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC), 13)
+}
+
+func hourlyOrigins(every time.Duration) []time.Time {
+	var out []time.Time
+	for t := time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC); t.Before(time.Date(2021, 5, 30, 0, 0, 0, 0, time.UTC)); t = t.Add(every) {
+		out = append(out, t)
+	}
+	return out
+}
+
+func logTable(t testing.TB, rep BacktestReport) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nhorizon %s, %d origins, %d series, %.0fs\n", rep.HorizonText, len(rep.Origins), rep.Series, rep.Seconds)
+	fmt.Fprintf(&b, "%-24s %8s %7s %7s %7s %9s %6s %6s %6s %6s %7s %7s %6s %6s\n", "model", "fcasts", "maseMd", "maseMn", "mape", "pinball", "cov80", "cov95", "pit80", "pit95", "ratioMd", "ratioAg", "beat", "worse")
+	for _, m := range rep.Models {
+		fmt.Fprintf(&b, "%-24s %8d %7.3f %7.3f %7.3f %9.6f %6.3f %6.3f %6.3f %6.3f %7.4f %7.4f %6.3f %6.3f\n", m.Name, m.Forecasts, m.MASEMedian, m.MASEMean, m.MAPE, m.PinballMean, m.Coverage80, m.Coverage95, m.CoveragePIT80, m.CoveragePIT95, m.MAERatioToNaiveMedian, m.MAERatioToNaiveAgg, m.ShareBeatingNaive, m.ShareWorseThanNaive)
+	}
+	if a, ok := rep.Model(ModelAuto); ok {
+		js, _ := json.Marshal(a.Chosen)
+		fmt.Fprintf(&b, "auto chose: %s\n", js)
+	}
+	t.Log(b.String())
+}
+
+// checkTargets asserts the acceptance targets on a backtest: auto's
+// median MAE ratio to naive <= 1, its pinball loss at least 5% below the
+// pooled-quantile baseline, and 80%/95% coverage within 3 points (on the
+// tie-aware count when pit is set).
+func checkTargets(t *testing.T, rep BacktestReport, pit bool) {
+	t.Helper()
+	auto, ok := rep.Model(ModelAuto)
+	if !ok {
+		t.Fatal("no auto row")
+	}
+	base, _ := rep.Model(ModelNaivePooled)
+	if auto.MAERatioToNaiveMedian > 1.0 {
+		t.Errorf("auto median MAE ratio to naive %.4f > 1", auto.MAERatioToNaiveMedian)
+	}
+	if auto.PinballMean > 0.95*base.PinballMean {
+		t.Errorf("auto pinball %.6g not 5%% below baseline %.6g", auto.PinballMean, base.PinballMean)
+	}
+	c80, c95 := auto.Coverage80, auto.Coverage95
+	if pit {
+		c80, c95 = auto.CoveragePIT80, auto.CoveragePIT95
+	}
+	if c80 < 0.77 || c80 > 0.83 {
+		t.Errorf("auto 80%% coverage %.3f outside [0.77, 0.83]", c80)
+	}
+	if c95 < 0.92 || c95 > 0.98 {
+		t.Errorf("auto 95%% coverage %.3f outside [0.92, 0.98]", c95)
+	}
+}
+
+func TestRealDailyBacktest(t *testing.T) {
+	series := loadDaily(t)
+	opts := BacktestOptions{Horizon: 7 * 24 * time.Hour, Origins: dailyOrigins(), Forecast: envOptions(t)}
+	if !*realData {
+		opts.MaxSeries = 400
+	}
+	rep, err := BacktestSeries(context.Background(), series, opts, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logTable(t, rep)
+	checkTargets(t, rep, false)
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// envOptions reads tuning overrides from SPOTCAST_TUNE (k=v,...), used
+// when exploring settings; unset, the defaults apply.
+func envOptions(t testing.TB) Options {
+	var o Options
+	for _, kv := range strings.Split(os.Getenv("SPOTCAST_TUNE"), ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(v, 64)
+		d := time.Duration(f * float64(24*time.Hour))
+		switch k {
+		case "hl":
+			o.HalfLife = d
+		case "lhl":
+			o.LongHalfLife = d
+		case "sw":
+			o.ShortWeight = f
+		case "gamma":
+			o.ACIGamma = f
+		case "aciw":
+			o.ACIWindow = int(f)
+		case "margin":
+			o.SelectionMargin = f
+		}
+	}
+	t.Logf("options %+v", o)
+	return o
+}
+
+func TestRealHourlyBacktest(t *testing.T) {
+	series := loadHourly(t)
+	for _, tc := range []struct {
+		horizon time.Duration
+		every   time.Duration
+	}{
+		{time.Hour, 25 * time.Hour},
+		{24 * time.Hour, 73 * time.Hour},
+	} {
+		t.Run(tc.horizon.String(), func(t *testing.T) {
+			opts := BacktestOptions{Horizon: tc.horizon, Origins: hourlyOrigins(tc.every), Forecast: envOptions(t)}
+			if !*realData {
+				opts.MaxSeries = 300
+				if n, err := strconv.Atoi(os.Getenv("SPOTCAST_MAXSERIES")); err == nil {
+					opts.MaxSeries = n
+				}
+			}
+			rep, err := BacktestSeries(context.Background(), series, opts, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logTable(t, rep)
+			checkTargets(t, rep, true)
+		})
+	}
+}
