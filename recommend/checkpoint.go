@@ -90,8 +90,10 @@ type CheckpointResult struct {
 	LossMTBFSeconds float64 `json:"loss_mtbf_seconds"`
 	// EmergencyCheckpoint: δ <= W, so a checkpoint fits in the notice.
 	EmergencyCheckpoint bool `json:"emergency_checkpoint_on_notice"`
-	// PeriodicIsInsurance: periodic checkpoints only guard against
-	// missed notices; the interval uses hazard x missed-notice share.
+	// PeriodicIsInsurance: δ <= W and under half the notices are missed,
+	// so periodic checkpoints mostly guard against missed notices. With
+	// an emergency checkpoint the interval always uses hazard x
+	// missed-notice share.
 	PeriodicIsInsurance bool `json:"periodic_is_insurance"`
 	// PeriodicNeeded is false when no interruption loses work (every
 	// notice is caught): checkpoint on notice only.
@@ -285,7 +287,8 @@ func Checkpoint(in CheckpointInput) (CheckpointResult, error) {
 	res.MTBFSeconds = inv(lam)
 	res.LossMTBFSeconds = inv(lq)
 	res.EmergencyCheckpoint = n.emergency
-	res.PeriodicIsInsurance = n.emergency
+	// Mostly insurance: most interruptions are caught by the notice.
+	res.PeriodicIsInsurance = n.emergency && n.q < 0.5
 	tau := n.interval(lq)
 	res.PeriodicNeeded = !math.IsInf(tau, 1)
 	switch {
@@ -300,7 +303,9 @@ func Checkpoint(in CheckpointInput) (CheckpointResult, error) {
 	}
 
 	notes := []string{}
-	if n.emergency {
+	if n.emergency && n.q == 1 {
+		notes = append(notes, fmt.Sprintf("the checkpoint (%s) fits in the %s notice, but every notice is assumed missed: an emergency checkpoint on notice would make periodic checkpoints mostly insurance; give the share of notices the job misses to use it", fmtSeconds(n.delta), fmtSeconds(n.window)))
+	} else if n.emergency {
 		notes = append(notes, fmt.Sprintf("the checkpoint (%s) fits in the %s notice, so an emergency checkpoint on notice saves the work of every interruption whose notice arrives; periodic checkpoints are insurance against the %.0f%% whose notice is missed, and the interval uses hazard x missed-notice share (one work-losing interruption every %s instead of every %s)",
 			fmtSeconds(n.delta), fmtSeconds(n.window), 100*n.q, fmtSeconds(res.LossMTBFSeconds), fmtSeconds(res.MTBFSeconds)))
 	} else if n.window > 0 {
