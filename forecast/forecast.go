@@ -37,7 +37,7 @@ type Options struct {
 	// variance (default 0.5; 1 uses the short EWMA alone).
 	LongHalfLife time.Duration
 	ShortWeight  float64
-	// ACIGamma is the adaptive conformal step size (default 0.02; a
+	// ACIGamma is the adaptive conformal step size (default 0.005; a
 	// negative value turns adaptation off).
 	ACIGamma float64
 	// ACIWindow is how many past origins adapt the quantile levels
@@ -98,7 +98,7 @@ func (o Options) resolve(resolution string) config {
 		c.longWeight = c.ShortWeight
 	}
 	if c.ACIGamma == 0 {
-		c.ACIGamma = 0.02
+		c.ACIGamma = 0.005
 	}
 	if c.ACIWindow <= 0 {
 		c.ACIWindow = 14 * 24

@@ -13,9 +13,10 @@ const bgkBeta = 0.5826
 // ExceedProb returns the probability that the price exceeds b at some
 // grid time in [Origin, Origin+d]: the path maximum, not the price at the
 // end. It treats the log price as a Brownian motion with the drift and
-// spread the forecast's own (calibrated) quantiles imply at the step
-// nearest d: drift μ per step from the log median, σ per step from the
-// 5%-95% interval (σ√h = (log q95 - log q5) / (2·1.645)). By the
+// spread the forecast implies at the step nearest d: drift μ per step
+// from the point forecast (zero for naive: the medians of pooled
+// residuals wander by sampling noise, which as drift would compound), σ
+// per step from the calibrated 5%-95% interval (σ√h = (log q95 - log q5) / (2·1.645)). By the
 // reflection principle (Karatzas & Shreve, Brownian Motion and Stochastic
 // Calculus, 2nd ed., §3.5.C, eq. 5.13; Harrison 1985 §1.8 for the drifted
 // case), for a = log(b/LastPrice) > 0 and τ steps,
@@ -52,7 +53,7 @@ func (f PriceForecast) ExceedProb(b float64, d time.Duration) float64 {
 		return 0
 	}
 	sigma := (math.Log(hi) - math.Log(lo)) / (2 * 1.6448536269514722) / math.Sqrt(float64(h))
-	mu := math.Log(st.Median/f.LastPrice) / float64(h)
+	mu := math.Log(st.Mean/f.LastPrice) / float64(h)
 	a := math.Log(b/f.LastPrice) + bgkBeta*sigma
 	return reflectionMax(a, mu, sigma, tau)
 }
