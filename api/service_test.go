@@ -1,0 +1,294 @@
+package api
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spotcast/spotcast/forecast"
+	"github.com/spotcast/spotcast/forecast/hazard"
+	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/storage"
+)
+
+func TestErrorStatuses(t *testing.T) {
+	svc := newTestService(t, sharedSimStore(t))
+	srv := httptest.NewServer(NewHandler(svc, HTTPOptions{AuthToken: "tok", MaxBodyBytes: 1024}))
+	defer srv.Close()
+	pool := "instance_type=p3.2xlarge&zone=us-east-1a"
+	cases := []struct {
+		name, method, path, body string
+		header                   http.Header
+		status                   int
+		code, param              string
+	}{
+		{"unknown pool", "GET", "/v1/forecast/price?instance_type=p3.2xlarge&zone=us-east-1f", "", nil, 404, CodeNotFound, ""},
+		{"unknown type", "GET", "/v1/forecast/interruption?instance_type=zz.large&region=us-east-1", "", nil, 404, CodeNotFound, ""},
+		{"region-level pool not stored", "GET", "/v1/prices?instance_type=p3.2xlarge&region=us-east-1", "", nil, 404, CodeNotFound, ""},
+		{"missing instance_type", "GET", "/v1/recommend/bid?zone=us-east-1a", "", nil, 400, CodeInvalidArgument, "instance_type"},
+		{"missing region and zone", "GET", "/v1/prices?instance_type=p3.2xlarge", "", nil, 400, CodeInvalidArgument, "region"},
+		{"zone outside region", "GET", "/v1/prices?instance_type=p3.2xlarge&zone=us-east-1a&region=eu-west-1", "", nil, 400, CodeInvalidArgument, "zone"},
+		{"bad zone", "GET", "/v1/prices?instance_type=p3.2xlarge&zone=x", "", nil, 400, CodeInvalidArgument, "zone"},
+		{"bad duration", "GET", "/v1/forecast/price?horizon=soon&" + pool, "", nil, 400, CodeInvalidArgument, "horizon"},
+		{"negative horizon", "GET", "/v1/forecast/price?horizon=-1h&" + pool, "", nil, 400, CodeInvalidArgument, "horizon"},
+		{"horizon too long", "GET", "/v1/forecast/interruption?horizon=60d&" + pool, "", nil, 400, CodeInvalidArgument, "horizon"},
+		{"unknown model", "GET", "/v1/forecast/price?model=prophet&" + pool, "", nil, 400, CodeInvalidArgument, "model"},
+		{"bad level", "GET", "/v1/forecast/interruption?level=abc&" + pool, "", nil, 400, CodeInvalidArgument, "level"},
+		{"bad time", "GET", "/v1/prices?from=yesterday&" + pool, "", nil, 400, CodeInvalidArgument, "from"},
+		{"to before from", "GET", "/v1/prices?from=2026-03-02&to=2026-03-01&" + pool, "", nil, 400, CodeInvalidArgument, "to"},
+		{"bad resolution", "GET", "/v1/prices?resolution=5m&" + pool, "", nil, 400, CodeInvalidArgument, "resolution"},
+		{"confidence 1", "GET", "/v1/recommend/bid?confidence=1&" + pool, "", nil, 400, CodeInvalidArgument, "confidence"},
+		{"checkpoint without cost", "GET", "/v1/recommend/checkpoint?mtbf=5h", "", nil, 400, CodeInvalidArgument, "checkpoint_cost"},
+		{"checkpoint without hazard", "GET", "/v1/recommend/checkpoint?checkpoint_cost=5m", "", nil, 400, CodeInvalidArgument, "mtbf"},
+		{"checkpoint pool and mtbf", "GET", "/v1/recommend/checkpoint?checkpoint_cost=5m&mtbf=5h&" + pool, "", nil, 400, CodeInvalidArgument, "mtbf"},
+		{"bad int", "GET", "/v1/pools?limit=ten", "", nil, 400, CodeInvalidArgument, "limit"},
+		{"repeated param", "GET", "/v1/pools?limit=1&limit=2", "", nil, 400, CodeInvalidArgument, "limit"},
+		{"unknown param", "GET", "/v1/pools?instance-type=p3.2xlarge", "", nil, 400, CodeInvalidArgument, "instance-type"},
+		{"parity type unknown", "GET", "/v1/recommend/bid?parity_type=zz.large&" + pool, "", nil, 400, CodeInvalidArgument, "parity_type"},
+		{"no fit", "GET", "/v1/recommend/placement?gpu_model=V100&min_gpu_memory_gib=80", "", nil, 422, CodeUnprocessable, ""},
+		{"missing token", "POST", "/v1/events", "{}", nil, 401, CodeUnauthenticated, ""},
+		{"wrong token", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Bearer tok2"}}, 401, CodeUnauthenticated, ""},
+		{"basic auth", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Basic dG9rOg=="}}, 401, CodeUnauthenticated, ""},
+		{"oversized body", "POST", "/v1/events", "[" + strings.Repeat(`{},`, 400) + "{}]", http.Header{"Authorization": {"Bearer tok"}}, 413, CodeTooLarge, "body"},
+		{"empty body", "POST", "/v1/events", "  ", http.Header{"Authorization": {"Bearer tok"}}, 400, CodeMalformedBody, "body"},
+		{"wrong method", "POST", "/v1/pools", "", nil, 405, CodeMethodNotAllow, ""},
+		{"GET events", "GET", "/v1/events", "", nil, 405, CodeMethodNotAllow, ""},
+		{"no route", "GET", "/v1/nothing", "", nil, 404, CodeNotFound, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := do(t, srv, c.method, c.path, c.body, c.header)
+			e, _ := body["error"].(map[string]any)
+			if status != c.status || e == nil || e["code"] != c.code {
+				t.Fatalf("status %d body %v; want %d with code %s", status, body, c.status, c.code)
+			}
+			if c.param != "" {
+				if errParam(body) != c.param || !strings.HasPrefix(e["message"].(string), c.param) {
+					t.Errorf("error %v does not name %s", e, c.param)
+				}
+			}
+			if msg, _ := e["message"].(string); msg == "" || msg == "internal error" {
+				t.Errorf("message %q says nothing", msg)
+			}
+		})
+	}
+}
+
+func TestEventsPost(t *testing.T) {
+	ctx := context.Background()
+	store := newSimStore(t)
+	svc := newTestService(t, store)
+	srv := httptest.NewServer(NewHandler(svc, HTTPOptions{AuthToken: "tok"}))
+	defer srv.Close()
+	auth := http.Header{"Authorization": {"Bearer tok"}}
+	zone, typ := "us-east-1a", "p3.2xlarge"
+	pool := "/v1/forecast/interruption?instance_type=" + typ + "&zone=" + zone
+	count := func() int64 {
+		c, err := store.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c["events"]
+	}
+	_, before := get(t, srv, pool)
+	n0 := count()
+
+	// A batch with one malformed event stores nothing.
+	bad := "[" + eventJSON("b-1", "i-00b1", zone, typ, testNow.Add(-time.Hour)) + `, {"id": "b-2", "detail-type": "EC2 Spot Instance Interruption Warning", "time": "not a time"}]`
+	status, body := do(t, srv, "POST", "/v1/events", bad, auth)
+	if status != 400 || body["error"].(map[string]any)["code"] != CodeMalformedBody {
+		t.Fatalf("malformed batch: %d %v", status, body)
+	}
+	if n := count(); n != n0 {
+		t.Fatalf("malformed batch stored %d events", n-n0)
+	}
+	for _, b := range []string{`{"id": `, `not json`, `[1, 2]`} {
+		if status, _ := do(t, srv, "POST", "/v1/events", b, auth); status != 400 {
+			t.Errorf("body %q: status %d, want 400", b, status)
+		}
+	}
+	if n := count(); n != n0 {
+		t.Fatalf("malformed bodies stored %d events", n-n0)
+	}
+
+	// Three interruptions in the last hours: stored, and the next forecast
+	// (the cache was dropped) counts them.
+	var good []string
+	for i, id := range []string{"g-1", "g-2", "g-3"} {
+		good = append(good, eventJSON(id, "i-00g"+id, zone, typ, testNow.Add(-time.Duration(i+1)*20*time.Minute)))
+	}
+	status, body = do(t, srv, "POST", "/v1/events", "["+strings.Join(good, ",")+"]", auth)
+	if status != 200 || body["rows_stored"].(float64) != 3 || body["rows_read"].(float64) != 3 {
+		t.Fatalf("good batch: %d %v", status, body)
+	}
+	if n := count(); n != n0+3 {
+		t.Fatalf("stored %d events, want 3", n-n0)
+	}
+	status, body = do(t, srv, "POST", "/v1/events", good[0], auth)
+	if status != 200 || body["duplicates"].(float64) != 1 || body["rows_stored"].(float64) != 0 {
+		t.Fatalf("re-post: %d %v", status, body)
+	}
+	// Each new warning is either counted or, when the model finds nothing
+	// running to interrupt, skipped as inconsistent: either way it reached
+	// the forecast.
+	_, after := get(t, srv, pool)
+	seen := func(m map[string]any) float64 { return m["events"].(float64) + m["skipped_events"].(float64) }
+	if seen(after) != seen(before)+3 || after["events"].(float64) <= before["events"].(float64) {
+		t.Errorf("forecast saw %v+%v own events after the POST, %v+%v before; want 3 more", after["events"], after["skipped_events"], before["events"], before["skipped_events"])
+	}
+	if !strings.Contains(after["source"].(string), market.SourceEventBridge) {
+		t.Errorf("forecast source %q does not name eventbridge", after["source"])
+	}
+}
+
+// TestSimulatedIsLabelled: every answer from the demo market says so.
+func TestSimulatedIsLabelled(t *testing.T) {
+	svc := newTestService(t, sharedSimStore(t))
+	srv := httptest.NewServer(NewHandler(svc, HTTPOptions{}))
+	defer srv.Close()
+	pool := "instance_type=g5.xlarge&zone=eu-west-1b"
+	for _, p := range []string{"/v1/pools?limit=5", "/v1/prices?" + pool, "/v1/forecast/price?" + pool, "/v1/forecast/interruption?" + pool,
+		"/v1/recommend/bid?" + pool, "/v1/recommend/checkpoint?checkpoint_cost=5m&" + pool, "/v1/recommend/placement?gpu_model=A10G"} {
+		status, body := get(t, srv, p)
+		if status != 200 {
+			t.Fatalf("%s: %d %v", p, status, body)
+		}
+		if body["simulated"] != true || !strings.Contains(body["source"].(string), market.SourceSimulated) {
+			t.Errorf("%s: source %v simulated %v; want simulated", p, body["source"], body["simulated"])
+		}
+	}
+	// A request-only answer rests on no stored data.
+	_, body := get(t, srv, "/v1/recommend/checkpoint?checkpoint_cost=5m&mtbf=10h")
+	if body["simulated"] != false {
+		t.Errorf("mtbf-only checkpoint: simulated %v", body["simulated"])
+	}
+}
+
+// TestForecastsMatchTheirModels: the service adds nothing to the numbers:
+// what it serves is what the forecast packages compute on the same data.
+func TestForecastsMatchTheirModels(t *testing.T) {
+	ctx := context.Background()
+	store := sharedSimStore(t)
+	svc := newTestService(t, store)
+	key := market.PoolKey{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1c", InstanceType: "g5.xlarge", Product: "Linux/UNIX"}
+	ref := PoolRef{Zone: key.Zone, InstanceType: key.InstanceType}
+
+	pf, err := svc.PriceForecast(ctx, PriceForecastRequest{Pool: ref, Horizon: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := testNow.Truncate(time.Hour)
+	pts, err := store.Series(ctx, key, time.Time{}, asOf.Add(time.Nanosecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := forecast.ForecastSeries(pts, key, market.ResolutionChange, 48*time.Hour, forecast.Options{Now: clock, AsOf: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf.Chosen != want.Chosen || len(pf.Steps) != len(want.Steps) || pf.LastPrice != want.LastPrice {
+		t.Fatalf("served %s/%d steps/last %v, model gives %s/%d/%v", pf.Chosen, len(pf.Steps), pf.LastPrice, want.Chosen, len(want.Steps), want.LastPrice)
+	}
+	for _, h := range []int{0, 23, 47} {
+		for _, p := range []float64{0.05, 0.5, 0.95} {
+			if got, w := pf.QuantileAt(p, h), want.QuantileAt(p, h); math.Abs(got-w) > 1e-9*w {
+				t.Errorf("step %d q%.2f: served %v, model %v", h, p, got, w)
+			}
+		}
+	}
+	if pf.Source != market.SourceSimulated || !pf.Simulated {
+		t.Errorf("source %q simulated %v", pf.Source, pf.Simulated)
+	}
+
+	hf, err := svc.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw, err := hazard.ForPool(ctx, store, key, testNow.Truncate(time.Minute), hazard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(hf.ProbWithin24h-hw.ProbWithin(24*time.Hour)) > 1e-12 || hf.ProbWithin24h <= 0 || hf.ProbWithin24h >= 1 {
+		t.Errorf("P(24h) served %v, model %v", hf.ProbWithin24h, hw.ProbWithin(24*time.Hour))
+	}
+	if hf.ProbWithin1h >= hf.ProbWithin24h {
+		t.Errorf("P(1h) %v >= P(24h) %v", hf.ProbWithin1h, hf.ProbWithin24h)
+	}
+}
+
+// TestBatchHazardsMatchForPool: placement's batched hazard inputs give
+// the forecasts hazard.ForPool gives pool by pool.
+func TestBatchHazardsMatchForPool(t *testing.T) {
+	ctx := context.Background()
+	store := sharedSimStore(t)
+	svc := New(store, Options{Now: clock})
+	var pools []storage.PoolInfo
+	for _, typ := range []string{"p3.2xlarge", "g4dn.xlarge", "m5.large"} {
+		ps, err := store.Pools(ctx, storage.PoolFilter{InstanceType: typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pools = append(pools, ps[:min(3, len(ps))]...)
+	}
+	now := testNow.Add(-36 * time.Hour) // a past origin: the price at now comes from the series
+	got, err := svc.hazards(ctx, pools, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(pools) {
+		t.Fatalf("%d forecasts for %d pools", len(got), len(pools))
+	}
+	for _, p := range pools {
+		want, err := hazard.ForPool(ctx, store, p.PoolKey, now, hazard.Options{Horizon: DefaultInterruptionHorizon, Level: DefaultLevel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got[p.PoolKey]
+		if g.Prior != want.Prior || g.Events != want.Events || g.SiblingEvents != want.SiblingEvents ||
+			math.Abs(g.ProbWithin(24*time.Hour)-want.ProbWithin(24*time.Hour)) > 1e-12 || g.Source != want.Source {
+			t.Errorf("%s: batch %q events %d/%d P24 %v, ForPool %q %d/%d %v", p.PoolKey, g.Prior, g.Events, g.SiblingEvents,
+				g.ProbWithin(24*time.Hour), want.Prior, want.Events, want.SiblingEvents, want.ProbWithin(24*time.Hour))
+		}
+	}
+}
+
+func TestPlacementRanksByCost(t *testing.T) {
+	ctx := context.Background()
+	svc := newTestService(t, sharedSimStore(t))
+	res, err := svc.Placement(ctx, PlacementRequest{GPUModel: "A10G", Regions: []string{"us-east-1"}, K: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Ranked) < 4 || len(res.Diversified) != 2 {
+		t.Fatalf("%d ranked, %d diversified", len(res.Ranked), len(res.Diversified))
+	}
+	for i, r := range res.Ranked {
+		if r.Pool.Region != "us-east-1" || r.GPUModel != "A10G" {
+			t.Errorf("ranked %s (%s) outside the request", r.Pool, r.GPUModel)
+		}
+		if i > 0 && r.CostPerUsefulGPUHr < res.Ranked[i-1].CostPerUsefulGPUHr {
+			t.Errorf("rank %d cheaper than rank %d", i, i-1)
+		}
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	store := sharedSimStore(t)
+	svc := New(store, Options{Now: clock})
+	srv := httptest.NewServer(NewHandler(svc, HTTPOptions{}))
+	defer srv.Close()
+	if status, body := get(t, srv, "/readyz"); status != 503 || body["error"].(map[string]any)["code"] != CodeUnavailable {
+		t.Errorf("before SetReady: %d %v", status, body)
+	}
+	if status, _ := get(t, srv, "/healthz"); status != 200 {
+		t.Errorf("healthz before ready: %d", status)
+	}
+	svc.SetReady(true)
+	if status, body := get(t, srv, "/readyz"); status != 200 || body["status"] != "ready" {
+		t.Errorf("after SetReady: %d %v", status, body)
+	}
+}
