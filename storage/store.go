@@ -304,7 +304,6 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 		done:       ctx.Done(),
 		ctxErr:     ctx.Err,
 		pools:      s.pools,
-		newPools:   map[poolKey]int32{},
 		nextPool:   s.maxPool,
 		prov:       map[provKey]int32{},
 		provBase:   provBase,
@@ -314,6 +313,14 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 		added:      map[string]int64{},
 		watermarks: map[string]time.Time{},
 	}
+	defer func() {
+		if !committed {
+			// Forget the pools this import added to the cache.
+			for _, p := range w.newList {
+				delete(s.pools, p.key)
+			}
+		}
+	}()
 	w.free <- newPriceBatch()
 	w.free <- newPriceBatch()
 	w.wg.Add(1)
@@ -363,9 +370,6 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	}
 	committed = true
 	hook("committed")
-	for _, p := range w.newList {
-		s.pools[p.key] = p.id
-	}
 	s.maxPool = w.nextPool
 	return stats, nil
 }
@@ -482,6 +486,7 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 			return fmt.Errorf("store pools and provenance: %w", err)
 		}
 	}
+	w.added["prices"] = w.nPrices
 	for _, t := range importTables {
 		added := w.added[t]
 		if added == 0 {

@@ -131,8 +131,10 @@ type Writer struct {
 	started   time.Time
 	done      <-chan struct{} // the Import's ctx.Done()
 	ctxErr    func() error
-	pools     map[poolKey]int32 // the store's cache; read-only here
-	newPools  map[poolKey]int32
+	// pools is the store's pool-id cache. New pools go straight into it
+	// (one map lookup per row) and are listed in newList, so Import can
+	// take them out again if the import does not commit.
+	pools     map[poolKey]int32
 	newList   []newPool
 	nextPool  int32
 	lastKey   poolKey
@@ -154,7 +156,8 @@ type Writer struct {
 	closed bool
 
 	minTS, maxTS time.Time
-	added        map[string]int64
+	added        map[string]int64 // rows per table but prices
+	nPrices      int64
 
 	// order tracks each pool's time order (indexed by pool id): the last
 	// time seen and whether times rose or fell. While every pool's times
@@ -212,11 +215,17 @@ func (w *Writer) submit(j job) error {
 	}
 }
 
+// Times a store accepts: from 1970 up to (not including) the year 3000.
+var (
+	minUnix = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxUnix = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+)
+
 func validTime(field string, t time.Time) error {
-	if t.IsZero() {
-		return fmt.Errorf("field %s: zero time", field)
-	}
-	if y := t.Year(); y < 1970 || y > 2999 {
+	if sec := t.Unix(); sec < minUnix || sec >= maxUnix {
+		if t.IsZero() {
+			return fmt.Errorf("field %s: zero time", field)
+		}
 		return fmt.Errorf("field %s: time %s out of range", field, t.Format(time.RFC3339))
 	}
 	return nil
@@ -268,9 +277,6 @@ func (w *Writer) poolID(k poolKey) (int32, error) {
 	}
 	id, ok := w.pools[k]
 	if !ok {
-		id, ok = w.newPools[k]
-	}
-	if !ok {
 		if err := validPoolKey(k.PoolKey); err != nil {
 			return 0, err
 		}
@@ -279,7 +285,7 @@ func (w *Writer) poolID(k poolKey) (int32, error) {
 		}
 		w.nextPool++
 		id = w.nextPool
-		w.newPools[k] = id
+		w.pools[k] = id
 		w.newList = append(w.newList, newPool{id: id, key: k})
 	}
 	w.lastKey, w.lastPool, w.havePool = k, id, true
@@ -368,7 +374,7 @@ func (w *Writer) AddPrice(p market.PricePoint) error {
 	if p.Time.After(w.maxTS) {
 		w.maxTS = p.Time
 	}
-	w.added["prices"]++
+	w.nPrices++
 	if len(b.pool) == priceBatchSize {
 		return w.flushPrices()
 	}
@@ -618,6 +624,7 @@ type appenders struct {
 	// boxed caches interface values of small ids so appending a price row
 	// does not allocate for its pool and provenance.
 	boxed []driver.Value
+	cache boxCache
 }
 
 func (a *appenders) get(table string) (*duckdb.Appender, error) {
@@ -630,6 +637,45 @@ func (a *appenders) get(table string) (*duckdb.Appender, error) {
 	}
 	a.by[table] = ap
 	return ap, nil
+}
+
+// boxCacheBits sizes the direct-mapped caches of boxed times and prices.
+// Price files repeat both a lot (the per-AZ file has 917k rows but 220k
+// distinct times and 32k distinct prices), and every value boxed anew is
+// an allocation the garbage collector pays for later.
+const boxCacheBits = 12
+
+type boxedTime struct {
+	t time.Time
+	v driver.Value
+}
+
+type boxedFloat struct {
+	bits uint64
+	v    driver.Value
+}
+
+type boxCache struct {
+	times  [1 << boxCacheBits]boxedTime
+	floats [1 << boxCacheBits]boxedFloat
+}
+
+func (c *boxCache) time(t time.Time) driver.Value {
+	us := uint64(t.UnixMicro())
+	e := &c.times[(us*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
+	if e.v == nil || !e.t.Equal(t) {
+		e.t, e.v = t, t
+	}
+	return e.v
+}
+
+func (c *boxCache) float(f float64) driver.Value {
+	bits := math.Float64bits(f)
+	e := &c.floats[(bits*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
+	if e.v == nil || e.bits != bits {
+		e.bits, e.v = bits, f
+	}
+	return e.v
 }
 
 func (a *appenders) box(id int32) driver.Value {
@@ -649,8 +695,8 @@ func (a *appenders) appendPrice(b *priceBatch, i int) error {
 	}
 	args := a.args[:4]
 	args[0] = a.box(b.pool[i])
-	args[1] = b.ts[i]
-	args[2] = b.price[i]
+	args[1] = a.cache.time(b.ts[i])
+	args[2] = a.cache.float(b.price[i])
 	args[3] = a.box(b.prov[i])
 	return a.prices.AppendRow(args...)
 }
@@ -666,9 +712,10 @@ func (a *appenders) appendBar(b *priceBatch, i int) error {
 	args := a.args[:8]
 	bar := b.bar[i]
 	args[0] = a.box(b.pool[i])
-	args[1] = b.ts[i]
-	args[2] = b.price[i]
-	args[3], args[4], args[5], args[6] = bar.Open, bar.High, bar.Low, bar.Close
+	args[1] = a.cache.time(b.ts[i])
+	args[2] = a.cache.float(b.price[i])
+	args[3], args[4] = a.cache.float(bar.Open), a.cache.float(bar.High)
+	args[5], args[6] = a.cache.float(bar.Low), a.cache.float(bar.Close)
 	args[7] = a.box(b.prov[i])
 	return a.bars.AppendRow(args...)
 }
