@@ -127,10 +127,10 @@ type job struct {
 // it; full batches go over a channel to a goroutine that owns the DuckDB
 // connection and feeds the Appenders, so parsing and appending overlap.
 type Writer struct {
-	run       RunInfo
-	started   time.Time
-	done      <-chan struct{} // the Import's ctx.Done()
-	ctxErr    func() error
+	run     RunInfo
+	started time.Time
+	done    <-chan struct{} // the Import's ctx.Done()
+	ctxErr  func() error
 	// pools is the store's pool-id cache. New pools go straight into it
 	// (one map lookup per row) and are listed in newList, so Import can
 	// take them out again if the import does not commit.
