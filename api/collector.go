@@ -46,7 +46,7 @@ func NewCollector(svc *Service) *Collector {
 		quantile: poolDesc("spotcast_pool_price_forecast_usd_per_hour", "Forecast spot price quantile at a horizon (level 0.5 is the median; 0.05 and 0.95 bound the 90% band).", "horizon", "level"),
 		prob:     poolDesc("spotcast_pool_interruption_probability", "Forecast probability (0-1) that one instance started now is interrupted within the window.", "window"),
 		score:    poolDesc("spotcast_pool_placement_score", "Newest Spot Placement Score (1-10) for the pool's zone or region."),
-		bucket:   poolDesc("spotcast_pool_advisor_bucket", "Spot Instance Advisor interruption-frequency bucket (0: <5%, 1: 5-10%, 2: 10-15%, 3: 15-20%, 4: >20%)."),
+		bucket:   poolDesc("spotcast_pool_advisor_interruption_band", "Spot Instance Advisor interruption-frequency bucket (0: <5%, 1: 5-10%, 2: 10-15%, 3: 15-20%, 4: >20%)."),
 		maxPrice: poolDesc("spotcast_pool_recommended_max_price_usd_per_hour", "Recommended max price for a 24h run at 95% confidence that the price stays under it."),
 		ckpt:     poolDesc("spotcast_pool_checkpoint_interval_seconds", "Recommended checkpoint interval for a 24h job with a 5 min checkpoint and a 10 min restart."),
 		found:    poolDesc("spotcast_pool_up", "1 if the watched pool is stored and its forecasts were computed without error, else 0."),

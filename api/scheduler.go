@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Job is a task the scheduler repeats.
+type Job struct {
+	Name string
+	// Every is the period (<= 0: the job never runs).
+	Every time.Duration
+	// AtStart runs the job once as soon as the scheduler starts.
+	AtStart bool
+	Run     func(ctx context.Context) error
+}
+
+// Scheduler runs jobs periodically. A job never overlaps itself: a run
+// that takes longer than the period delays the next one. Different jobs
+// run concurrently (the store takes reads during an import).
+type Scheduler struct {
+	Jobs    []Job
+	Metrics *Metrics // optional
+	Logger  *slog.Logger
+	// Now is the clock for the metrics' timestamps (nil: time.Now).
+	Now func() time.Time
+}
+
+// Run runs the jobs until ctx ends, then waits for running jobs to see
+// the cancellation and return.
+func (s *Scheduler) Run(ctx context.Context) {
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := s.Now
+	if now == nil {
+		now = time.Now
+	}
+	var wg sync.WaitGroup
+	for _, j := range s.Jobs {
+		if j.Every <= 0 && !j.AtStart {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run := func() {
+				start := time.Now()
+				err := j.Run(ctx)
+				d := time.Since(start)
+				if ctx.Err() != nil {
+					return // cut short by shutdown: neither a success nor a failure
+				}
+				s.Metrics.JobDone(j.Name, now(), d, err)
+				if err != nil {
+					log.Error("job failed", "job", j.Name, "duration_ms", d.Milliseconds(), "err", err)
+				} else {
+					log.Info("job done", "job", j.Name, "duration_ms", d.Milliseconds())
+				}
+			}
+			if j.AtStart {
+				run()
+			}
+			if j.Every <= 0 {
+				return
+			}
+			t := time.NewTicker(j.Every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					run()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
