@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/spotcast/spotcast/api"
+	"github.com/spotcast/spotcast/config"
+	"github.com/spotcast/spotcast/ingest/awsapi"
+	"github.com/spotcast/spotcast/ingest/sim"
+	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/storage"
+)
+
+// demoWatchPools is how many simulated pools --demo watches when the
+// config names none.
+const demoWatchPools = 6
+
+// backtestEvery spaces the forecast-quality backtests of the watched pools.
+const backtestEvery = 6 * time.Hour
+
+func runServe(ctx context.Context, e env, args []string) error {
+	var c common
+	var demo bool
+	var httpAddr, token, tlsCert, tlsKey, logFormat, ingestEvery, refitEvery string
+	var simCfg sim.Config
+	fs := newFlags(e, "serve", "serve [--db PATH] [--config FILE] [--demo] [--http-addr 127.0.0.1:8080] [--auth-token T] [--tls-cert F --tls-key F]", &c)
+	fs.BoolVar(&demo, "demo", false, "serve a SIMULATED market (labelled source=simulated everywhere); without --db it lives in memory")
+	fs.StringVar(&httpAddr, "http-addr", "", "HTTP listen `address` (default: the config's serve.http_addr, 127.0.0.1:8080)")
+	fs.StringVar(&token, "auth-token", "", "bearer token POST /v1/events requires (default $SPOTCAST_AUTH_TOKEN, else serve.auth_token)")
+	fs.StringVar(&tlsCert, "tls-cert", "", "TLS certificate `file` (with --tls-key: serve HTTPS)")
+	fs.StringVar(&tlsKey, "tls-key", "", "TLS key `file`")
+	fs.StringVar(&ingestEvery, "ingest-every", "", "scheduled AWS ingest period, e.g. 10m; 0 turns it off (default: serve.ingest_every)")
+	fs.StringVar(&refitEvery, "refit-every", "", "forecast refit period of the watched pools, e.g. 1h (default: serve.refit_every)")
+	fs.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.Uint64Var(&simCfg.Seed, "demo-seed", 1, "simulator seed for --demo")
+	fs.IntVar(&simCfg.Days, "demo-days", sim.DefaultDays, "days of simulated history for --demo")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	sc, err := serveConfig(fs, cfg.Serve, httpAddr, token, tlsCert, tlsKey, ingestEvery, refitEvery)
+	if err != nil {
+		return err
+	}
+	var log *slog.Logger
+	switch logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(e.stderr, nil))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", logFormat)
+	}
+	if demo && simCfg.Days <= 0 {
+		return fmt.Errorf("--demo-days must be > 0")
+	}
+
+	// The store. A demo without a named store stays in memory, so
+	// simulated rows never land in a real store by accident.
+	path := c.dbPath(cfg)
+	if demo && c.db == "" && os.Getenv("SPOTCAST_DB") == "" {
+		path = ":memory:"
+	}
+	store, err := storage.Open(ctx, path, storage.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", "err", err)
+		} else {
+			log.Info("store closed", "db", path)
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := api.NewMetrics(reg)
+	svc := api.New(store, api.Options{Logger: log})
+	reg.MustRegister(api.NewCollector(svc))
+	handler := api.NewHandler(svc, api.HTTPOptions{AuthToken: sc.AuthToken, Metrics: metrics,
+		MetricsHandler: api.Handler(reg), Logger: log})
+
+	// Listen before loading, so a port in use fails at once and /healthz
+	// answers while /readyz says "starting".
+	ln, err := net.Listen("tcp", sc.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srvCtx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	srvErr := make(chan error, 1)
+	go func() {
+		srvErr <- api.ServeHTTP(srvCtx, ln, handler, api.ServerOptions{TLSCert: sc.TLSCert, TLSKey: sc.TLSKey, Logger: log})
+	}()
+	if sc.AuthToken == "" {
+		log.Warn("no auth token configured: POST /v1/events accepts anyone who can reach the port")
+	}
+
+	jobCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	var jobs []api.Job
+	if demo {
+		log.Warn("DEMO MODE: filling the store from the SIMULATED market; every response, metric and row is labelled source=simulated",
+			"seed", simCfg.Seed, "days", simCfg.Days, "db", path)
+		start := time.Now()
+		sum, st, err := simulate(jobCtx, store, simCfg)
+		metrics.IngestDone(market.SourceSimulated, time.Now(), st.Stored(), err)
+		if err != nil {
+			stopServer()
+			<-srvErr
+			return err
+		}
+		log.Warn("DEMO MODE: simulated market loaded", "pools", sum.Pools, "prices", sum.Prices, "events", sum.Events,
+			"rows_stored", st.Stored(), "duration_ms", time.Since(start).Milliseconds())
+	} else if j, ok := awsJob(jobCtx, cfg.AWS, sc.IngestEvery, svc, metrics, log); ok {
+		jobs = append(jobs, j)
+	}
+
+	watch, err := watchList(jobCtx, cfg.Watch, demo, store)
+	if err != nil {
+		stopServer()
+		<-srvErr
+		return err
+	}
+	svc.SetWatch(watch)
+	if len(watch) == 0 {
+		log.Warn("no watched pools (config watch:): per-pool metrics and refits are off")
+	} else {
+		log.Info("watching pools", "n", len(watch))
+		jobs = append(jobs,
+			api.Job{Name: "refit", Every: sc.RefitEvery, AtStart: true, Run: func(ctx context.Context) error {
+				_, err := svc.Refit(ctx)
+				return err
+			}},
+			api.Job{Name: "backtest", Every: backtestEvery, AtStart: true, Run: func(ctx context.Context) error {
+				_, err := svc.RunBacktest(ctx)
+				return err
+			}})
+	}
+	svc.SetReady(true)
+	log.Info("ready")
+
+	sched := &api.Scheduler{Jobs: jobs, Metrics: metrics, Logger: log}
+	schedDone := make(chan struct{})
+	go func() { sched.Run(jobCtx); close(schedDone) }()
+
+	// SIGINT/SIGTERM cancel ctx: the server finishes in-flight requests,
+	// the jobs stop (an import in progress rolls back), then the store
+	// closes (deferred above).
+	err = <-srvErr
+	stopJobs()
+	<-schedDone
+	if err != nil {
+		return err
+	}
+	log.Info("shut down cleanly")
+	return nil
+}
+
+// serveSettings are the serve section after flags and environment.
+type serveSettings struct {
+	config.Serve
+	IngestEvery, RefitEvery time.Duration
+}
+
+// serveConfig applies the flags (when given) and $SPOTCAST_AUTH_TOKEN over
+// the config file's serve section.
+func serveConfig(fs *flag.FlagSet, s config.Serve, httpAddr, token, cert, key, ingest, refit string) (serveSettings, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	out := serveSettings{Serve: s, IngestEvery: time.Duration(s.IngestEvery), RefitEvery: time.Duration(s.RefitEvery)}
+	if v := os.Getenv("SPOTCAST_AUTH_TOKEN"); v != "" {
+		out.AuthToken = v
+	}
+	if set["http-addr"] {
+		out.HTTPAddr = httpAddr
+	}
+	if set["auth-token"] {
+		out.AuthToken = token
+	}
+	if set["tls-cert"] {
+		out.TLSCert = cert
+	}
+	if set["tls-key"] {
+		out.TLSKey = key
+	}
+	period := func(name, v string, dst *time.Duration) error {
+		if !set[name] {
+			return nil
+		}
+		d, err := config.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("--%s %q: want a duration such as 10m or 1h (0: off)", name, v)
+		}
+		*dst = d
+		return nil
+	}
+	if err := period("ingest-every", ingest, &out.IngestEvery); err != nil {
+		return out, err
+	}
+	if err := period("refit-every", refit, &out.RefitEvery); err != nil {
+		return out, err
+	}
+	if out.HTTPAddr == "" {
+		out.HTTPAddr = config.Default().Serve.HTTPAddr
+	}
+	if (out.TLSCert == "") != (out.TLSKey == "") {
+		return out, errors.New("serve: give both --tls-cert and --tls-key (or serve.tls_cert and serve.tls_key)")
+	}
+	return out, nil
+}
+
+// awsJob is the scheduled AWS ingest, when AWS credentials exist and a
+// period is set.
+func awsJob(ctx context.Context, a config.AWS, every time.Duration, svc *api.Service, m *api.Metrics, log *slog.Logger) (api.Job, bool) {
+	if every <= 0 {
+		log.Info("scheduled AWS ingest is off (serve.ingest_every 0)")
+		return api.Job{}, false
+	}
+	opts := awsOptions(a)
+	opts.Logger = log
+	awsCfg, err := awsapi.LoadConfig(ctx, opts)
+	if err != nil || !awsapi.HaveCredentials(ctx, awsCfg) {
+		log.Warn("no AWS credentials (environment, ~/.aws, SSO or instance role): scheduled AWS ingest is off; serving the stored data only (use --demo for a simulated market)", "err", err)
+		return api.Job{}, false
+	}
+	return api.Job{Name: "ingest-aws", Every: every, AtStart: true, Run: func(ctx context.Context) error {
+		rep, err := awsapi.Ingest(ctx, svc.Store(), awsCfg, opts)
+		if err == nil && rep.FailedRegions > 0 {
+			err = fmt.Errorf("ingest aws: %d region(s) failed", rep.FailedRegions)
+		}
+		m.IngestDone(market.SourceAWSAPI, time.Now(), rep.RowsStored, err)
+		svc.Invalidate()
+		if rep.RowsStored > 0 {
+			if _, rerr := svc.Refit(ctx); rerr != nil && ctx.Err() == nil {
+				log.Error("refit after ingest", "err", rerr)
+			}
+		}
+		return err
+	}}, true
+}
+
+// watchList is the config's watch list, or in a demo with none a few
+// simulated GPU pools.
+func watchList(ctx context.Context, ws []config.WatchPool, demo bool, store *storage.Store) ([]market.PoolKey, error) {
+	var out []market.PoolKey
+	for i, w := range ws {
+		k, err := w.Key()
+		if err != nil {
+			return nil, fmt.Errorf("config watch[%d]: %w", i, err)
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 && demo {
+		return api.DemoWatch(ctx, store, demoWatchPools)
+	}
+	return out, nil
+}

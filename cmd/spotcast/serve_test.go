@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spotcast/spotcast/storage"
+)
+
+// lockedBuffer is a bytes.Buffer the server's goroutines can log into
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls until cond holds; it fails the test after many tries
+// rather than after a set time.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; !cond(); i++ {
+		if i > 3000 {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, url string, header http.Header) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// TestServeDemo starts `spotcast serve --demo` on a file store, queries it
+// like a user, shuts it down as SIGTERM does and checks the store was
+// closed cleanly (it opens again without a lock error).
+func TestServeDemo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.duckdb")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--demo-days", "10", "--db", db, "--http-addr", "127.0.0.1:0",
+			"--auth-token", "tok", "--log-format", "json"}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	addrRE := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	var base string
+	waitFor(t, "the listening log line", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
+		default:
+		}
+		m := addrRE.FindStringSubmatch(stderr.String())
+		if m != nil {
+			base = "http://" + m[1]
+		}
+		return m != nil
+	})
+	waitFor(t, "/readyz", func() bool { code, _ := getJSON(t, base+"/readyz", nil); return code == 200 })
+	if !strings.Contains(stderr.String(), "DEMO MODE") {
+		t.Error("demo mode is not announced in the logs")
+	}
+
+	code, pools := getJSON(t, base+"/v1/pools?gpu_model=A100&limit=1", nil)
+	if code != 200 || pools["simulated"] != true {
+		t.Fatalf("/v1/pools: %d %v", code, pools)
+	}
+	p := pools["pools"].([]any)[0].(map[string]any)
+	q := "instance_type=" + p["instance_type"].(string) + "&zone=" + p["zone"].(string)
+	for _, path := range []string{"/v1/forecast/price?" + q, "/v1/forecast/interruption?" + q, "/v1/recommend/bid?" + q} {
+		code, body := getJSON(t, base+path, nil)
+		if code != 200 || body["simulated"] != true || body["source"] != "simulated" {
+			t.Errorf("%s: %d source %v simulated %v", path, code, body["source"], body["simulated"])
+		}
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/events", strings.NewReader("{}"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("POST /v1/events without the token: %d, want 401", resp.StatusCode)
+	}
+
+	// The refit runs at start; the exporter then has the watched pools.
+	var metrics string
+	waitFor(t, "the refit's metrics", func() bool {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		metrics = string(b)
+		return strings.Contains(metrics, "spotcast_pool_interruption_probability{")
+	})
+	for _, want := range []string{"spotcast_data_simulated 1", `spotcast_source_rows{source="simulated"}`,
+		`spotcast_pool_spot_price_usd_per_hour{cloud="aws"`, `source="simulated"`, "spotcast_http_requests_total{",
+		"spotcast_watched_pools 6", "go_goroutines"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	cancel() // what SIGTERM does through signal.NotifyContext
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "store closed") {
+		t.Error("no 'store closed' log line")
+	}
+	s, err := storage.Open(context.Background(), db, storage.Options{})
+	if err != nil {
+		t.Fatalf("store after shutdown: %v", err)
+	}
+	defer s.Close()
+	n, err := s.Counts(context.Background())
+	if err != nil || n["prices"] == 0 {
+		t.Errorf("store after shutdown: %v prices, %v", n["prices"], err)
+	}
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--tls-cert", "x.pem"},
+		{"serve", "--refit-every", "often"},
+		{"serve", "--log-format", "xml"},
+		{"serve", "--demo", "--demo-days", "0"},
+		{"serve", "stray"},
+	} {
+		_, _, err := spotcast(t, "", args...)
+		if err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
