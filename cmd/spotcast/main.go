@@ -45,11 +45,13 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "HTTP API, /metrics and the scheduler (--demo: a simulated market)", runServe},
 		{"ingest", "load data: ingest aws | file PATH... | events | sim", runIngest},
 		{"stats", "row counts of every table", runStats},
 		{"pools", "list pools (filter by region, type, GPU model, GPU memory)", runPools},
 		{"prices", "a pool's price points in time order", runPrices},
 		{"export", "export parquet --out DIR", runExport},
+		{"backtest", "rolling-origin backtest of the price and interruption forecasts", runBacktest},
 	}
 }
 

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spotcast/spotcast/config"
+	"github.com/spotcast/spotcast/forecast"
+	"github.com/spotcast/spotcast/forecast/hazard"
+	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/storage"
+)
+
+func runBacktest(ctx context.Context, e env, args []string) error {
+	var c common
+	var horizon, every, from, to, models, resolution string
+	var maxSeries int
+	var noInterruptions bool
+	var k market.PoolKey
+	fs := newFlags(e, "backtest", "backtest [--db PATH] [--horizon 7d] [--from T --to T] [--every 7d] [--models a,b] [--json]", &c)
+	fs.StringVar(&horizon, "horizon", "7d", "forecast horizon")
+	fs.StringVar(&every, "every", "7d", "spacing of the forecast origins")
+	fs.StringVar(&from, "from", "", "first origin (default: 12 origins before --to)")
+	fs.StringVar(&to, "to", "", "last origin (default: the latest whose whole horizon is observed)")
+	fs.StringVar(&models, "models", "", "comma-separated models (default: all: "+strings.Join(forecast.Models(), ", ")+"); the baselines and auto are always included")
+	fs.StringVar(&resolution, "resolution", "", "only series of this resolution: change (per-AZ) or 1d (daily)")
+	fs.IntVar(&maxSeries, "max-series", 0, "evaluate a deterministic sample of this many series (0: all)")
+	fs.BoolVar(&noInterruptions, "no-interruptions", false, "leave out the interruption-forecast backtest")
+	poolFlags(fs, &k)
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	opts := forecast.BacktestOptions{MaxSeries: maxSeries}
+	var err error
+	if opts.Horizon, err = config.ParseDuration(horizon); err != nil || opts.Horizon <= 0 {
+		return fmt.Errorf("--horizon %q: want a positive duration such as 24h or 7d", horizon)
+	}
+	if opts.Every, err = config.ParseDuration(every); err != nil || opts.Every <= 0 {
+		return fmt.Errorf("--every %q: want a positive duration such as 1d or 7d", every)
+	}
+	if opts.From, err = parseTime("from", from); err != nil {
+		return err
+	}
+	if opts.To, err = parseTime("to", to); err != nil {
+		return err
+	}
+	if !opts.From.IsZero() && !opts.To.IsZero() && opts.To.Before(opts.From) {
+		return fmt.Errorf("--to %s is before --from %s", to, from)
+	}
+	known := map[string]bool{}
+	for _, m := range forecast.Models() {
+		known[m] = true
+	}
+	for _, m := range splitList(models) {
+		if !known[m] && m != "auto" && m != "naive_pooled_quantiles" {
+			return fmt.Errorf("--models: unknown model %q; known: %s", m, strings.Join(forecast.Models(), ", "))
+		}
+		opts.Models = append(opts.Models, m)
+	}
+	switch resolution {
+	case "", market.ResolutionChange, market.ResolutionDaily:
+	default:
+		return fmt.Errorf("--resolution %q: want %s or %s", resolution, market.ResolutionChange, market.ResolutionDaily)
+	}
+	opts.Filter = storage.PoolFilter{Cloud: k.Cloud, Region: k.Region, Zone: k.Zone, InstanceType: k.InstanceType, Product: k.Product}
+	s, _, err := c.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st := forecast.Store(s)
+	if resolution != "" {
+		st = resolutionStore{s, resolution}
+	}
+	rep, err := forecast.Backtest(ctx, st, opts, e.stderr)
+	if err != nil {
+		return fmt.Errorf("backtest: %w", err)
+	}
+	if !noInterruptions {
+		ev, err := interruptionBacktest(ctx, s, e)
+		switch {
+		case err == nil:
+			rep.Interruption = ev
+		case errors.Is(err, hazard.ErrNoForecasts):
+			fmt.Fprintln(e.stderr, "backtest: no stored interruption traces with running instances; interruption section left out")
+		default:
+			return fmt.Errorf("backtest interruptions: %w", err)
+		}
+	}
+	if c.json {
+		return writeJSON(e.stdout, rep)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "model\tseries\tforecasts\tMASE med\tMAE/naive med\tbeats naive\tpinball\tcov80\tcov95\t\n")
+	for _, m := range rep.Models {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%.0f%%\t%.5f\t%.3f\t%.3f\t\n", m.Name, m.Series, m.Forecasts, m.MASEMedian, m.MAERatioToNaiveMedian, 100*m.ShareBeatingNaive, m.PinballMean, m.Coverage80, m.Coverage95)
+	}
+	tw.Flush()
+	if ev, ok := rep.Interruption.(hazard.Evaluation); ok {
+		fmt.Fprintf(e.stdout, "\ninterruption forecasts, %d traces, P(interruption in the next hour):\n", ev.Traces)
+		tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "forecaster\tforecasts\tBrier\tlog loss\t\n")
+		for _, r := range []struct {
+			name string
+			s    hazard.Scores
+		}{{"model", ev.Model}, {"constant_rate", ev.ConstantRate}, {"advisor_only", ev.AdvisorOnly}, {"hourly_frequency", ev.HourlyFrequency}} {
+			fmt.Fprintf(tw, "%s\t%d\t%.4f\t%.4f\t\n", r.name, r.s.Forecasts, r.s.Brier, r.s.LogLoss)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+// resolutionStore narrows a store's pools to one resolution.
+type resolutionStore struct {
+	*storage.Store
+	resolution string
+}
+
+func (r resolutionStore) Pools(ctx context.Context, f storage.PoolFilter) ([]storage.PoolInfo, error) {
+	all, err := r.Store.Pools(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, p := range all {
+		if p.Resolution == r.resolution {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// interruptionBacktest evaluates the hazard forecast on every stored
+// preemption trace: the events of one pool from one source (a trace file or
+// the user's EventBridge feed), with the advisor row in effect before the
+// trace began. Availability traces (capacity counts of instances not
+// actually held) are left out: they say when capacity could be had, not
+// when running instances were reclaimed.
+func interruptionBacktest(ctx context.Context, s *storage.Store, e env) (hazard.Evaluation, error) {
+	events, err := s.Events(ctx, storage.EventFilter{})
+	if err != nil {
+		return hazard.Evaluation{}, err
+	}
+	// One trace per pool, source and observation span: trace files that
+	// share a base name (the same zone and type observed in different
+	// months) split at an observation-start that follows an
+	// observation-end.
+	type traceKey struct {
+		pool   market.PoolKey
+		source string
+	}
+	type span struct {
+		events   []market.Event
+		ended    bool
+		capacity bool
+	}
+	open := map[traceKey]*span{}
+	var spans []*span
+	for _, ev := range events {
+		k := traceKey{market.PoolKey{Cloud: ev.Cloud, Region: ev.Region, Zone: ev.Zone, InstanceType: ev.InstanceType}, ev.Source}
+		sp := open[k]
+		if sp == nil || (sp.ended && ev.Kind == market.EventObservationStart) {
+			sp = &span{}
+			open[k] = sp
+			spans = append(spans, sp)
+		}
+		sp.events = append(sp.events, ev)
+		sp.ended = sp.ended || ev.Kind == market.EventObservationEnd
+		sp.capacity = sp.capacity || ev.Kind == market.EventCapacity
+	}
+	var traces []hazard.Trace
+	for _, sp := range spans {
+		first := sp.events[0]
+		if sp.capacity || first.InstanceType == "" {
+			continue
+		}
+		pool := market.PoolKey{Cloud: first.Cloud, Region: first.Region, Zone: first.Zone, InstanceType: first.InstanceType}
+		tr := hazard.Trace{Pool: pool, Events: sp.events}
+		if a, err := s.Advisor(ctx, pool.Region, "Linux", pool.InstanceType, first.Time); err == nil {
+			tr.Advisor = &a
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return hazard.Evaluation{}, err
+		}
+		traces = append(traces, tr)
+	}
+	if len(traces) == 0 {
+		return hazard.Evaluation{}, hazard.ErrNoForecasts
+	}
+	start := time.Now()
+	return hazard.EvaluateTraces(traces, hazard.EvalOptions{Progress: func(done, total int) {
+		fmt.Fprintf(e.stderr, "backtest interruptions: %d/%d traces (%s)\n", done, total, time.Since(start).Round(time.Second))
+	}})
+}
