@@ -379,3 +379,78 @@ func TestTwoStoresOneFile(t *testing.T) {
 		t.Errorf("counts = %v", c)
 	}
 }
+
+func TestWriterAfterImport(t *testing.T) {
+	s := openMem(t)
+	var kept *Writer
+	if _, err := s.Import(context.Background(), RunInfo{Source: "test"}, func(w *Writer) error { kept = w; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	a := zoneKey("us-east-1a", "m5.large")
+	if err := kept.AddPrice(pt(a, 0, 1)); err == nil {
+		t.Error("AddPrice after the import ended succeeded")
+	}
+	if err := kept.AddEvent(market.Event{Time: t0, Cloud: "aws", Region: "us-east-1", Kind: "x"}); err == nil {
+		t.Error("AddEvent after the import ended succeeded")
+	}
+}
+
+func TestAddValidation(t *testing.T) {
+	okAdvisor := market.AdvisorRow{Region: "us-east-1", OS: "Linux", InstanceType: "m5.large", Bucket: 1, SavingsPct: 50, Snapshot: t0}
+	okType := market.InstanceType{Cloud: "aws", Name: "m5.large", VCPU: 2, MemoryGiB: 8}
+	okOD := market.OnDemandPrice{Cloud: "aws", Region: "us-east-1", InstanceType: "m5.large", Product: "Linux", Date: t0, Price: 0.096}
+	okPS := market.PlacementScore{Region: "us-east-1", InstanceTypes: []string{"m5.large"}, TargetCapacity: 1, Score: 5, Time: t0}
+	okEv := market.Event{Time: t0, Cloud: "aws", Region: "us-east-1", Kind: market.EventRebalance, Count: 1}
+	cases := []struct {
+		name  string
+		add   func(w *Writer) error
+		field string
+	}{
+		{"advisor bucket", func(w *Writer) error { a := okAdvisor; a.Bucket = 5; return w.AddAdvisor(a) }, "bucket"},
+		{"advisor savings", func(w *Writer) error { a := okAdvisor; a.SavingsPct = -1; return w.AddAdvisor(a) }, "savings_pct"},
+		{"advisor type", func(w *Writer) error { a := okAdvisor; a.InstanceType = " "; return w.AddAdvisor(a) }, "instance_type"},
+		{"advisor snapshot", func(w *Writer) error { a := okAdvisor; a.Snapshot = time.Time{}; return w.AddAdvisor(a) }, "snapshot"},
+		{"type name", func(w *Writer) error { it := okType; it.Name = ""; return w.AddInstanceType(it) }, "name"},
+		{"type memory", func(w *Writer) error { it := okType; it.MemoryGiB = math.NaN(); return w.AddInstanceType(it) }, "memory_gib"},
+		{"type gpus", func(w *Writer) error { it := okType; it.GPUCount = -1; return w.AddInstanceType(it) }, "gpu_count"},
+		{"on-demand price", func(w *Writer) error { o := okOD; o.Price = -1; return w.AddOnDemand(o) }, "price"},
+		{"on-demand date", func(w *Writer) error { o := okOD; o.Date = time.Time{}; return w.AddOnDemand(o) }, "date"},
+		{"on-demand region", func(w *Writer) error { o := okOD; o.Region = ""; return w.AddOnDemand(o) }, "region"},
+		{"score range", func(w *Writer) error { p := okPS; p.Score = 11; return w.AddPlacementScore(p) }, "score"},
+		{"score request", func(w *Writer) error { p := okPS; p.InstanceTypes = nil; return w.AddPlacementScore(p) }, "instance_types"},
+		{"score time", func(w *Writer) error { p := okPS; p.Time = time.Time{}; return w.AddPlacementScore(p) }, "time"},
+		{"event kind", func(w *Writer) error { e := okEv; e.Kind = ""; return w.AddEvent(e) }, "kind"},
+		{"event count", func(w *Writer) error { e := okEv; e.Count = -2; return w.AddEvent(e) }, "count"},
+		{"event time", func(w *Writer) error { e := okEv; e.Time = time.Time{}; return w.AddEvent(e) }, "time"},
+	}
+	s := openMem(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var addErr error
+			_, err := s.Import(context.Background(), RunInfo{Source: "test"}, func(w *Writer) error {
+				addErr = tc.add(w)
+				return addErr
+			})
+			if err == nil || addErr == nil {
+				t.Fatal("bad row accepted")
+			}
+			if !strings.Contains(addErr.Error(), "field "+tc.field+":") {
+				t.Errorf("error %q does not name field %s", addErr, tc.field)
+			}
+		})
+	}
+	// The good rows pass, and a second import of them stores nothing.
+	good := func(w *Writer) error {
+		return errors.Join(w.AddAdvisor(okAdvisor), w.AddInstanceType(okType), w.AddOnDemand(okOD),
+			w.AddPlacementScore(okPS), w.AddEvent(okEv), w.AddEvent(okEv))
+	}
+	for i, want := range []int64{5, 0} {
+		st, err := s.Import(context.Background(), RunInfo{Source: "test"}, good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Added() != 6 || st.Stored() != want {
+			t.Errorf("import %d: added %d stored %d, want 6, %d (%+v)", i+1, st.Added(), st.Stored(), want, st.Tables)
+		}
+	}
+}

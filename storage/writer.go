@@ -200,9 +200,12 @@ func (w *Writer) check() error {
 	return w.appendErr()
 }
 
+// errWriterClosed: a Writer kept past its Import's fill.
+var errWriterClosed = errors.New("writer used after its import ended")
+
 func (w *Writer) submit(j job) error {
 	if w.closed {
-		return errors.New("writer used after its import ended")
+		return errWriterClosed
 	}
 	if err := w.check(); err != nil {
 		return err
@@ -331,6 +334,9 @@ func (w *Writer) fetched(t time.Time) time.Time {
 // import's (RunInfo.Source, the import's start time). HasBar selects the
 // daily pool of the key.
 func (w *Writer) AddPrice(p market.PricePoint) error {
+	if w.closed {
+		return errWriterClosed
+	}
 	if err := validTime("time", p.Time); err != nil {
 		return err
 	}
@@ -360,7 +366,7 @@ func (w *Writer) AddPrice(p market.PricePoint) error {
 	w.observe(pool, p.Time)
 	b := w.batch
 	if b == nil {
-		return errors.New("writer used after its import ended")
+		return errWriterClosed
 	}
 	b.pool = append(b.pool, pool)
 	b.ts = append(b.ts, p.Time)
@@ -400,6 +406,9 @@ func (w *Writer) flushPrices() error {
 
 // AddAdvisor adds one Spot Instance Advisor row.
 func (w *Writer) AddAdvisor(a market.AdvisorRow) error {
+	if w.closed {
+		return errWriterClosed
+	}
 	for _, f := range [...][2]string{{"region", a.Region}, {"os", a.OS}, {"instance_type", a.InstanceType}} {
 		if err := required(f[0], f[1]); err != nil {
 			return err
@@ -429,6 +438,9 @@ func (w *Writer) AddAdvisor(a market.AdvisorRow) error {
 
 // AddInstanceType adds one catalogue entry.
 func (w *Writer) AddInstanceType(t market.InstanceType) error {
+	if w.closed {
+		return errWriterClosed
+	}
 	if err := required("cloud", t.Cloud); err != nil {
 		return err
 	}
@@ -462,6 +474,9 @@ func (w *Writer) AddInstanceType(t market.InstanceType) error {
 
 // AddOnDemand adds one on-demand price.
 func (w *Writer) AddOnDemand(o market.OnDemandPrice) error {
+	if w.closed {
+		return errWriterClosed
+	}
 	for _, f := range [...][2]string{{"cloud", o.Cloud}, {"region", o.Region}, {"instance_type", o.InstanceType}} {
 		if err := required(f[0], f[1]); err != nil {
 			return err
@@ -489,6 +504,9 @@ func (w *Writer) AddOnDemand(o market.OnDemandPrice) error {
 // AddPlacementScore adds one placement score. The request's instance types
 // are stored sorted, so the same request in another order is the same key.
 func (w *Writer) AddPlacementScore(p market.PlacementScore) error {
+	if w.closed {
+		return errWriterClosed
+	}
 	if err := required("region", p.Region); err != nil {
 		return err
 	}
@@ -526,6 +544,9 @@ func (w *Writer) AddPlacementScore(p market.PlacementScore) error {
 
 // AddEvent adds one interruption-related event.
 func (w *Writer) AddEvent(e market.Event) error {
+	if w.closed {
+		return errWriterClosed
+	}
 	for _, f := range [...][2]string{{"cloud", e.Cloud}, {"region", e.Region}, {"kind", e.Kind}} {
 		if err := required(f[0], f[1]); err != nil {
 			return err
