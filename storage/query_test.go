@@ -370,3 +370,33 @@ func TestExportParquet(t *testing.T) {
 		}
 	}
 }
+
+func TestSpotPricesView(t *testing.T) {
+	s := fixture(t)
+	rows, err := s.db.Query(`SELECT * FROM spot_prices ORDER BY ts, zone, instance_type`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	want := []string{"cloud", "region", "zone", "instance_type", "product", "ts", "price", "source", "fetched_at"}
+	if !slices.Equal(cols, want) {
+		t.Errorf("columns = %v, want %v", cols, want)
+	}
+	n := 0
+	for rows.Next() {
+		var cloud, region, zone, typ, product, source string
+		var ts, fetched time.Time
+		var price float64
+		if err := rows.Scan(&cloud, &region, &zone, &typ, &product, &ts, &price, &source, &fetched); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 && (zone != "us-east-1a" || price != 1.0 || source != "file:prices.csv" || !ts.Equal(t0)) {
+			t.Errorf("first row = %s %s %v %s %v", zone, typ, price, source, ts)
+		}
+		n++
+	}
+	if n != 7 {
+		t.Errorf("%d rows, want 7", n)
+	}
+}
