@@ -391,7 +391,7 @@ func TestSpotPricesView(t *testing.T) {
 		if err := rows.Scan(&cloud, &region, &zone, &typ, &product, &ts, &price, &source, &fetched); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 && (zone != "us-east-1a" || price != 1.0 || source != "file:prices.csv" || !ts.Equal(t0)) {
+		if n == 0 && (zone != "us-east-1a" || typ != "m5.large" || price != 0.03 || source != "file:prices.csv" || !ts.Equal(t0)) {
 			t.Errorf("first row = %s %s %v %s %v", zone, typ, price, source, ts)
 		}
 		n++
