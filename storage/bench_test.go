@@ -163,7 +163,7 @@ SELECT (SELECT coalesce(max(id), 0) FROM pools) + row_number() OVER (), 'aws',
 FROM (SELECT DISTINCT availability_zone, instance_type, product_description FROM raw) d;
 INSERT INTO provenance VALUES (1, 1, 'file:native.csv', now()::TIMESTAMP);
 INSERT INTO temp.stage_prices
-SELECT p.id, r.timestamp, r.spot_price, 1
+SELECT p.id, epoch_us(r.timestamp), r.spot_price, 1
 FROM raw r JOIN pools p ON p.cloud = 'aws' AND p.zone = r.availability_zone
 	AND p.instance_type = r.instance_type AND p.product = r.product_description AND p.resolution = 'change';
 `
@@ -178,7 +178,7 @@ SELECT (SELECT coalesce(max(id), 0) FROM pools) + row_number() OVER (), provider
 FROM (SELECT DISTINCT provider, region, instance_type FROM raw) d;
 INSERT INTO provenance VALUES (1, 1, 'file:native.csv', now()::TIMESTAMP);
 INSERT INTO temp.stage_bars
-SELECT p.id, r.date::TIMESTAMP, r.avg, r.open, r.high, r.low, r.close, 1
+SELECT p.id, epoch_us(r.date::TIMESTAMP), r.avg, r.open, r.high, r.low, r.close, 1
 FROM raw r JOIN pools p ON p.cloud = r.provider AND p.region = r.region AND p.zone = ''
 	AND p.instance_type = r.instance_type AND p.product = '' AND p.resolution = '1d';
 `

@@ -499,7 +499,7 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 			if w.mayRepeat {
 				q = mergePricesDedupSQL
 			}
-			res, err = conn.ExecContext(ctx, q, w.minTS.UTC(), w.maxTS.UTC())
+			res, err = conn.ExecContext(ctx, q, time.UnixMicro(w.minTS).UTC(), time.UnixMicro(w.maxTS).UTC())
 		} else {
 			for _, m := range mergeSQL {
 				if m.table == t {

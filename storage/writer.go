@@ -90,7 +90,7 @@ type provKey struct {
 // priceBatch holds price rows column-wise so AddPrice allocates nothing.
 type priceBatch struct {
 	pool   []int32
-	ts     []time.Time
+	ts     []int64 // Unix microseconds, DuckDB's TIMESTAMP resolution
 	price  []float64
 	bar    []market.Bar
 	hasBar []bool
@@ -100,7 +100,7 @@ type priceBatch struct {
 func newPriceBatch() *priceBatch {
 	return &priceBatch{
 		pool:   make([]int32, 0, priceBatchSize),
-		ts:     make([]time.Time, 0, priceBatchSize),
+		ts:     make([]int64, 0, priceBatchSize),
 		price:  make([]float64, 0, priceBatchSize),
 		bar:    make([]market.Bar, 0, priceBatchSize),
 		hasBar: make([]bool, 0, priceBatchSize),
@@ -155,7 +155,7 @@ type Writer struct {
 	err    error // first error of the appending goroutine
 	closed bool
 
-	minTS, maxTS time.Time
+	minTS, maxTS int64 // Unix microseconds; valid when nPrices > 0
 	added        map[string]int64 // rows per table but prices
 	nPrices      int64
 
@@ -369,16 +369,17 @@ func (w *Writer) AddPrice(p market.PricePoint) error {
 		return errWriterClosed
 	}
 	b.pool = append(b.pool, pool)
-	b.ts = append(b.ts, p.Time)
+	us := p.Time.UnixMicro()
+	b.ts = append(b.ts, us)
 	b.price = append(b.price, p.Price)
 	b.bar = append(b.bar, p.Bar)
 	b.hasBar = append(b.hasBar, p.HasBar)
 	b.prov = append(b.prov, prov)
-	if w.minTS.IsZero() || p.Time.Before(w.minTS) {
-		w.minTS = p.Time
+	if w.nPrices == 0 || us < w.minTS {
+		w.minTS = us
 	}
-	if p.Time.After(w.maxTS) {
-		w.maxTS = p.Time
+	if w.nPrices == 0 || us > w.maxTS {
+		w.maxTS = us
 	}
 	w.nPrices++
 	if len(b.pool) == priceBatchSize {
@@ -666,26 +667,20 @@ func (a *appenders) get(table string) (*duckdb.Appender, error) {
 // an allocation the garbage collector pays for later.
 const boxCacheBits = 12
 
-type boxedTime struct {
-	t time.Time
-	v driver.Value
-}
-
-type boxedFloat struct {
+type boxed struct {
 	bits uint64
 	v    driver.Value
 }
 
 type boxCache struct {
-	times  [1 << boxCacheBits]boxedTime
-	floats [1 << boxCacheBits]boxedFloat
+	times  [1 << boxCacheBits]boxed
+	floats [1 << boxCacheBits]boxed
 }
 
-func (c *boxCache) time(t time.Time) driver.Value {
-	us := uint64(t.UnixMicro())
-	e := &c.times[(us*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
-	if e.v == nil || !e.t.Equal(t) {
-		e.t, e.v = t, t
+func (c *boxCache) time(us int64) driver.Value {
+	e := &c.times[(uint64(us)*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
+	if e.v == nil || e.bits != uint64(us) {
+		e.bits, e.v = uint64(us), us
 	}
 	return e.v
 }
