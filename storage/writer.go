@@ -155,7 +155,7 @@ type Writer struct {
 	err    error // first error of the appending goroutine
 	closed bool
 
-	minTS, maxTS int64 // Unix microseconds; valid when nPrices > 0
+	minTS, maxTS int64            // Unix microseconds; valid when nPrices > 0
 	added        map[string]int64 // rows per table but prices
 	nPrices      int64
 
