@@ -218,16 +218,20 @@ func checkTargets(t *testing.T, rep BacktestReport, pit bool) {
 
 func TestRealDailyBacktest(t *testing.T) {
 	series := loadDaily(t)
-	opts := BacktestOptions{Horizon: 7 * 24 * time.Hour, Origins: dailyOrigins(), Forecast: envOptions(t)}
-	if !*realData {
-		opts.MaxSeries = 400
+	for _, h := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+		t.Run(h.String(), func(t *testing.T) {
+			opts := BacktestOptions{Horizon: h, Origins: dailyOrigins(), Forecast: envOptions(t)}
+			if !*realData {
+				opts.MaxSeries = 400
+			}
+			rep, err := BacktestSeries(context.Background(), series, opts, testWriter{t})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logTable(t, rep)
+			checkTargets(t, rep, false)
+		})
 	}
-	rep, err := BacktestSeries(context.Background(), series, opts, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logTable(t, rep)
-	checkTargets(t, rep, false)
 }
 
 type testWriter struct{ t testing.TB }

@@ -117,16 +117,3 @@ func interpQuantile(qs []Quantile, p float64) float64 {
 	}
 	return a.Value + (b.Value-a.Value)*(p-a.P)/(b.P-a.P)
 }
-
-// stepAt returns the index of the last step at or before d after the
-// origin (-1 if d is shorter than one step).
-func (f PriceForecast) stepAt(d time.Duration) int {
-	if f.StepSize <= 0 {
-		return -1
-	}
-	h := int(d/f.StepSize) - 1
-	if h >= len(f.Steps) {
-		h = len(f.Steps) - 1
-	}
-	return h
-}
