@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
@@ -35,9 +36,14 @@ func newCache(ttl time.Duration, now func() time.Time) *cache {
 	return &cache{ttl: ttl, now: now, m: map[string]cacheEntry{}}
 }
 
+// computeTimeout bounds a shared computation.
+const computeTimeout = DefaultRequestTimeout
+
 // get returns the cached value of key or computes it. A value computed
-// while the cache was invalidated is returned but not kept.
-func (c *cache) get(key string, compute func() (any, error)) (any, error) {
+// while the cache was invalidated is returned but not kept. The
+// computation may be shared by several requests, so it runs on a context
+// that the first request's cancellation does not end (only the timeout).
+func (c *cache) get(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) (any, error) {
 	c.mu.Lock()
 	if e, ok := c.m[key]; ok && c.now().Before(e.exp) {
 		c.mu.Unlock()
@@ -46,7 +52,9 @@ func (c *cache) get(key string, compute func() (any, error)) (any, error) {
 	gen := c.gen
 	c.mu.Unlock()
 	v, err, _ := c.sf.Do(strconv.FormatUint(gen, 10)+"|"+key, func() (any, error) {
-		v, err := compute()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeTimeout)
+		defer cancel()
+		v, err := compute(cctx)
 		if err != nil {
 			return nil, err
 		}

@@ -53,7 +53,8 @@ func (s *Service) IngestEvents(ctx context.Context, body []byte) (EventsResponse
 	if err != nil {
 		return EventsResponse{}, fmt.Errorf("store events: %w", err)
 	}
-	s.cache.invalidate()
+	// Events move only the interruption forecasts; price forecasts stay.
+	s.hazardCache.invalidate()
 	out.RowsStored, out.Duplicates, out.RunID = st.Stored(), st.Added()-st.Stored(), st.RunID
 	out.Source = market.SourceEventBridge
 	return out, nil

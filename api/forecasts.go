@@ -83,7 +83,7 @@ func (s *Service) priceForecast(ctx context.Context, p storage.PoolInfo, horizon
 		asOf = s.now().UTC().Truncate(step)
 	}
 	key := fmt.Sprintf("price|%s|%s|%d|%s|%d", p.PoolKey, p.Resolution, horizon, model, asOf.UnixNano())
-	v, err := s.cache.get(key, func() (any, error) {
+	v, err := s.priceCache.get(ctx, key, func(ctx context.Context) (any, error) {
 		pts, err := s.store.SeriesOf(ctx, p.PoolKey, p.Resolution, asOf.Add(-history(p.Resolution)), asOf.Add(time.Nanosecond))
 		if err != nil {
 			if isNotFound(err) {
@@ -167,7 +167,7 @@ func (s *Service) interruptionForecast(ctx context.Context, key market.PoolKey, 
 		asOf = s.now().UTC().Truncate(time.Minute)
 	}
 	ck := hazardKey(key, horizon, level, asOf)
-	v, err := s.cache.get(ck, func() (any, error) {
+	v, err := s.hazardCache.get(ctx, ck, func(ctx context.Context) (any, error) {
 		f, err := hazard.ForPool(ctx, s.store, key, asOf, hazard.Options{Horizon: horizon, Level: level})
 		if errors.Is(err, hazard.ErrInput) {
 			return nil, &Error{Code: CodeInvalidArgument, Message: err.Error(), Err: err}

@@ -25,7 +25,7 @@ func (s *Service) hazards(ctx context.Context, pools []storage.PoolInfo, now tim
 	out := make(map[market.PoolKey]hazard.Forecast, len(pools))
 	var todo []storage.PoolInfo
 	for _, p := range pools {
-		if v, ok := s.cache.peek(hazardKey(p.PoolKey, DefaultInterruptionHorizon, DefaultLevel, now)); ok {
+		if v, ok := s.hazardCache.peek(hazardKey(p.PoolKey, DefaultInterruptionHorizon, DefaultLevel, now)); ok {
 			out[p.PoolKey] = v.(InterruptionForecastResponse).Forecast
 			continue
 		}
@@ -105,7 +105,7 @@ func (s *Service) hazards(ctx context.Context, pools []storage.PoolInfo, now tim
 				f.Prior += fmt.Sprintf("; weekly profile from %d events in %d pools", st.Events, st.Pools)
 			}
 			out[p.PoolKey] = f
-			s.cache.set(hazardKey(p.PoolKey, DefaultInterruptionHorizon, DefaultLevel, now), interruptionResponse(f))
+			s.hazardCache.set(hazardKey(p.PoolKey, DefaultInterruptionHorizon, DefaultLevel, now), interruptionResponse(f))
 		}
 	}
 	return out, nil

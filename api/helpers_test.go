@@ -120,3 +120,5 @@ func do(t testing.TB, srv *httptest.Server, method, path, body string, header ht
 	}
 	return resp.StatusCode, m
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

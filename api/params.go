@@ -22,6 +22,9 @@ type query struct {
 
 func newQuery(v url.Values, declared []string) (query, error) {
 	for k := range v {
+		if k == "" {
+			return query{}, invalid("query", "a parameter has an empty name")
+		}
 		if !slices.Contains(declared, k) {
 			if len(declared) == 0 {
 				return query{}, invalid(k, "unknown parameter (this route takes none)")

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -326,6 +327,23 @@ func (s *Service) Placement(ctx context.Context, req PlacementRequest) (Placemen
 	if asOf.IsZero() {
 		asOf = s.now().UTC().Truncate(time.Minute)
 	}
+	notice := noticeOf(req.Cloud)
+	if req.NoticeWindow != nil {
+		notice = *req.NoticeWindow
+	}
+	// Identical placements in the same minute share one computation: a
+	// cold one forecasts every candidate pool.
+	key := fmt.Sprintf("placement|%s|%s|%s|%g|%d|%d|%q|%d|%d|%d|%d|%g|%d|%s|%d|%d", req.Cloud, req.Product, req.GPUModel,
+		req.MinGPUMemoryGiB, req.GPUsPerNode, req.Nodes, req.Regions, req.RunLength, req.CheckpointCost, req.RestartCost,
+		notice, req.MissedNoticeShare, req.K, req.Model, req.MaxCandidates, asOf.UnixNano())
+	v, err := s.hazardCache.get(ctx, key, func(ctx context.Context) (any, error) { return s.placement(ctx, req, notice, asOf) })
+	if err != nil {
+		return PlacementResponse{}, err
+	}
+	return v.(PlacementResponse), nil
+}
+
+func (s *Service) placement(ctx context.Context, req PlacementRequest, notice time.Duration, asOf time.Time) (PlacementResponse, error) {
 	var pools []storage.PoolInfo
 	regions := req.Regions
 	if len(regions) == 0 {
@@ -340,10 +358,6 @@ func (s *Service) Placement(ctx context.Context, req PlacementRequest) (Placemen
 		pools = append(pools, ps...)
 	}
 	pools = placementPools(pools, req.MaxCandidates)
-	notice := noticeOf(req.Cloud)
-	if req.NoticeWindow != nil {
-		notice = *req.NoticeWindow
-	}
 	w := recommend.Workload{GPUModel: req.GPUModel, MinGPUMemoryGiB: req.MinGPUMemoryGiB, GPUsPerNode: req.GPUsPerNode,
 		Nodes: req.Nodes, Regions: req.Regions, Start: asOf, RunLength: req.RunLength, CheckpointCost: req.CheckpointCost,
 		RestartCost: req.RestartCost, NoticeWindow: notice, MissedNoticeShare: req.MissedNoticeShare, K: req.K}

@@ -48,11 +48,13 @@ type Service struct {
 	store *storage.Store
 	now   func() time.Time
 	log   *slog.Logger
-	cache *cache
-	watch atomic.Pointer[[]market.PoolKey]
-	snap  atomic.Pointer[Snapshot]
-	bt    atomic.Pointer[forecast.BacktestReport]
-	ready atomic.Bool
+	// Forecasts are cached apart, so that posted events, which move
+	// only the interruption forecasts, leave the price forecasts cached.
+	priceCache, hazardCache *cache
+	watch                   atomic.Pointer[[]market.PoolKey]
+	snap                    atomic.Pointer[Snapshot]
+	bt                      atomic.Pointer[forecast.BacktestReport]
+	ready                   atomic.Bool
 }
 
 // New returns a Service over store. It is not ready (Ready fails) until
@@ -70,7 +72,8 @@ func New(store *storage.Store, opts Options) *Service {
 	if ttl <= 0 {
 		ttl = 15 * time.Minute
 	}
-	s.cache = newCache(ttl, s.now)
+	s.priceCache = newCache(ttl, s.now)
+	s.hazardCache = newCache(ttl, s.now)
 	s.SetWatch(opts.Watch)
 	return s
 }
@@ -89,7 +92,10 @@ func (s *Service) SetReady(ok bool) { s.ready.Store(ok) }
 
 // Invalidate drops every cached forecast; call it after writing to the
 // store behind the Service's back.
-func (s *Service) Invalidate() { s.cache.invalidate() }
+func (s *Service) Invalidate() {
+	s.priceCache.invalidate()
+	s.hazardCache.invalidate()
+}
 
 // Store returns the store the Service reads.
 func (s *Service) Store() *storage.Store { return s.store }
@@ -147,11 +153,17 @@ func (s *Service) resolve(ctx context.Context, ref PoolRef, resolution string) (
 	default:
 		return storage.PoolInfo{}, invalid("resolution", "%q is not %q or %q", resolution, market.ResolutionChange, market.ResolutionDaily)
 	}
-	pools, err := s.store.Pools(ctx, storage.PoolFilter{Cloud: ref.Cloud, Region: ref.Region, Zone: ref.Zone,
-		InstanceType: ref.InstanceType, Product: ref.Product})
+	// The pool list query aggregates the pools' prices, the biggest cost
+	// of a cached forecast; pools change only with an ingest, which
+	// empties the price cache.
+	v, err := s.priceCache.get(ctx, fmt.Sprintf("pools|%s|%s|%s|%s|%s", ref.Cloud, ref.Region, ref.Zone, ref.InstanceType, ref.Product), func(ctx context.Context) (any, error) {
+		return s.store.Pools(ctx, storage.PoolFilter{Cloud: ref.Cloud, Region: ref.Region, Zone: ref.Zone,
+			InstanceType: ref.InstanceType, Product: ref.Product})
+	})
 	if err != nil {
 		return storage.PoolInfo{}, err
 	}
+	pools := v.([]storage.PoolInfo)
 	var best *storage.PoolInfo
 	for i := range pools {
 		p := &pools[i]
