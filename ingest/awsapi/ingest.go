@@ -276,6 +276,17 @@ func ingestRegion(ctx context.Context, store *storage.Store, c Client, region st
 	}
 	var points []market.PricePoint
 	seen := map[string]bool{}
+	// A region's answer repeats a few hundred zone, type and product
+	// names; keeping one copy of each lets a week of a large region sit
+	// in memory until it is stored.
+	names := map[string]string{}
+	intern := func(s string) string {
+		if v, ok := names[s]; ok {
+			return v
+		}
+		names[s] = s
+		return s
+	}
 	pager := ec2.NewDescribeSpotPriceHistoryPaginator(c, in)
 	for pager.HasMorePages() {
 		page, err := pager.NextPage(ctx)
@@ -293,6 +304,7 @@ func ingestRegion(ctx context.Context, store *storage.Store, c Client, region st
 				}
 				continue
 			}
+			p.Pool.Zone, p.Pool.InstanceType, p.Pool.Product = intern(p.Pool.Zone), intern(p.Pool.InstanceType), intern(p.Pool.Product)
 			seen[p.Pool.InstanceType] = true
 			points = append(points, p)
 		}

@@ -979,3 +979,23 @@ func TestNoClosedConnections(t *testing.T) {
 		t.Errorf("emulator saw %d calls, want 60", n)
 	}
 }
+
+// TestCancelled: an ended context ends the run with its error and stores
+// nothing.
+func TestCancelled(t *testing.T) {
+	end := time.Date(2021, 5, 31, 0, 0, 0, 0, time.UTC)
+	f := newFixture(t)
+	f.now = end
+	f.emu.AddSpotPrices(synthetic(end, 24, []string{"us-east-1a"}, []string{"m5.large"})...)
+	o := f.opts()
+	o.Regions = []string{"us-east-1", "us-west-2"}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Ingest(ctx, f.store, f.cfg, o)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if f.count("prices") != 0 {
+		t.Error("a cancelled run stored rows")
+	}
+}
