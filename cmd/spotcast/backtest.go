@@ -18,7 +18,7 @@ import (
 func runBacktest(ctx context.Context, e env, args []string) error {
 	var c common
 	var horizon, every, from, to, models, resolution string
-	var maxSeries int
+	var maxSeries, maxTraces int
 	var noInterruptions bool
 	var k market.PoolKey
 	fs := newFlags(e, "backtest", "backtest [--db PATH] [--horizon 7d] [--from T --to T] [--every 7d] [--models a,b] [--json]", &c)
@@ -29,6 +29,7 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&models, "models", "", "comma-separated models (default: all: "+strings.Join(forecast.Models(), ", ")+"); the baselines and auto are always included")
 	fs.StringVar(&resolution, "resolution", "", "only series of this resolution: change (per-AZ) or 1d (daily)")
 	fs.IntVar(&maxSeries, "max-series", 0, "evaluate a deterministic sample of this many series (0: all)")
+	fs.IntVar(&maxTraces, "max-traces", 100, "evaluate the interruption forecast on at most this many traces (0: all)")
 	fs.BoolVar(&noInterruptions, "no-interruptions", false, "leave out the interruption-forecast backtest")
 	poolFlags(fs, &k)
 	if err := parse(fs, args, false); err != nil {
@@ -81,7 +82,7 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("backtest: %w", err)
 	}
 	if !noInterruptions {
-		ev, err := interruptionBacktest(ctx, s, e)
+		ev, err := interruptionBacktest(ctx, s, e, maxTraces)
 		switch {
 		case err == nil:
 			rep.Interruption = ev
@@ -141,7 +142,7 @@ func (r resolutionStore) Pools(ctx context.Context, f storage.PoolFilter) ([]sto
 // trace began. Availability traces (capacity counts of instances not
 // actually held) are left out: they say when capacity could be had, not
 // when running instances were reclaimed.
-func interruptionBacktest(ctx context.Context, s *storage.Store, e env) (hazard.Evaluation, error) {
+func interruptionBacktest(ctx context.Context, s *storage.Store, e env, maxTraces int) (hazard.Evaluation, error) {
 	events, err := s.Events(ctx, storage.EventFilter{})
 	if err != nil {
 		return hazard.Evaluation{}, err
@@ -190,6 +191,16 @@ func interruptionBacktest(ctx context.Context, s *storage.Store, e env) (hazard.
 	}
 	if len(traces) == 0 {
 		return hazard.Evaluation{}, hazard.ErrNoForecasts
+	}
+	if maxTraces > 0 && len(traces) > maxTraces {
+		// Every trace costs one forecast per hour observed; a long simulated
+		// fleet would take minutes. An even stride keeps zones and types mixed.
+		fmt.Fprintf(e.stderr, "backtest interruptions: evaluating %d of %d traces (--max-traces)\n", maxTraces, len(traces))
+		picked := make([]hazard.Trace, 0, maxTraces)
+		for i := 0; i < maxTraces; i++ {
+			picked = append(picked, traces[i*len(traces)/maxTraces])
+		}
+		traces = picked
 	}
 	start := time.Now()
 	return hazard.EvaluateTraces(traces, hazard.EvalOptions{Progress: func(done, total int) {
