@@ -148,7 +148,7 @@ func ingest(ctx context.Context, store *storage.Store, clients clientFactory, op
 		return rep, fmt.Errorf("ingest aws: %w", err)
 	}
 	if rep.FailedRegions == len(regions) {
-		return rep, fmt.Errorf("ingest aws: %w (%d regions; first %s)", ErrAllRegionsFailed, len(regions), firstErr)
+		return rep, fmt.Errorf("ingest aws: %s (and %d more): %w", firstErr, len(regions)-1, ErrAllRegionsFailed)
 	}
 
 	if len(opts.PlacementRequests) > 0 {
