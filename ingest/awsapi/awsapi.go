@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,6 +140,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	o.Regions = slices.Clone(o.Regions) // trimmed below; the caller's slice stays as it was
 	for i, r := range o.Regions {
 		r = strings.TrimSpace(r)
 		if r == "" {
