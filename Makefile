@@ -11,11 +11,13 @@ SHARED    ?= ../shared
 build:
 	$(GO) build -o $(BIN) ./cmd/spotcast
 
-# With AWS credentials: ingests the real market into $(DB). Without them:
-# fills $(DB) from the simulated market and says so (every row source=simulated).
+# With AWS credentials: ingests the real market into $(DB), then serves it
+# (HTTP API and /metrics on 127.0.0.1:8080, scheduled ingest). Without them:
+# fills $(DB) from the simulated market and says so (every row and answer
+# source=simulated), then serves that.
 run: build
 	$(BIN) ingest aws --db $(DB) --simulate-without-credentials
-	$(BIN) stats --db $(DB)
+	$(BIN) serve --db $(DB)
 
 # The simulated market only, whatever credentials exist.
 demo: build
