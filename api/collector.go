@@ -27,7 +27,7 @@ func poolDesc(name, help string, extra ...string) *prometheus.Desc {
 type Collector struct {
 	svc *Service
 
-	price, onDemand, quantile, prob, score, bucket, maxPrice, ckpt, found *prometheus.Desc
+	price, onDemand, quantile, prob, how, score, bucket, maxPrice, ckpt, found *prometheus.Desc
 
 	refitTime, refitDuration, watched, simulated *prometheus.Desc
 
@@ -45,6 +45,7 @@ func NewCollector(svc *Service) *Collector {
 		onDemand: poolDesc("spotcast_pool_on_demand_price_usd_per_hour", "On-demand price of the watched pool's type in its region."),
 		quantile: poolDesc("spotcast_pool_price_forecast_usd_per_hour", "Forecast spot price quantile at a horizon (level 0.5 is the median; 0.05 and 0.95 bound the 90% band).", "horizon", "level"),
 		prob:     poolDesc("spotcast_pool_interruption_probability", "Forecast probability (0-1) that one instance started now is interrupted within the window.", "window"),
+		how:      poolDesc("spotcast_pool_hourly_interruption_probability", "Forecast probability (0-1) that one instance is interrupted during the given hour of the coming week (hour_of_week 0 is Monday 00:00 UTC).", "hour_of_week"),
 		score:    poolDesc("spotcast_pool_placement_score", "Newest Spot Placement Score (1-10) for the pool's zone or region."),
 		bucket:   poolDesc("spotcast_pool_advisor_interruption_band", "Spot Instance Advisor interruption-frequency bucket (0: <5%, 1: 5-10%, 2: 10-15%, 3: 15-20%, 4: >20%)."),
 		maxPrice: poolDesc("spotcast_pool_recommended_max_price_usd_per_hour", "Recommended max price for a 24h run at 95% confidence that the price stays under it."),
@@ -71,7 +72,7 @@ func NewCollector(svc *Service) *Collector {
 
 // Describe sends every descriptor.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.price, c.onDemand, c.quantile, c.prob, c.score, c.bucket, c.maxPrice, c.ckpt, c.found,
+	for _, d := range []*prometheus.Desc{c.price, c.onDemand, c.quantile, c.prob, c.how, c.score, c.bucket, c.maxPrice, c.ckpt, c.found,
 		c.refitTime, c.refitDuration, c.watched, c.simulated, c.srcLastIngest, c.srcNewest, c.srcAge, c.srcRows, c.scrapeErr,
 		c.btMASE, c.btCoverage, c.btSeries, c.btTime} {
 		ch <- d
@@ -112,6 +113,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 			gauge(c.prob, p.ProbWithin1h, append(l, "1h")...)
 			gauge(c.prob, p.ProbWithin24h, append(l, "24h")...)
+			for k, v := range p.ByHourOfWeek {
+				gauge(c.how, v, append(l, strconv.Itoa(k))...)
+			}
 			if p.PlacementScore > 0 {
 				gauge(c.score, float64(p.PlacementScore), l...)
 			}

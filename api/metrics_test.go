@@ -165,6 +165,10 @@ func TestCollectorValuesFromStore(t *testing.T) {
 	if err != nil || n != 18 {
 		t.Errorf("price forecast series: %d, %v; want 18", n, err)
 	}
+	n, err = testutil.GatherAndCount(reg, "spotcast_pool_hourly_interruption_probability")
+	if err != nil || n != 2*168 {
+		t.Errorf("hour-of-week series: %d, %v; want 336", n, err)
+	}
 }
 
 func TestHTTPMetrics(t *testing.T) {

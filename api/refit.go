@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
@@ -47,10 +49,14 @@ type PoolSnapshot struct {
 	ProbWithin1h  float64    `json:"prob_interrupted_within_1h"`
 	ProbWithin24h float64    `json:"prob_interrupted_within_24h"`
 	// PlacementScore 0 and AdvisorBucket -1 mean unknown.
-	PlacementScore     int     `json:"placement_score"`
-	AdvisorBucket      int     `json:"advisor_bucket"`
-	MaxPrice           float64 `json:"max_price_usd_per_hour"`
-	CheckpointInterval float64 `json:"checkpoint_interval_seconds"`
+	// ByHourOfWeek[k] is the probability that one instance is
+	// interrupted during hour k of the week (hazard.HourOfWeek), from the
+	// coming week's forecast.
+	ByHourOfWeek       []float64 `json:"interruption_probability_by_hour_of_week,omitempty"`
+	PlacementScore     int       `json:"placement_score"`
+	AdvisorBucket      int       `json:"advisor_bucket"`
+	MaxPrice           float64   `json:"max_price_usd_per_hour"`
+	CheckpointInterval float64   `json:"checkpoint_interval_seconds"`
 	// Errors lists what could not be computed.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -126,6 +132,12 @@ func (s *Service) refitPool(ctx context.Context, key market.PoolKey, now time.Ti
 	} else {
 		srcs = append(srcs, f.Source)
 		ps.ProbWithin1h, ps.ProbWithin24h = f.ProbWithin1h, f.ProbWithin24h
+		if len(f.Hours) >= hazard.HoursPerWeek {
+			ps.ByHourOfWeek = make([]float64, hazard.HoursPerWeek)
+			for _, h := range f.Hours[:hazard.HoursPerWeek] {
+				ps.ByHourOfWeek[hazard.HourOfWeek(h.Time)] = -math.Expm1(-h.Rate)
+			}
+		}
 	}
 	if od, err := s.store.OnDemand(ctx, p.Cloud, p.Region, p.InstanceType, p.Product, now); err == nil {
 		ps.OnDemand = od.Price

@@ -63,34 +63,59 @@ func getJSON(t *testing.T, url string, header http.Header) (int, map[string]any)
 	return resp.StatusCode, m
 }
 
+// demoServer is a `spotcast serve --demo` running in-process.
+type demoServer struct {
+	base   string // http://127.0.0.1:PORT
+	stderr *lockedBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startDemo starts `spotcast serve --demo` on a free loopback port with
+// extra args and waits until it is ready.
+func startDemo(t *testing.T, extra ...string) *demoServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &demoServer{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	args := append([]string{"serve", "--demo", "--demo-days", "10", "--http-addr", "127.0.0.1:0", "--log-format", "json"}, extra...)
+	go func() { d.done <- run(ctx, args, strings.NewReader(""), io.Discard, d.stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		<-d.done
+	})
+	addrRE := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+	waitFor(t, "the listening log line", func() bool {
+		select {
+		case err := <-d.done:
+			d.done <- err
+			t.Fatalf("serve exited early: %v\n%s", err, d.stderr.String())
+		default:
+		}
+		m := addrRE.FindStringSubmatch(d.stderr.String())
+		if m != nil {
+			d.base = "http://" + m[1]
+		}
+		return m != nil
+	})
+	waitFor(t, "/readyz", func() bool { code, _ := getJSON(t, d.base+"/readyz", nil); return code == 200 })
+	return d
+}
+
+// stop shuts the server down as SIGTERM does and returns run's error.
+func (d *demoServer) stop() error {
+	d.cancel()
+	err := <-d.done
+	d.done <- err
+	return err
+}
+
 // TestServeDemo starts `spotcast serve --demo` on a file store, queries it
 // like a user, shuts it down as SIGTERM does and checks the store was
 // closed cleanly (it opens again without a lock error).
 func TestServeDemo(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.duckdb")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--demo-days", "10", "--db", db, "--http-addr", "127.0.0.1:0",
-			"--auth-token", "tok", "--log-format", "json"}, strings.NewReader(""), io.Discard, &stderr)
-	}()
-	addrRE := regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
-	var base string
-	waitFor(t, "the listening log line", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
-		default:
-		}
-		m := addrRE.FindStringSubmatch(stderr.String())
-		if m != nil {
-			base = "http://" + m[1]
-		}
-		return m != nil
-	})
-	waitFor(t, "/readyz", func() bool { code, _ := getJSON(t, base+"/readyz", nil); return code == 200 })
+	d := startDemo(t, "--db", db, "--auth-token", "tok")
+	base, stderr := d.base, d.stderr
 	if !strings.Contains(stderr.String(), "DEMO MODE") {
 		t.Error("demo mode is not announced in the logs")
 	}
@@ -137,8 +162,7 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 
-	cancel() // what SIGTERM does through signal.NotifyContext
-	if err := <-done; err != nil {
+	if err := d.stop(); err != nil {
 		t.Fatalf("serve: %v\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "store closed") {
