@@ -36,9 +36,9 @@ func TestPromtool(t *testing.T) {
 type Dashboard struct {
 	UID    string `json:"uid"`
 	Panels []struct {
-		ID      int    `json:"id"`
-		Title   string `json:"title"`
-		Type    string `json:"type"`
+		ID      int                      `json:"id"`
+		Title   string                   `json:"title"`
+		Type    string                   `json:"type"`
 		GridPos struct{ X, Y, W, H int } `json:"gridPos"`
 		Targets []struct {
 			Expr  string `json:"expr"`
