@@ -16,15 +16,17 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/report/cron"
 )
 
 // Config is the whole file. Every field has a usable zero value; Default
 // fills the documented defaults.
 type Config struct {
-	DB    string      `yaml:"db"`
-	AWS   AWS         `yaml:"aws"`
-	Watch []WatchPool `yaml:"watch"`
-	Serve Serve       `yaml:"serve"`
+	DB     string      `yaml:"db"`
+	AWS    AWS         `yaml:"aws"`
+	Watch  []WatchPool `yaml:"watch"`
+	Serve  Serve       `yaml:"serve"`
+	Report Report      `yaml:"report"`
 }
 
 // AWS configures `ingest aws` and the scheduled ingest.
@@ -103,6 +105,44 @@ type Serve struct {
 	RefitEvery Duration `yaml:"refit_every"`
 }
 
+// Report configures `spotcast report` and the reports `serve` writes on a
+// schedule.
+type Report struct {
+	// Schedule is a five-field cron expression in UTC ("0 6 * * *": daily
+	// at 06:00) or a macro (@daily); "" means serve writes no reports.
+	Schedule string `yaml:"schedule"`
+	// OutDir receives one timestamped folder per report.
+	OutDir string `yaml:"out_dir"`
+	// Formats: any of html, csv, json.
+	Formats []string `yaml:"formats"`
+	// KeepLast keeps the newest N report folders (0: no limit); KeepFor
+	// deletes folders older than this (0: no limit). Both may be set.
+	KeepLast int      `yaml:"keep_last"`
+	KeepFor  Duration `yaml:"keep_for"`
+	// Workloads get a placement, max price, checkpoint interval and cost
+	// projection in every report.
+	Workloads []Workload `yaml:"workloads"`
+}
+
+// Workload is a job the report recommends capacity for.
+type Workload struct {
+	Name            string   `yaml:"name"`
+	GPUModel        string   `yaml:"gpu_model"`
+	MinGPUMemoryGiB float64  `yaml:"min_gpu_memory_gib"`
+	GPUsPerNode     int      `yaml:"gpus_per_node"`
+	Nodes           int      `yaml:"nodes"`
+	Regions         []string `yaml:"regions"`
+	RunLength       Duration `yaml:"run_length"`
+	CheckpointCost  Duration `yaml:"checkpoint_cost"`
+	RestartCost     Duration `yaml:"restart_cost"`
+	// Confidence wanted that the price stays under the max price for
+	// the whole run (0: 0.95).
+	Confidence float64 `yaml:"confidence"`
+	// Utilisation is the share of the month the fleet runs (0: 1), for
+	// the monthly cost projection.
+	Utilisation float64 `yaml:"utilisation"`
+}
+
 // Default returns the configuration used when no file is given.
 func Default() Config {
 	return Config{
@@ -117,6 +157,11 @@ func Default() Config {
 			GRPCAddr:    "127.0.0.1:50051",
 			IngestEvery: Duration(10 * time.Minute),
 			RefitEvery:  Duration(time.Hour),
+		},
+		Report: Report{
+			OutDir:   "reports",
+			Formats:  []string{"html", "csv", "json"},
+			KeepLast: 30,
 		},
 	}
 }
@@ -173,6 +218,56 @@ func (c Config) Validate() error {
 	for i, w := range c.Watch {
 		if _, err := w.Key(); err != nil {
 			return fmt.Errorf("watch[%d]: %w", i, err)
+		}
+	}
+	return c.Report.Validate()
+}
+
+// Validate checks the report section.
+func (r Report) Validate() error {
+	if r.Schedule != "" {
+		if _, err := cron.Parse(r.Schedule); err != nil {
+			return fmt.Errorf("report.schedule: %w", err)
+		}
+	}
+	for i, f := range r.Formats {
+		switch f {
+		case "html", "csv", "json":
+		default:
+			return fmt.Errorf("report.formats[%d]: %q is not one of html, csv, json", i, f)
+		}
+	}
+	if r.KeepLast < 0 {
+		return errors.New("report.keep_last: must be >= 0")
+	}
+	if r.KeepFor < 0 {
+		return errors.New("report.keep_for: must be >= 0")
+	}
+	for i, w := range r.Workloads {
+		bad := func(field, msg string) error {
+			return fmt.Errorf("report.workloads[%d].%s: %s", i, field, msg)
+		}
+		switch {
+		case w.Name == "":
+			return bad("name", "required")
+		case w.GPUModel == "" && w.MinGPUMemoryGiB <= 0:
+			return bad("gpu_model", "give gpu_model or min_gpu_memory_gib")
+		case w.MinGPUMemoryGiB < 0:
+			return bad("min_gpu_memory_gib", "must be >= 0")
+		case w.GPUsPerNode < 0:
+			return bad("gpus_per_node", "must be >= 0")
+		case w.Nodes < 0:
+			return bad("nodes", "must be >= 0")
+		case w.RunLength < 0:
+			return bad("run_length", "must be >= 0")
+		case w.CheckpointCost < 0:
+			return bad("checkpoint_cost", "must be >= 0")
+		case w.RestartCost < 0:
+			return bad("restart_cost", "must be >= 0")
+		case w.Confidence < 0 || w.Confidence >= 1:
+			return bad("confidence", "must be in (0, 1)")
+		case w.Utilisation < 0 || w.Utilisation > 1:
+			return bad("utilisation", "must be in (0, 1]")
 		}
 	}
 	return nil

@@ -87,3 +87,66 @@ serve:
 		t.Error("Load(missing) succeeded")
 	}
 }
+
+func TestLoadReport(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := Load(write("report.yaml", `
+report:
+  schedule: "0 6 * * *"
+  out_dir: /srv/reports
+  formats: [html, json]
+  keep_last: 7
+  keep_for: 30d
+  workloads:
+    - name: llm-finetune
+      gpu_model: A100
+      gpus_per_node: 8
+      nodes: 2
+      run_length: 2d
+      checkpoint_cost: 5m
+      confidence: 0.9
+      utilisation: 0.5
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Report
+	if r.Schedule != "0 6 * * *" || r.OutDir != "/srv/reports" || len(r.Formats) != 2 || r.KeepLast != 7 ||
+		time.Duration(r.KeepFor) != 30*24*time.Hour || len(r.Workloads) != 1 {
+		t.Fatalf("report = %+v", r)
+	}
+	w := r.Workloads[0]
+	if w.GPUModel != "A100" || w.GPUsPerNode != 8 || w.Nodes != 2 || time.Duration(w.RunLength) != 48*time.Hour ||
+		time.Duration(w.CheckpointCost) != 5*time.Minute || w.Confidence != 0.9 || w.Utilisation != 0.5 {
+		t.Errorf("workload = %+v", w)
+	}
+	if d := Default().Report; d.Schedule != "" || d.KeepLast != 30 || len(d.Formats) != 3 {
+		t.Errorf("default report = %+v; want no schedule, keep_last 30, all formats", d)
+	}
+
+	bad := []struct{ name, body, want string }{
+		{"cron.yaml", "report:\n  schedule: \"0 25 * * *\"\n", `report.schedule: cron "0 25 * * *": hour field "25"`},
+		{"cron5.yaml", "report:\n  schedule: \"0 6 * *\"\n", "report.schedule"},
+		{"format.yaml", "report:\n  formats: [html, pdf]\n", `report.formats[1]: "pdf"`},
+		{"keep.yaml", "report:\n  keep_last: -1\n", "report.keep_last"},
+		{"keepfor.yaml", "report:\n  keep_for: -2h\n", "report.keep_for"},
+		{"noname.yaml", "report:\n  workloads:\n    - gpu_model: A100\n", "report.workloads[0].name"},
+		{"nogpu.yaml", "report:\n  workloads:\n    - name: x\n", "report.workloads[0].gpu_model"},
+		{"conf.yaml", "report:\n  workloads:\n    - name: x\n      gpu_model: A100\n      confidence: 1.5\n", "report.workloads[0].confidence"},
+		{"util.yaml", "report:\n  workloads:\n    - name: x\n      gpu_model: A100\n      utilisation: 2\n", "report.workloads[0].utilisation"},
+		{"typo.yaml", "report:\n  shedule: daily\n", "shedule"},
+	}
+	for _, b := range bad {
+		_, err := Load(write(b.name, b.body))
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("Load(%s) error = %v; want it to contain %q", b.name, err, b.want)
+		}
+	}
+}
