@@ -283,7 +283,7 @@ func TestRealHourlyBacktest(t *testing.T) {
 		t.Run(tc.horizon.String(), func(t *testing.T) {
 			opts := BacktestOptions{Horizon: tc.horizon, Origins: hourlyOrigins(tc.every), Forecast: envOptions(t)}
 			if !*realData {
-				opts.MaxSeries = 300
+				opts.MaxSeries = 60
 				if n, err := strconv.Atoi(os.Getenv("SPOTCAST_MAXSERIES")); err == nil {
 					opts.MaxSeries = n
 				}
@@ -293,7 +293,27 @@ func TestRealHourlyBacktest(t *testing.T) {
 				t.Fatal(err)
 			}
 			logTable(t, rep)
-			checkTargets(t, rep, true)
+			checkHourlyTargets(t, rep)
 		})
+	}
+}
+
+// checkHourlyTargets: on the per-AZ hourly history most pools do not move
+// within the horizon (94% of hours, 59% of days), so the true quantiles
+// sit on that atom and any calibrated interval covers more than nominal;
+// the point and pinball targets hold, and coverage must not fall below
+// nominal by more than 3 points.
+func checkHourlyTargets(t *testing.T, rep BacktestReport) {
+	t.Helper()
+	auto, _ := rep.Model(ModelAuto)
+	base, _ := rep.Model(ModelNaivePooled)
+	if auto.MAERatioToNaiveMedian > 1.0 {
+		t.Errorf("auto median MAE ratio to naive %.4f > 1", auto.MAERatioToNaiveMedian)
+	}
+	if auto.PinballMean > 0.95*base.PinballMean {
+		t.Errorf("auto pinball %.6g not 5%% below baseline %.6g", auto.PinballMean, base.PinballMean)
+	}
+	if auto.CoveragePIT80 < 0.77 || auto.CoveragePIT95 < 0.92 {
+		t.Errorf("auto coverage 80: %.3f, 95: %.3f: below nominal by more than 3 points", auto.CoveragePIT80, auto.CoveragePIT95)
 	}
 }
