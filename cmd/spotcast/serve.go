@@ -31,11 +31,12 @@ const backtestEvery = 6 * time.Hour
 func runServe(ctx context.Context, e env, args []string) error {
 	var c common
 	var demo bool
-	var httpAddr, token, tlsCert, tlsKey, logFormat, ingestEvery, refitEvery string
+	var httpAddr, grpcAddr, token, tlsCert, tlsKey, logFormat, ingestEvery, refitEvery string
 	var simCfg sim.Config
-	fs := newFlags(e, "serve", "serve [--db PATH] [--config FILE] [--demo] [--http-addr 127.0.0.1:8080] [--auth-token T] [--tls-cert F --tls-key F]", &c)
+	fs := newFlags(e, "serve", "serve [--db PATH] [--config FILE] [--demo] [--http-addr 127.0.0.1:8080] [--grpc-addr 127.0.0.1:50051] [--auth-token T] [--tls-cert F --tls-key F]", &c)
 	fs.BoolVar(&demo, "demo", false, "serve a SIMULATED market (labelled source=simulated everywhere); without --db it lives in memory")
 	fs.StringVar(&httpAddr, "http-addr", "", "HTTP listen `address` (default: the config's serve.http_addr, 127.0.0.1:8080)")
+	fs.StringVar(&grpcAddr, "grpc-addr", "", "gRPC listen `address` (default: the config's serve.grpc_addr, 127.0.0.1:50051; \"off\": no gRPC)")
 	fs.StringVar(&token, "auth-token", "", "bearer token POST /v1/events requires (default $SPOTCAST_AUTH_TOKEN, else serve.auth_token)")
 	fs.StringVar(&tlsCert, "tls-cert", "", "TLS certificate `file` (with --tls-key: serve HTTPS)")
 	fs.StringVar(&tlsKey, "tls-key", "", "TLS key `file`")
@@ -51,7 +52,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sc, err := serveConfig(fs, cfg.Serve, httpAddr, token, tlsCert, tlsKey, ingestEvery, refitEvery)
+	sc, err := serveConfig(fs, cfg.Serve, httpAddr, grpcAddr, token, tlsCert, tlsKey, ingestEvery, refitEvery)
 	if err != nil {
 		return err
 	}
@@ -106,6 +107,31 @@ func runServe(ctx context.Context, e env, args []string) error {
 	go func() {
 		srvErr <- api.ServeHTTP(srvCtx, ln, handler, api.ServerOptions{TLSCert: sc.TLSCert, TLSKey: sc.TLSKey, Logger: log})
 	}()
+	// grpcErr stays nil (never ready in a select) when gRPC is off.
+	var grpcErr chan error
+	if sc.GRPCAddr != "off" {
+		grpcErr = make(chan error, 1)
+		gs, hs, err := api.NewGRPCServer(svc, api.GRPCOptions{AuthToken: sc.AuthToken, TLSCert: sc.TLSCert, TLSKey: sc.TLSKey, Logger: log})
+		if err == nil {
+			var gln net.Listener
+			if gln, err = net.Listen("tcp", sc.GRPCAddr); err == nil {
+				log.Info("grpc listening", "addr", gln.Addr().String())
+				go func() { grpcErr <- api.ServeGRPC(srvCtx, gln, gs, hs, svc) }()
+			}
+		}
+		if err != nil {
+			stopServer()
+			<-srvErr
+			return fmt.Errorf("serve grpc: %w", err)
+		}
+	}
+	stopServers := func() {
+		stopServer()
+		<-srvErr
+		if grpcErr != nil {
+			<-grpcErr
+		}
+	}
 	if sc.AuthToken == "" {
 		log.Warn("no auth token configured: POST /v1/events accepts anyone who can reach the port")
 	}
@@ -120,8 +146,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		sum, st, err := simulate(jobCtx, store, simCfg)
 		metrics.IngestDone(market.SourceSimulated, time.Now(), st.Stored(), err)
 		if err != nil {
-			stopServer()
-			<-srvErr
+			stopServers()
 			return err
 		}
 		log.Warn("DEMO MODE: simulated market loaded", "pools", sum.Pools, "prices", sum.Prices, "events", sum.Events,
@@ -132,8 +157,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 	watch, err := watchList(jobCtx, cfg.Watch, demo, store)
 	if err != nil {
-		stopServer()
-		<-srvErr
+		stopServers()
 		return err
 	}
 	svc.SetWatch(watch)
@@ -161,11 +185,25 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// SIGINT/SIGTERM cancel ctx: the server finishes in-flight requests,
 	// the jobs stop (an import in progress rolls back), then the store
 	// closes (deferred above).
-	err = <-srvErr
+	// Either server ending (ctx cancelled, or a failure) ends both.
+	var gerr error
+	select {
+	case err = <-srvErr:
+		stopServer()
+		if grpcErr != nil {
+			gerr = <-grpcErr
+		}
+	case gerr = <-grpcErr:
+		stopServer()
+		err = <-srvErr
+	}
 	stopJobs()
 	<-schedDone
 	if err != nil {
 		return err
+	}
+	if gerr != nil {
+		return gerr
 	}
 	log.Info("shut down cleanly")
 	return nil
@@ -179,7 +217,7 @@ type serveSettings struct {
 
 // serveConfig applies the flags (when given) and $SPOTCAST_AUTH_TOKEN over
 // the config file's serve section.
-func serveConfig(fs *flag.FlagSet, s config.Serve, httpAddr, token, cert, key, ingest, refit string) (serveSettings, error) {
+func serveConfig(fs *flag.FlagSet, s config.Serve, httpAddr, grpcAddr, token, cert, key, ingest, refit string) (serveSettings, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	out := serveSettings{Serve: s, IngestEvery: time.Duration(s.IngestEvery), RefitEvery: time.Duration(s.RefitEvery)}
@@ -188,6 +226,9 @@ func serveConfig(fs *flag.FlagSet, s config.Serve, httpAddr, token, cert, key, i
 	}
 	if set["http-addr"] {
 		out.HTTPAddr = httpAddr
+	}
+	if set["grpc-addr"] {
+		out.GRPCAddr = grpcAddr
 	}
 	if set["auth-token"] {
 		out.AuthToken = token
@@ -217,6 +258,9 @@ func serveConfig(fs *flag.FlagSet, s config.Serve, httpAddr, token, cert, key, i
 	}
 	if out.HTTPAddr == "" {
 		out.HTTPAddr = config.Default().Serve.HTTPAddr
+	}
+	if out.GRPCAddr == "" {
+		out.GRPCAddr = config.Default().Serve.GRPCAddr
 	}
 	if (out.TLSCert == "") != (out.TLSKey == "") {
 		return out, errors.New("serve: give both --tls-cert and --tls-key (or serve.tls_cert and serve.tls_key)")

@@ -13,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/spotcast/spotcast/api/spotcastpb"
 	"github.com/spotcast/spotcast/storage"
 )
 
@@ -77,7 +82,7 @@ func startDemo(t *testing.T, extra ...string) *demoServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &demoServer{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	args := append([]string{"serve", "--demo", "--demo-days", "10", "--http-addr", "127.0.0.1:0", "--log-format", "json"}, extra...)
+	args := append([]string{"serve", "--demo", "--demo-days", "10", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-format", "json"}, extra...)
 	go func() { d.done <- run(ctx, args, strings.NewReader(""), io.Discard, d.stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -140,6 +145,25 @@ func TestServeDemo(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Errorf("POST /v1/events without the token: %d, want 401", resp.StatusCode)
+	}
+
+	// gRPC answers on its own port, with health SERVING.
+	m := regexp.MustCompile(`"msg":"grpc listening","addr":"([^"]+)"`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatal("no grpc listening log line")
+	}
+	conn, err := grpc.NewClient(m[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	waitFor(t, "grpc health SERVING", func() bool {
+		h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+		return err == nil && h.Status == healthpb.HealthCheckResponse_SERVING
+	})
+	gp, err := spotcastpb.NewSpotcastClient(conn).ListPools(context.Background(), &spotcastpb.ListPoolsRequest{Limit: 1})
+	if err != nil || len(gp.Pools) != 1 || !gp.Provenance.Simulated {
+		t.Errorf("grpc ListPools: %v %v", gp, err)
 	}
 
 	// The refit runs at start; the exporter then has the watched pools.
