@@ -25,6 +25,10 @@ const (
 	// StrategyCheapestNow: the fitting pool with the lowest spot price
 	// per useful GPU at the origin, without forecast or hazard.
 	StrategyCheapestNow = "cheapest now"
+	// StrategyCheapestNowSet: an equal share on each of the K fitting
+	// pools with the lowest spot price per useful GPU at the origin: the
+	// set without forecast, hazard or diversification.
+	StrategyCheapestNowSet = "cheapest-now set"
 	// StrategyOnDemand: the cheapest fitting on-demand option (no
 	// interruptions, so no overhead).
 	StrategyOnDemand = "on-demand"
@@ -34,7 +38,7 @@ const (
 )
 
 // PlacementStrategies lists the strategies in table order.
-var PlacementStrategies = []string{StrategyRecommended, StrategyTopRanked, StrategyCheapestNow, StrategyOnDemand, StrategyHindsight}
+var PlacementStrategies = []string{StrategyRecommended, StrategyCheapestNowSet, StrategyTopRanked, StrategyCheapestNow, StrategyOnDemand, StrategyHindsight}
 
 // BacktestPool is one pool's real price history for BacktestPlacement.
 type BacktestPool struct {
@@ -205,8 +209,11 @@ type PlacementRun struct {
 	CheapestNow market.PoolKey   `json:"cheapest_now"`
 	Hindsight   market.PoolKey   `json:"hindsight"`
 	OnDemand    string           `json:"on_demand"`
-	// Cost by strategy name (see PlacementStrategies).
+	// Cost by strategy name (see PlacementStrategies): realised.
 	Cost map[string]float64 `json:"cost_per_useful_gpu_hour"`
+	// Expected by strategy name: what Placement's ranking expected at the
+	// origin for the same pools (forecast price, same overhead model).
+	Expected map[string]float64 `json:"expected_cost_per_useful_gpu_hour"`
 }
 
 // PlacementBacktestRow summarises one strategy for one workload (or
@@ -228,6 +235,9 @@ type PlacementBacktestRow struct {
 	// SavingsVsOnDemand: 1 - total cost / on-demand's total on the same
 	// runs.
 	SavingsVsOnDemand float64 `json:"savings_vs_on_demand"`
+	// RealisedOverExpected: total realised cost over the total the
+	// ranking expected at the origins (1: the forecast was right).
+	RealisedOverExpected float64 `json:"realised_over_expected"`
 }
 
 // PlacementBacktest is the result of BacktestPlacement.
@@ -528,27 +538,29 @@ func (c *PlacementBacktestConfig) scoreRun(pools []BacktestPool, st originState,
 		return float64(r.Instances) * mean / useful * (1 + ov), true
 	}
 	run := PlacementRun{Origin: origin, Workload: name, Candidates: len(res.Ranked), TopRanked: res.Ranked[0].Pool,
-		OnDemand: res.OnDemand.Region + " " + res.OnDemand.InstanceType, Cost: map[string]float64{}}
+		OnDemand: res.OnDemand.Region + " " + res.OnDemand.InstanceType, Cost: map[string]float64{}, Expected: map[string]float64{}}
 	costs := make([]float64, len(res.Ranked))
 	covered := make([]bool, len(res.Ranked))
 	rankOf := map[market.PoolKey]int{}
-	cheap, cheapNow := -1, math.Inf(1)
+	byNow := make([]int, len(res.Ranked))
+	nowCost := make([]float64, len(res.Ranked))
 	for i, r := range res.Ranked {
 		rankOf[r.Pool] = i
 		costs[i], covered[i] = cost(r)
-		if now := float64(r.Instances) * st.now[at[r.Pool]] / useful; now < cheapNow {
-			cheap, cheapNow = i, now
-		}
+		byNow[i] = i
+		nowCost[i] = float64(r.Instances) * st.now[at[r.Pool]] / useful
 	}
-	need := []int{0, cheap}
-	sum := 0.0
+	// Ties keep the ranking's order, which is deterministic.
+	sort.SliceStable(byNow, func(a, b int) bool { return nowCost[byNow[a]] < nowCost[byNow[b]] })
+	k := len(res.Diversified)
+	var set, nowSet []int
 	for _, r := range res.Diversified {
-		i := rankOf[r.Pool]
-		need = append(need, i)
-		sum += costs[i]
+		set = append(set, rankOf[r.Pool])
 		run.Recommended = append(run.Recommended, r.Pool)
 	}
-	for _, i := range need {
+	nowSet = byNow[:k]
+	cheap := byNow[0]
+	for _, i := range append(append([]int{0}, set...), nowSet...) {
 		if !covered[i] {
 			out.Skipped["run: a picked pool has no data over the run"]++
 			return PlacementRun{}, false
@@ -560,12 +572,23 @@ func (c *PlacementBacktestConfig) scoreRun(pools []BacktestPool, st originState,
 			best = i
 		}
 	}
+	mean := func(idx []int, v func(i int) float64) float64 {
+		sum := 0.0
+		for _, i := range idx {
+			sum += v(i)
+		}
+		return sum / float64(len(idx))
+	}
+	realised := func(i int) float64 { return costs[i] }
+	expected := func(i int) float64 { return res.Ranked[i].CostPerUsefulGPUHr }
 	run.CheapestNow, run.Hindsight = res.Ranked[cheap].Pool, res.Ranked[best].Pool
-	run.Cost[StrategyRecommended] = sum / float64(len(res.Diversified))
-	run.Cost[StrategyTopRanked] = costs[0]
-	run.Cost[StrategyCheapestNow] = costs[cheap]
+	for s, idx := range map[string][]int{StrategyRecommended: set, StrategyCheapestNowSet: nowSet, StrategyTopRanked: {0},
+		StrategyCheapestNow: {cheap}, StrategyHindsight: {best}} {
+		run.Cost[s] = mean(idx, realised)
+		run.Expected[s] = mean(idx, expected)
+	}
 	run.Cost[StrategyOnDemand] = res.OnDemand.CostPerUsefulGPUHr
-	run.Cost[StrategyHindsight] = costs[best]
+	run.Expected[StrategyOnDemand] = res.OnDemand.CostPerUsefulGPUHr
 	for s, v := range run.Cost {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
 			out.skip("run: non-finite cost", fmt.Errorf("%s %s at %s: %s cost %v", name, run.TopRanked, origin.Format(time.RFC3339), s, v))
@@ -619,7 +642,7 @@ func summarise(ws []PlacementBacktestWorkload, runs []PlacementRun) []PlacementB
 		for _, s := range PlacementStrategies {
 			row := PlacementBacktestRow{Workload: name, Strategy: s, Runs: len(sel)}
 			vals := make([]float64, len(sel))
-			var sum, sumCheap, sumOD float64
+			var sum, sumCheap, sumOD, sumExp float64
 			beat, tied := 0, 0
 			for i, r := range sel {
 				v, ch := r.Cost[s], r.Cost[StrategyCheapestNow]
@@ -627,6 +650,7 @@ func summarise(ws []PlacementBacktestWorkload, runs []PlacementRun) []PlacementB
 				sum += v
 				sumCheap += ch
 				sumOD += r.Cost[StrategyOnDemand]
+				sumExp += r.Expected[s]
 				switch {
 				case math.Abs(v-ch) <= 1e-9*ch:
 					tied++
@@ -642,6 +666,7 @@ func summarise(ws []PlacementBacktestWorkload, runs []PlacementRun) []PlacementB
 			row.BeatCheapestNow = float64(beat) / n
 			row.TiedCheapestNow = float64(tied) / n
 			row.SavingsVsOnDemand = 1 - sum/sumOD
+			row.RealisedOverExpected = sum / sumExp
 			rows = append(rows, row)
 		}
 	}
@@ -669,11 +694,11 @@ func (b PlacementBacktest) Row(workload, strategy string) (PlacementBacktestRow,
 // WriteTable writes the rows as a Markdown table.
 func (b PlacementBacktest) WriteTable(w io.Writer) error {
 	var s strings.Builder
-	s.WriteString("| workload | strategy | runs | mean USD/useful GPU-h | median | vs cheapest now | beat cheapest now | tied | savings vs on-demand |\n")
-	s.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	s.WriteString("| workload | strategy | runs | mean USD/useful GPU-h | median | vs cheapest now | beat cheapest now | tied | savings vs on-demand | realised / expected |\n")
+	s.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range b.Rows {
-		fmt.Fprintf(&s, "| %s | %s | %d | %.4f | %.4f | %+.2f%% | %.1f%% | %.1f%% | %.1f%% |\n", r.Workload, r.Strategy, r.Runs,
-			r.MeanCost, r.MedianCost, 100*(r.RatioToCheapestNow-1), 100*r.BeatCheapestNow, 100*r.TiedCheapestNow, 100*r.SavingsVsOnDemand)
+		fmt.Fprintf(&s, "| %s | %s | %d | %.4f | %.4f | %+.2f%% | %.1f%% | %.1f%% | %.1f%% | %.4f |\n", r.Workload, r.Strategy, r.Runs,
+			r.MeanCost, r.MedianCost, 100*(r.RatioToCheapestNow-1), 100*r.BeatCheapestNow, 100*r.TiedCheapestNow, 100*r.SavingsVsOnDemand, r.RealisedOverExpected)
 	}
 	_, err := io.WriteString(w, s.String())
 	return err
