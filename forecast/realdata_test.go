@@ -271,7 +271,12 @@ func envOptions(t testing.TB) Options {
 	return o
 }
 
+// TestRealHourlyBacktest needs -realdata: even a sample takes minutes.
+// It evaluates 300 pools; SPOTCAST_MAXSERIES=N picks N (0: all 4,911).
 func TestRealHourlyBacktest(t *testing.T) {
+	if !*realData {
+		t.Skip("needs -realdata (minutes even on a sample)")
+	}
 	series := loadHourly(t)
 	for _, tc := range []struct {
 		horizon time.Duration
@@ -282,11 +287,9 @@ func TestRealHourlyBacktest(t *testing.T) {
 	} {
 		t.Run(tc.horizon.String(), func(t *testing.T) {
 			opts := BacktestOptions{Horizon: tc.horizon, Origins: hourlyOrigins(tc.every), Forecast: envOptions(t)}
-			if !*realData {
-				opts.MaxSeries = 60
-				if n, err := strconv.Atoi(os.Getenv("SPOTCAST_MAXSERIES")); err == nil {
-					opts.MaxSeries = n
-				}
+			opts.MaxSeries = 300
+			if n, err := strconv.Atoi(os.Getenv("SPOTCAST_MAXSERIES")); err == nil {
+				opts.MaxSeries = n
 			}
 			rep, err := BacktestSeries(context.Background(), series, opts, io.Discard)
 			if err != nil {
