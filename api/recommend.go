@@ -70,6 +70,21 @@ func (s *Service) Bid(ctx context.Context, req BidRequest) (BidResponse, error) 
 	if err != nil {
 		return BidResponse{}, err
 	}
+	asOf := req.AsOf
+	if asOf.IsZero() {
+		asOf = s.now().UTC().Truncate(time.Minute)
+	}
+	// A bid reads the on-demand prices and the catalogue besides the
+	// cached forecast; the whole answer is cached like the forecast.
+	key := fmt.Sprintf("bid|%s|%d|%g|%s|%d", p.PoolKey, req.RunLength, req.Confidence, req.ParityType, asOf.UnixNano())
+	v, err := s.priceCache.get(ctx, key, func(ctx context.Context) (any, error) { return s.bid(ctx, p, req) })
+	if err != nil {
+		return BidResponse{}, err
+	}
+	return v.(BidResponse), nil
+}
+
+func (s *Service) bid(ctx context.Context, p storage.PoolInfo, req BidRequest) (BidResponse, error) {
 	pf, err := s.priceForecast(ctx, p, bidHorizon(req.RunLength), "", req.AsOf)
 	if err != nil {
 		return BidResponse{}, err
