@@ -46,11 +46,8 @@ func runForecast(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	if k.InstanceType == "" {
-		return fmt.Errorf("--instance-type is required")
-	}
-	if k.Zone == "" && k.Region == "" {
-		return fmt.Errorf("--zone or --region is required")
+	if err := requirePool(k); err != nil {
+		return err
 	}
 	h, err := durationFlag("horizon", horizon)
 	if err != nil {
@@ -113,8 +110,8 @@ func runRecommendBid(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	if k.InstanceType == "" || (k.Zone == "" && k.Region == "") {
-		return fmt.Errorf("--instance-type and --zone or --region are required")
+	if err := requirePool(k); err != nil {
+		return err
 	}
 	if p <= 0 || p >= 1 {
 		return fmt.Errorf("--confidence %v: must be in (0,1), e.g. 0.95", p)

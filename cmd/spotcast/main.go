@@ -54,6 +54,7 @@ func commands() []command {
 		{"forecast", "a pool's price or interruption forecast", runForecast},
 		{"recommend", "recommend bid | checkpoint | placement", runRecommend},
 		{"backtest", "rolling-origin backtest of the price and interruption forecasts", runBacktest},
+		{"report", "write a report (HTML with charts, CSV, JSON) into --out", runReport},
 	}
 }
 

@@ -87,6 +87,17 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// requirePool checks that the pool flags name one pool.
+func requirePool(k market.PoolKey) error {
+	if k.InstanceType == "" {
+		return fmt.Errorf("--instance-type is required")
+	}
+	if k.Zone == "" && k.Region == "" {
+		return fmt.Errorf("--zone or --region is required")
+	}
+	return nil
+}
+
 // poolFlags registers the flags that name a pool or filter pools.
 func poolFlags(fs interface {
 	StringVar(*string, string, string, string)
@@ -160,13 +171,10 @@ func runPrices(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	if k.InstanceType == "" {
-		return fmt.Errorf("--instance-type is required")
+	if err := requirePool(k); err != nil {
+		return err
 	}
 	if k.Region == "" {
-		if k.Zone == "" {
-			return fmt.Errorf("--zone or --region is required")
-		}
 		r, err := market.RegionOfZone(k.Zone)
 		if err != nil {
 			return fmt.Errorf("--zone: %w", err)

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRecommendCheckpointContract: Daly's worked example (delta = 5 min,
+// R = 10 min, M = 24 h gives about 117 min) through the CLI contract.
+func TestRecommendCheckpointContract(t *testing.T) {
+	out, _, err := spotcast(t, "", "recommend", "checkpoint", "--json", "--checkpoint-cost", "5m", "--restart-cost", "10m", "--mtbf", "24h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Interval float64 `json:"interval_seconds"`
+		Overhead float64 `json:"expected_overhead_ratio"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if math.Abs(r.Interval/60-117) > 0.5 || r.Overhead <= 0 || r.Overhead >= 1 {
+		t.Errorf("interval %.1f min, overhead %.3f; want ~117 min and an overhead in (0,1)", r.Interval/60, r.Overhead)
+	}
+	// delta >= MTBF is answered with an explanation, not a silent number.
+	out, _, err = spotcast(t, "", "recommend", "checkpoint", "--json", "--checkpoint-cost", "30h", "--mtbf", "24h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "at least the mean time between") {
+		t.Errorf("delta >= MTBF answer lacks its explanation:\n%.1000s", out)
+	}
+	for _, bad := range [][]string{
+		{"recommend", "checkpoint", "--mtbf", "24h"},
+		{"recommend", "checkpoint", "--checkpoint-cost", "-5m", "--mtbf", "24h"},
+		{"recommend", "checkpoint", "--checkpoint-cost", "5m"},
+		{"recommend", "checkpoint", "--checkpoint-cost", "5m", "--mtbf", "24h", "--missed-notice-share", "2"},
+		{"recommend", "frobnicate"},
+	} {
+		if _, _, err := spotcast(t, "", bad...); err == nil {
+			t.Errorf("spotcast %v succeeded; want a clear error", bad)
+		}
+	}
+}
+
+// TestForecastAndBidOnSim runs the forecast and bid commands on the
+// simulated market: every answer carries the simulated source.
+func TestForecastAndBidOnSim(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "f.duckdb")
+	if _, _, err := spotcast(t, "", "ingest", "sim", "--db", db, "--days", "14"); err != nil {
+		t.Fatal(err)
+	}
+	pool := []string{"--zone", "us-east-1a", "--instance-type", "p3.2xlarge", "--product", "Linux/UNIX"}
+	out, _, err := spotcast(t, "", append([]string{"forecast", "--db", db, "--json", "--horizon", "24h"}, pool...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"simulated"`) || !strings.Contains(out, "quantiles") {
+		t.Errorf("forecast output lacks the simulated source or quantiles:\n%.600s", out)
+	}
+	out, _, err = spotcast(t, "", append([]string{"forecast", "--db", db, "--json", "--kind", "interruption", "--horizon", "48h"}, pool...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"simulated"`) {
+		t.Errorf("interruption forecast lacks the simulated source:\n%.600s", out)
+	}
+	out, _, err = spotcast(t, "", append([]string{"recommend", "bid", "--db", db, "--json", "--run", "8h", "--confidence", "0.9"}, pool...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "max price below the current spot price") {
+		t.Errorf("bid output does not warn about max prices below the spot price:\n%.800s", out)
+	}
+	for _, bad := range [][]string{
+		append([]string{"recommend", "bid", "--db", db, "--confidence", "1.5"}, pool...),
+		append([]string{"forecast", "--db", db, "--horizon", "soon"}, pool...),
+		{"forecast", "--db", db, "--zone", "us-east-1a", "--instance-type", "nonexistent.type"},
+		{"recommend", "placement", "--db", db, "--gpu-model", "TPU"},
+	} {
+		if _, _, err := spotcast(t, "", bad...); err == nil {
+			t.Errorf("spotcast %v succeeded; want a clear error", bad)
+		}
+	}
+}
