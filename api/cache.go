@@ -42,7 +42,8 @@ const computeTimeout = DefaultRequestTimeout
 // get returns the cached value of key or computes it. A value computed
 // while the cache was invalidated is returned but not kept. The
 // computation may be shared by several requests, so it runs on a context
-// that the first request's cancellation does not end (only the timeout).
+// that the first request's cancellation does not end (only
+// computeTimeout); each caller waits at most until its own ctx ends.
 func (c *cache) get(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) (any, error) {
 	c.mu.Lock()
 	if e, ok := c.m[key]; ok && c.now().Before(e.exp) {
@@ -51,7 +52,7 @@ func (c *cache) get(ctx context.Context, key string, compute func(ctx context.Co
 	}
 	gen := c.gen
 	c.mu.Unlock()
-	v, err, _ := c.sf.Do(strconv.FormatUint(gen, 10)+"|"+key, func() (any, error) {
+	ch := c.sf.DoChan(strconv.FormatUint(gen, 10)+"|"+key, func() (any, error) {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeTimeout)
 		defer cancel()
 		v, err := compute(cctx)
@@ -61,7 +62,14 @@ func (c *cache) get(ctx context.Context, key string, compute func(ctx context.Co
 		c.put(gen, key, v)
 		return v, nil
 	})
-	return v, err
+	// A caller whose own deadline passes stops waiting; the computation
+	// goes on for the others and fills the cache for the next request.
+	select {
+	case r := <-ch:
+		return r.Val, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // peek returns the cached value of key, if fresh.

@@ -292,3 +292,15 @@ func TestReadiness(t *testing.T) {
 		t.Errorf("after SetReady: %d %v", status, body)
 	}
 }
+
+func TestRequestTimeout(t *testing.T) {
+	svc := New(sharedSimStore(t), Options{Now: clock})
+	svc.SetReady(true)
+	srv := httptest.NewServer(NewHandler(svc, HTTPOptions{RequestTimeout: time.Nanosecond}))
+	defer srv.Close()
+	status, body := get(t, srv, "/v1/forecast/interruption?instance_type=p3.2xlarge&zone=us-east-1a")
+	e, _ := body["error"].(map[string]any)
+	if status != 503 || e["code"] != CodeUnavailable || e["message"] != "request timed out" {
+		t.Fatalf("status %d body %v; want 503 request timed out", status, body)
+	}
+}
