@@ -84,7 +84,9 @@ func ForecastRunPrice(resolution, model string) RunPriceForecaster {
 		}
 		asOf := origin
 		if resolution == market.ResolutionDaily {
-			asOf = hist[len(hist)-1].Time
+			// The newest day that can be over at origin; a stale series
+			// carries its last bar forward to it.
+			asOf = origin.Add(-step).Truncate(step)
 		}
 		f, err := forecast.ForecastSeries(hist, key, resolution, run+step, forecast.Options{
 			Model: model, AsOf: asOf, Now: func() time.Time { return origin },

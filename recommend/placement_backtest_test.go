@@ -653,3 +653,39 @@ func BenchmarkBacktestPlacement(b *testing.B) {
 	}
 	b.ReportMetric(float64(runs), "runs/op")
 }
+
+func TestForecastRunPriceNaive(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := market.PoolKey{Cloud: market.AWS, Region: "us-east-1", InstanceType: "g5.xlarge"}
+	var pts []market.PricePoint
+	for d := range 30 {
+		p := 1.0
+		if d >= 25 {
+			p = 2
+		}
+		pts = append(pts, market.PricePoint{Pool: k, Time: t0.Add(time.Duration(d) * 24 * time.Hour), Price: p})
+	}
+	for _, c := range []struct {
+		res    string
+		origin time.Time
+		hist   int
+	}{
+		// Daily: at day 30 the bars of days 0..29 are over.
+		{market.ResolutionDaily, t0.Add(30 * 24 * time.Hour), 30},
+		// Daily, stale: the last bar (day 29) is carried to day 32.
+		{market.ResolutionDaily, t0.Add(33 * 24 * time.Hour), 30},
+		// Change series: the price in force at the origin is known.
+		{market.ResolutionChange, t0.Add(29*24*time.Hour + 30*time.Minute), 30},
+	} {
+		rp, err := ForecastRunPrice(c.res, "naive")(k, pts[:c.hist], c.origin, 7*24*time.Hour)
+		if err != nil {
+			t.Fatalf("%s at %s: %v", c.res, c.origin, err)
+		}
+		if math.Abs(rp.Mean-2) > 1e-9 || !(rp.Lo > 0 && rp.Lo <= rp.Mean && rp.Mean <= rp.Hi) || math.IsInf(rp.Hi, 0) {
+			t.Errorf("%s at %s: %+v, want mean 2 inside a finite [lo, hi]", c.res, c.origin, rp)
+		}
+	}
+	if _, err := ForecastRunPrice(market.ResolutionDaily, "naive")(k, nil, t0, 24*time.Hour); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("no history: err = %v", err)
+	}
+}
