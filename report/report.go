@@ -183,6 +183,8 @@ type Report struct {
 	Sources   []string         `json:"sources"`
 	Simulated bool             `json:"simulated"`
 	Counts    map[string]int64 `json:"counts"`
+	// Warnings are said at the top of the report (stale data, ...).
+	Warnings []string `json:"warnings,omitempty"`
 	// Seconds is how long Generate took.
 	Seconds float64 `json:"seconds"`
 
@@ -449,7 +451,7 @@ func Generate(ctx context.Context, st *storage.Store, opts Options) (Report, err
 		return r, fmt.Errorf("report: %w", err)
 	}
 	savings(&r, snap, watch)
-	scorecard(ctx, st, &r, snap, opts)
+	scorecard(ctx, st, &r, snap, watch, opts)
 	if err := ctx.Err(); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
@@ -469,6 +471,10 @@ func Generate(ctx context.Context, st *storage.Store, opts Options) (Report, err
 	}
 	if slices.Contains(r.Sources, market.SourceSimulated) {
 		r.Simulated = true
+	}
+	if age := r.Generated.Sub(r.AsOf); age > staleAfter {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("The newest price is %s old (%s): the report speaks of then, not of today.",
+			fmtSeconds(age.Seconds()), r.AsOf.Format("2006-01-02 15:04 UTC")))
 	}
 	if err := renderCharts(&r); err != nil {
 		return r, fmt.Errorf("report: charts: %w", err)
