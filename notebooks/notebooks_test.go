@@ -180,6 +180,14 @@ func TestExecuteNotebooks(t *testing.T) {
 	backtestJSON := filepath.Join(dir, "backtest.json")
 	backtestErr := make(chan error, 1)
 	go func() { backtestErr <- writeBacktest(bin, dir, backtestJSON) }()
+	// matplotlib builds its font cache on first use and says so on stderr
+	// if that is slow: build it once here, not in three kernels at once.
+	mplDir := filepath.Join(dir, "mpl")
+	warm := exec.Command(python, "-c", "import matplotlib.font_manager")
+	warm.Env = append(os.Environ(), "MPLCONFIGDIR="+mplDir)
+	if b, err := warm.CombinedOutput(); err != nil {
+		t.Fatalf("matplotlib font cache: %v\n%s", err, b)
+	}
 	base := srv.waitReady(t)
 	if err := <-backtestErr; err != nil {
 		t.Fatal(err)
@@ -195,7 +203,7 @@ func TestExecuteNotebooks(t *testing.T) {
 		"SPOTCAST_URL="+base,
 		"SPOTCAST_BACKTEST_JSON="+backtestJSON,
 		"MPLBACKEND=Agg",
-		"MPLCONFIGDIR="+filepath.Join(dir, "mpl"),
+		"MPLCONFIGDIR="+mplDir,
 		"IPYTHONDIR="+filepath.Join(dir, "ipython"),
 		"JUPYTER_RUNTIME_DIR="+filepath.Join(dir, "jupyter-runtime"),
 		"PYDEVD_DISABLE_FILE_VALIDATION=1",
