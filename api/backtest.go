@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spotcast/spotcast/forecast"
+	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/storage"
 )
 
 // Rolling backtest of the watched pools, for the forecast-quality metrics.
@@ -25,7 +27,12 @@ func (s *Service) Backtest() *forecast.BacktestReport { return s.bt.Load() }
 // used for its forecast).
 func (s *Service) RunBacktest(ctx context.Context) (*forecast.BacktestReport, error) {
 	now := s.now().UTC()
-	var series []forecast.Series
+	type hist struct {
+		p   storage.PoolInfo
+		pts []market.PricePoint
+	}
+	var hs []hist
+	var newest time.Time
 	for _, key := range s.Watch() {
 		p, err := s.resolve(ctx, Ref(key), "")
 		var e *Error
@@ -35,20 +42,40 @@ func (s *Service) RunBacktest(ctx context.Context) (*forecast.BacktestReport, er
 		if err != nil {
 			return nil, err
 		}
-		pts, err := s.store.SeriesOf(ctx, p.PoolKey, p.Resolution, now.Add(-history(p.Resolution)), now)
+		last := now
+		if p.Last.Before(last) {
+			last = p.Last
+		}
+		pts, err := s.store.SeriesOf(ctx, p.PoolKey, p.Resolution, last.Add(-history(p.Resolution)), now)
 		if err != nil {
 			return nil, fmt.Errorf("backtest %s: %w", p.PoolKey, err)
 		}
-		g, err := forecast.ToGrid(pts, forecast.StepFor(p.Resolution), now)
+		if len(pts) == 0 {
+			continue
+		}
+		hs = append(hs, hist{p, pts})
+		if t := pts[len(pts)-1].Time; t.After(newest) {
+			newest = t
+		}
+	}
+	// The backtest ends where the data ends: on a stale store (historical
+	// files) the days before now would only score flat extrapolations.
+	end := now
+	if newest.Before(end) {
+		end = newest
+	}
+	var series []forecast.Series
+	for _, h := range hs {
+		g, err := forecast.ToGrid(h.pts, forecast.StepFor(h.p.Resolution), end)
 		if err != nil {
 			continue // no usable point
 		}
-		series = append(series, forecast.Series{Key: p.PoolKey, Resolution: p.Resolution, Grid: g})
+		series = append(series, forecast.Series{Key: h.p.PoolKey, Resolution: h.p.Resolution, Grid: g})
 	}
 	if len(series) == 0 {
 		return nil, errors.New("backtest: no watched pool has prices")
 	}
-	to := now.Truncate(time.Hour).Add(-backtestHorizon)
+	to := end.Truncate(time.Hour).Add(-backtestHorizon)
 	rep, err := forecast.BacktestSeries(ctx, series, forecast.BacktestOptions{
 		Horizon: backtestHorizon, To: to, From: to.Add(-(backtestOrigins - 1) * 24 * time.Hour), Every: 24 * time.Hour,
 		Workers: 1, Now: s.now,

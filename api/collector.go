@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,7 +97,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			simulated = 1
 		}
 		for _, p := range snap.Pools {
-			l := []string{p.Pool.Cloud, p.Pool.Region, p.Pool.Zone, p.Pool.InstanceType, p.Pool.Product, p.Source}
+			l := []string{p.Pool.Cloud, p.Pool.Region, p.Pool.Zone, p.Pool.InstanceType, p.Pool.Product, sourceLabel(p.Source)}
 			up := 0.0
 			if p.Found && len(p.Errors) == 0 {
 				up = 1
@@ -139,7 +141,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			if m.Forecasts == 0 {
 				continue
 			}
-			gauge(c.btMASE, m.MASEMedian, m.Name)
+			if m.MASEExcluded < m.Forecasts { // else every history was constant: no scale, no MASE
+				gauge(c.btMASE, m.MASEMedian, m.Name)
+			}
 			gauge(c.btCoverage, m.Coverage80, m.Name, "0.8")
 			gauge(c.btCoverage, m.Coverage95, m.Name, "0.95")
 		}
@@ -191,6 +195,21 @@ func mergeFreshness(in []storage.SourceFreshness) []storage.SourceFreshness {
 		}
 	}
 	return out
+}
+
+// sourceLabel bounds a pool's source label: source kinds only
+// ("file:a.csv,prior,simulated" -> "file,simulated"); "prior" (no data
+// behind an interruption forecast) is not a source of data.
+func sourceLabel(s string) string {
+	var kinds []string
+	for _, p := range strings.Split(s, ",") {
+		k := sourceKind(strings.TrimSpace(p))
+		if k != "" && k != "prior" && !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	slices.Sort(kinds)
+	return strings.Join(kinds, ",")
 }
 
 // horizonLabel writes a horizon as "1h", "24h", "168h".

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spotcast/spotcast/market"
@@ -364,13 +365,20 @@ func (s *Service) placement(ctx context.Context, req PlacementRequest, notice ti
 	if len(regions) == 0 {
 		regions = []string{""}
 	}
+	// The GPU filter runs here, not in the store: the store's filter needs
+	// catalogue rows, and a store holding only prices (a price-history
+	// file) still has GPU pools the built-in type table knows.
 	for _, r := range regions {
-		ps, err := s.store.Pools(ctx, storage.PoolFilter{Cloud: req.Cloud, Region: r, Product: req.Product,
-			GPUModel: req.GPUModel, MinGPUMemoryGiB: req.MinGPUMemoryGiB})
+		ps, err := s.store.Pools(ctx, storage.PoolFilter{Cloud: req.Cloud, Region: r, Product: req.Product})
 		if err != nil {
 			return PlacementResponse{}, errorf(err, "placement")
 		}
-		pools = append(pools, ps...)
+		for _, p := range ps {
+			if t, ok := gpuFit(p, req.GPUModel, req.MinGPUMemoryGiB); ok {
+				p.Type = t
+				pools = append(pools, p)
+			}
+		}
 	}
 	pools = placementPools(pools, req.MaxCandidates)
 	w := recommend.Workload{GPUModel: req.GPUModel, MinGPUMemoryGiB: req.MinGPUMemoryGiB, GPUsPerNode: req.GPUsPerNode,
@@ -384,7 +392,7 @@ func (s *Service) placement(ctx context.Context, req PlacementRequest, notice ti
 	var cands []recommend.PoolCandidate
 	var srcs []string
 	for _, p := range pools {
-		pf, err := s.priceForecast(ctx, p, bidHorizon(req.RunLength), req.Model, time.Time{})
+		pf, err := s.priceForecast(ctx, p, bidHorizon(req.RunLength), req.Model, req.AsOf)
 		if err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.Code != CodeInternal {
@@ -411,6 +419,24 @@ func (s *Service) placement(ctx context.Context, req PlacementRequest, notice ti
 		return PlacementResponse{}, recommendError(err)
 	}
 	return PlacementResponse{PlacementResult: res, Candidates: len(cands), Provenance: provenance(srcs...)}, nil
+}
+
+// gpuFit resolves a pool's GPUs (catalogue, else the built-in table) and
+// says whether they match the wanted model (case-insensitive substring,
+// as the store's filter) and memory per GPU.
+func gpuFit(p storage.PoolInfo, model string, minMem float64) (market.InstanceType, bool) {
+	var stored *market.InstanceType
+	if p.Type.Name != "" {
+		stored = &p.Type
+	}
+	t, err := recommend.ResolveType(p.Cloud, p.InstanceType, stored)
+	if err != nil || t.GPUCount == 0 {
+		return t, false
+	}
+	if model != "" && !strings.Contains(strings.ToLower(t.GPUModel), strings.ToLower(model)) {
+		return t, false
+	}
+	return t, t.GPUMemoryGiB >= minMem
 }
 
 // placementPools keeps one series per pool key (the change series over a
