@@ -11,6 +11,7 @@ import (
 
 	"github.com/spotcast/spotcast/forecast"
 	"github.com/spotcast/spotcast/forecast/hazard"
+	"github.com/spotcast/spotcast/ingest/sim"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
@@ -302,5 +303,54 @@ func TestRequestTimeout(t *testing.T) {
 	e, _ := body["error"].(map[string]any)
 	if status != 503 || e["code"] != CodeUnavailable || e["message"] != "request timed out" {
 		t.Fatalf("status %d body %v; want 503 request timed out", status, body)
+	}
+}
+
+// pricesOnly passes only price points: a store like one filled from a
+// price-history file, with no catalogue, events or advisor rows.
+type pricesOnly struct{ w *storage.Writer }
+
+func (p pricesOnly) AddPrice(x market.PricePoint) error          { return p.w.AddPrice(x) }
+func (pricesOnly) AddAdvisor(market.AdvisorRow) error            { return nil }
+func (pricesOnly) AddInstanceType(market.InstanceType) error     { return nil }
+func (pricesOnly) AddOnDemand(market.OnDemandPrice) error        { return nil }
+func (pricesOnly) AddPlacementScore(market.PlacementScore) error { return nil }
+func (pricesOnly) AddEvent(market.Event) error                   { return nil }
+
+// TestPlacementWithoutCatalogue: a store with prices only still places a
+// GPU workload, knowing the GPUs from the built-in type table.
+func TestPlacementWithoutCatalogue(t *testing.T) {
+	ctx := context.Background()
+	store, err := storage.Open(ctx, "", storage.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cfg := simConfig()
+	cfg.Regions, cfg.Types, cfg.Days = []string{"us-east-1"}, []string{"p3.2xlarge", "p3.8xlarge", "m5.large"}, 7
+	if _, err := store.Import(ctx, storage.RunInfo{Kind: "sim", Source: market.SourceSimulated}, func(w *storage.Writer) error {
+		_, err := sim.Generate(cfg, pricesOnly{w})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := store.Counts(ctx); n["instance_types"] != 0 || n["prices"] == 0 {
+		t.Fatalf("store has %d catalogue rows, %d prices", n["instance_types"], n["prices"])
+	}
+	svc := New(store, Options{Now: clock})
+	res, err := svc.Placement(ctx, PlacementRequest{GPUModel: "v100", GPUsPerNode: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Ranked) == 0 {
+		t.Fatal("nothing ranked")
+	}
+	for _, r := range res.Ranked {
+		if r.InstanceType != "p3.8xlarge" || r.GPUModel != "V100" || r.GPUsPerInstance != 4 {
+			t.Errorf("ranked %s (%s x%d) for 4 x V100 per node", r.InstanceType, r.GPUModel, r.GPUsPerInstance)
+		}
+	}
+	if res.Candidates != 8 { // p3.2xlarge and p3.8xlarge in the 4 simulated zones; m5.large has no GPU
+		t.Errorf("%d candidates, want 8", res.Candidates)
 	}
 }
