@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -92,9 +93,17 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("backtest interruptions: %w", err)
 		}
 	}
-	if c.json {
-		return writeJSON(e.stdout, rep)
+	sources, err := poolSources(ctx, s, opts.Filter)
+	if err != nil {
+		return err
 	}
+	if c.json {
+		return writeJSON(e.stdout, backtestOutput{rep, sources, slices.Contains(sources, market.SourceSimulated)})
+	}
+	if slices.Contains(sources, market.SourceSimulated) {
+		fmt.Fprintln(e.stdout, "SIMULATED data: these scores are of the simulated market, not of a real one.")
+	}
+	fmt.Fprintf(e.stdout, "sources: %s\n", strings.Join(sources, ", "))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "model\tseries\tforecasts\tMASE med\tMAE/naive med\tbeats naive\tpinball\tcov80\tcov95\t\n")
 	for _, m := range rep.Models {
@@ -114,6 +123,32 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// backtestOutput is the backtest report with the sources of the series it
+// scored, so a reader can tell real history from the simulated market.
+type backtestOutput struct {
+	forecast.BacktestReport
+	Sources   []string `json:"sources"`
+	Simulated bool     `json:"simulated"`
+}
+
+// poolSources lists the distinct sources of the pools f selects.
+func poolSources(ctx context.Context, s *storage.Store, f storage.PoolFilter) ([]string, error) {
+	pools, err := s.Pools(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := []string{}
+	for _, p := range pools {
+		if !seen[p.Source] {
+			seen[p.Source] = true
+			out = append(out, p.Source)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // resolutionStore narrows a store's pools to one resolution.

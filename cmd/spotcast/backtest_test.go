@@ -19,6 +19,8 @@ func TestBacktestJSON(t *testing.T) {
 		t.Fatalf("backtest: %v\n%s", err, stderr)
 	}
 	var rep struct {
+		Simulated    bool             `json:"simulated"`
+		Sources      []string         `json:"sources"`
 		Models       []map[string]any `json:"models"`
 		Interruption *struct {
 			Traces int `json:"traces"`
@@ -30,6 +32,9 @@ func TestBacktestJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("backtest --json: %v\n%s", err, out)
+	}
+	if !rep.Simulated || len(rep.Sources) != 1 || rep.Sources[0] != "simulated" {
+		t.Errorf("backtest of the simulated market: simulated=%v sources=%v", rep.Simulated, rep.Sources)
 	}
 	names := map[string]bool{}
 	for _, m := range rep.Models {
