@@ -38,7 +38,9 @@ type GRPCOptions struct {
 	MaxBodyBytes int64
 	// TLSCert and TLSKey, both set, serve TLS.
 	TLSCert, TLSKey string
-	Logger          *slog.Logger
+	// Metrics, if set, records call counts and latencies.
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // grpcServer adapts the Service to the generated interface: conversion
@@ -70,6 +72,7 @@ func NewGRPCServer(svc *Service, opts GRPCOptions) (*grpc.Server, *health.Server
 			ctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
 			defer cancel()
 			resp, err := h(ctx, req)
+			opts.Metrics.observeGRPC(info.FullMethod, status.Code(err).String(), time.Since(start))
 			log.Info("grpc", "method", info.FullMethod, "code", status.Code(err).String(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 			return resp, err
 		}),

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -138,7 +140,8 @@ func svcCheckpoint(t *testing.T, svc *Service) float64 {
 
 func TestGRPCErrors(t *testing.T) {
 	svc := newTestService(t, sharedSimStore(t))
-	conn, _ := startGRPC(t, svc, GRPCOptions{AuthToken: "tok", MaxBodyBytes: 1024})
+	m := NewMetrics(prometheus.NewRegistry())
+	conn, _ := startGRPC(t, svc, GRPCOptions{AuthToken: "tok", MaxBodyBytes: 1024, Metrics: m})
 	c := spotcastpb.NewSpotcastClient(conn)
 	ctx := context.Background()
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer tok")
@@ -187,6 +190,9 @@ func TestGRPCErrors(t *testing.T) {
 		if st.Code() != tc.code || !strings.Contains(st.Message(), tc.msg) {
 			t.Errorf("%s: %v; want %s mentioning %q", tc.name, err, tc.code, tc.msg)
 		}
+	}
+	if v := testutil.ToFloat64(m.grpcRequests.WithLabelValues("/spotcast.v1.Spotcast/PostEvents", "Unauthenticated")); v != 2 {
+		t.Errorf("unauthenticated PostEvents counted %v, want 2", v)
 	}
 }
 

@@ -17,6 +17,9 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
 
+	grpcRequests *prometheus.CounterVec
+	grpcDuration *prometheus.HistogramVec
+
 	jobRuns     *prometheus.CounterVec
 	jobLastOK   *prometheus.GaugeVec
 	jobDuration *prometheus.GaugeVec
@@ -43,6 +46,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "spotcast_http_requests_in_flight",
 			Help: "HTTP requests being served.",
 		}),
+		grpcRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spotcast_grpc_requests_total",
+			Help: "gRPC calls served, by method and status code.",
+		}, []string{"method", "code"}),
+		grpcDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "spotcast_grpc_request_duration_seconds",
+			Help:    "Time to serve a gRPC call, by method.",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}, []string{"method"}),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "spotcast_scheduler_runs_total",
 			Help: "Scheduled job runs, by job and result (ok or error).",
@@ -72,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Unix time of this process's last ingest run without error, by source kind.",
 		}, []string{"source"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.inFlight, m.jobRuns, m.jobLastOK, m.jobDuration,
+	reg.MustRegister(m.requests, m.duration, m.inFlight, m.grpcRequests, m.grpcDuration, m.jobRuns, m.jobLastOK, m.jobDuration,
 		m.ingestRuns, m.ingestErrors, m.ingestRows, m.ingestLastOK)
 	return m
 }
@@ -85,6 +97,16 @@ func (m *Metrics) observe(handler, method string, status int, d time.Duration) {
 	}
 	m.requests.WithLabelValues(handler, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(handler, method).Observe(d.Seconds())
+}
+
+// observeGRPC records one gRPC call; method is the full method name, one
+// of the service's few.
+func (m *Metrics) observeGRPC(method, code string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.grpcRequests.WithLabelValues(method, code).Inc()
+	m.grpcDuration.WithLabelValues(method).Observe(d.Seconds())
 }
 
 // JobDone records one run of a scheduled job.

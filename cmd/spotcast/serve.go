@@ -111,7 +111,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	var grpcErr chan error
 	if sc.GRPCAddr != "off" {
 		grpcErr = make(chan error, 1)
-		gs, hs, err := api.NewGRPCServer(svc, api.GRPCOptions{AuthToken: sc.AuthToken, TLSCert: sc.TLSCert, TLSKey: sc.TLSKey, Logger: log})
+		gs, hs, err := api.NewGRPCServer(svc, api.GRPCOptions{AuthToken: sc.AuthToken, TLSCert: sc.TLSCert, TLSKey: sc.TLSKey, Metrics: metrics, Logger: log})
 		if err == nil {
 			var gln net.Listener
 			if gln, err = net.Listen("tcp", sc.GRPCAddr); err == nil {
