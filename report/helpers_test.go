@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"image"
 	"sync"
 	"testing"
 	"time"
@@ -15,27 +16,6 @@ import (
 var testNow = time.Date(2026, 3, 4, 15, 30, 0, 0, time.UTC)
 
 func clock() time.Time { return testNow }
-
-// simStore opens a store in dir (or in memory for "") filled by the
-// simulator: two regions, three weeks.
-func simStore(t testing.TB, path string) *storage.Store {
-	t.Helper()
-	ctx := context.Background()
-	s, err := storage.Open(ctx, path, storage.Options{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	_, err = s.Import(ctx, storage.RunInfo{Kind: "sim", Source: market.SourceSimulated, Path: "test", Format: "simulated"},
-		func(w *storage.Writer) error {
-			_, err := sim.Generate(sim.Config{Seed: 7, Days: 21, Now: clock, Regions: []string{"us-east-1", "eu-west-1"}}, w)
-			return err
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 var (
 	sharedOnce   sync.Once
@@ -71,4 +51,22 @@ func simReport(t testing.TB) (Report, *storage.Store) {
 		t.Fatal(sharedErr)
 	}
 	return sharedReport, sharedStore
+}
+
+// lumaVariance is the variance of the image's grey levels (0-255): a
+// blank or single-colour image has none.
+func lumaVariance(img image.Image) float64 {
+	b := img.Bounds()
+	var sum, sq, n float64
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			l := (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 257
+			sum += l
+			sq += l * l
+			n++
+		}
+	}
+	m := sum / n
+	return sq/n - m*m
 }
