@@ -18,6 +18,7 @@ import (
 	"github.com/spotcast/spotcast/ingest/awsapi"
 	"github.com/spotcast/spotcast/ingest/sim"
 	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/report"
 	"github.com/spotcast/spotcast/storage"
 )
 
@@ -175,6 +176,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 				return err
 			}})
 	}
+	reportsDone := startReports(jobCtx, cfg.Report, store, svc, watch, metrics, log)
 	svc.SetReady(true)
 	log.Info("ready")
 
@@ -198,6 +200,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		err = <-srvErr
 	}
 	stopJobs()
+	<-reportsDone
 	<-schedDone
 	if err != nil {
 		return err
@@ -313,4 +316,36 @@ func watchList(ctx context.Context, ws []config.WatchPool, demo bool, store *sto
 		return api.DemoWatch(ctx, store, demoWatchPools)
 	}
 	return out, nil
+}
+
+// startReports runs the scheduled reports of the config's report section.
+// A section that does not parse (a bad cron expression, say) is logged and
+// counted as a failed report job; the server goes on serving without
+// scheduled reports. The returned channel closes when the scheduler has
+// stopped (at once when there is none).
+func startReports(ctx context.Context, rc config.Report, store *storage.Store, svc *api.Service, watch []market.PoolKey, metrics *api.Metrics, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	rs, err := report.SettingsFrom(rc)
+	if err != nil {
+		log.Error("scheduled reports are off", "err", err)
+		metrics.JobDone("report", time.Now(), 0, err)
+		close(done)
+		return done
+	}
+	if !rs.Scheduled {
+		close(done)
+		return done
+	}
+	log.Info("scheduled reports", "schedule", rc.Schedule, "out_dir", rs.OutDir)
+	sched := &report.Scheduler{Schedule: rs.Schedule, Logger: log,
+		Done: func(end time.Time, d time.Duration, err error) { metrics.JobDone("report", end, d, err) },
+		Job: func(ctx context.Context, at time.Time) error {
+			w, err := rs.Produce(ctx, store, report.Options{Watch: watch, Backtest: svc.Backtest()})
+			if err == nil {
+				log.Info("report written", "dir", w.Dir)
+			}
+			return err
+		}}
+	go func() { sched.Run(ctx); close(done) }()
+	return done
 }
