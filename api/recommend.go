@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/recommend"
 	"github.com/spotcast/spotcast/storage"
@@ -236,7 +236,7 @@ func (s *Service) Checkpoint(ctx context.Context, req CheckpointRequest) (Checkp
 	default:
 		return CheckpointResponse{}, invalid("mtbf", "give mtbf or a pool (instance_type and zone or region)")
 	}
-	in.NoticeWindow = noticeOf(cloud)
+	in.NoticeWindow = recommend.NoticeOf(cloud)
 	if req.NoticeWindow != nil {
 		if *req.NoticeWindow < 0 {
 			return CheckpointResponse{}, invalid("notice_window", "must be >= 0")
@@ -249,16 +249,6 @@ func (s *Service) Checkpoint(ctx context.Context, req CheckpointRequest) (Checkp
 	}
 	out.CheckpointResult = res
 	return out, nil
-}
-
-func noticeOf(cloud string) time.Duration {
-	switch cloud {
-	case market.GCP:
-		return recommend.NoticeGCP
-	case market.Azure:
-		return recommend.NoticeAzure
-	}
-	return recommend.NoticeAWS
 }
 
 // PlacementRequest describes a workload to place.
@@ -343,7 +333,7 @@ func (s *Service) Placement(ctx context.Context, req PlacementRequest) (Placemen
 	if asOf.IsZero() {
 		asOf = s.now().UTC().Truncate(time.Minute)
 	}
-	notice := noticeOf(req.Cloud)
+	notice := recommend.NoticeOf(req.Cloud)
 	if req.NoticeWindow != nil {
 		notice = *req.NoticeWindow
 	}
@@ -400,12 +390,12 @@ func (s *Service) placement(ctx context.Context, req PlacementRequest, notice ti
 			}
 			return PlacementResponse{}, err
 		}
-		mean, lo, hi := priceOverRun(pf, req.RunLength)
-		c := recommend.PoolCandidate{Pool: p.PoolKey, Type: p.Type, PriceMean: mean, PriceLo: lo, PriceHi: hi, Source: pf.Source}
+		var hf *hazard.Forecast
 		if f, ok := hz[p.PoolKey]; ok {
-			c.Hazard = recommend.HazardFromForecast(f, asOf.Add(req.RunLength*2+time.Hour))
+			hf = &f
 			srcs = append(srcs, f.Source)
 		}
+		c := recommend.ForecastCandidate(p.PoolKey, p.Type, pf.PriceForecast, hf, asOf, req.RunLength)
 		if od, err := s.store.OnDemand(ctx, p.Cloud, p.Region, p.InstanceType, p.Product, asOf); err == nil {
 			c.OnDemand = od.Price
 		} else if !isNotFound(err) {
@@ -465,29 +455,4 @@ func placementPools(ps []storage.PoolInfo, maxN int) []storage.PoolInfo {
 		out = out[:maxN]
 	}
 	return out
-}
-
-// priceOverRun averages the forecast over the run: the mean of the step
-// means, and of the 0.1 and 0.9 quantiles for the interval (an average of
-// quantiles bounds the quantile of the average, so the band is a little
-// wide, which errs on the safe side for ranking).
-func priceOverRun(pf PriceForecastResponse, run time.Duration) (mean, lo, hi float64) {
-	n := 0
-	for h, st := range pf.Steps {
-		if h > 0 && st.Time.Sub(pf.Origin) > run {
-			break
-		}
-		mean += st.Mean
-		lo += pf.QuantileAt(0.1, h)
-		hi += pf.QuantileAt(0.9, h)
-		n++
-	}
-	if n == 0 {
-		return pf.LastPrice, pf.LastPrice, pf.LastPrice
-	}
-	mean, lo, hi = mean/float64(n), lo/float64(n), hi/float64(n)
-	if math.IsNaN(lo) || math.IsNaN(hi) {
-		lo, hi = mean, mean
-	}
-	return mean, lo, hi
 }

@@ -116,7 +116,7 @@ func cheapest(ctx context.Context, r *Report, s *snapshot, hz *hazards, o Option
 			}
 			h := recommend.HazardFromForecast(f, s.asOf.Add(2*rankRun))
 			cp, err := recommend.Checkpoint(recommend.CheckpointInput{CheckpointCost: rankCheckpointCost, RestartCost: rankRestartCost,
-				NoticeWindow: noticeOf(p.Cloud), Hazard: h, Start: s.asOf, RunLength: rankRun})
+				NoticeWindow: recommend.NoticeOf(p.Cloud), Hazard: h, Start: s.asOf, RunLength: rankRun})
 			if err != nil {
 				continue // no progress possible: not a candidate
 			}
@@ -151,16 +151,6 @@ func cheapest(ctx context.Context, r *Report, s *snapshot, hz *hazards, o Option
 func gpuRow(p *poolSnap) GPUPool {
 	return GPUPool{GPUModel: p.typ.GPUModel, Pool: p.PoolKey, Resolution: p.Resolution, GPUs: p.typ.GPUCount, GPUMemoryGiB: p.typ.GPUMemoryGiB,
 		PriceUSDPerHour: p.price, PricePerGPUHour: p.perGPU(), PriceTime: p.priceAt, Source: p.source}
-}
-
-func noticeOf(cloud string) time.Duration {
-	switch cloud {
-	case market.GCP:
-		return recommend.NoticeGCP
-	case market.Azure:
-		return recommend.NoticeAzure
-	}
-	return recommend.NoticeAWS
 }
 
 // moves lists the biggest relative price changes over 24 h and 7 d,
@@ -290,12 +280,13 @@ func interruptions(ctx context.Context, r *Report, s *snapshot, hz *hazards, wat
 	if len(watch) > 0 {
 		cloud = watch[0].Cloud
 	}
-	if err := hz.load(ctx, cloud); err != nil {
+	cp, err := hz.batch.Profile(ctx, cloud)
+	if err != nil {
 		return err
 	}
-	st := hz.stats[cloud]
+	st := cp.Stats
 	sec.Flat, sec.Events, sec.Pools, sec.ExposureHours = st.Flat, st.Events, st.Pools, st.ExposureHours
-	prof := hz.profile[cloud]
+	prof := cp.Profile
 	for i := range hazard.HoursPerWeek {
 		v := 1.0
 		if prof != nil {
@@ -304,7 +295,7 @@ func interruptions(ctx context.Context, r *Report, s *snapshot, hz *hazards, wat
 		sec.Profile[i/24][i%24] = v
 	}
 	var srcs []string
-	recent := hz.recent[cloud]
+	recent := cp.Recent
 	// A source that records both the warning and the preemption reports
 	// one interruption twice: count preemptions when there are any.
 	kind := market.EventInterruptionWarning
@@ -428,14 +419,14 @@ func recommendFor(ctx context.Context, st *storage.Store, s *snapshot, hz *hazar
 		if err != nil {
 			continue // a pool without usable prices is no candidate
 		}
-		mean, lo, hi := priceOverRun(pf, w.RunLength)
-		c := recommend.PoolCandidate{Pool: p.PoolKey, Type: p.typ, PriceMean: mean, PriceLo: lo, PriceHi: hi, Source: pf.Source}
+		var hf *hazard.Forecast
 		if f, err := hz.forecast(ctx, s, p); err == nil {
-			c.Hazard = recommend.HazardFromForecast(f, start.Add(2*w.RunLength+time.Hour))
+			hf = &f
 			srcs = append(srcs, f.Source)
 		} else if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
+		c := recommend.ForecastCandidate(p.PoolKey, p.typ, pf, hf, start, w.RunLength)
 		if c.OnDemand, _, err = s.onDemand(ctx, p); err != nil {
 			return out, fmt.Errorf("workload %q: %w", w.Name, err)
 		}
@@ -509,29 +500,6 @@ func recommendFor(ctx context.Context, st *storage.Store, s *snapshot, hz *hazar
 		out.Cost = &cost
 	}
 	return out, nil
-}
-
-// priceOverRun averages a forecast over the run: the mean of the step
-// means, and of the 0.1 and 0.9 quantiles for the interval.
-func priceOverRun(pf forecast.PriceForecast, run time.Duration) (mean, lo, hi float64) {
-	n := 0
-	for h, st := range pf.Steps {
-		if h > 0 && st.Time.Sub(pf.Origin) > run {
-			break
-		}
-		mean += st.Mean
-		lo += pf.QuantileAt(0.1, h)
-		hi += pf.QuantileAt(0.9, h)
-		n++
-	}
-	if n == 0 {
-		return pf.LastPrice, pf.LastPrice, pf.LastPrice
-	}
-	mean, lo, hi = mean/float64(n), lo/float64(n), hi/float64(n)
-	if math.IsNaN(lo) || math.IsNaN(hi) {
-		lo, hi = mean, mean
-	}
-	return mean, lo, hi
 }
 
 // savings compares a month on spot with a month on demand for every
