@@ -32,6 +32,6 @@ func ExampleEstimate() {
 	fmt.Printf("P(interrupted within 24h) = %.2f\n", f.ProbWithin(24*time.Hour))
 	// Output:
 	// 2 events in 100 instance-hours
-	// hazard 0.0036/h, 90% interval [0.0002, 0.0121]
-	// P(interrupted within 24h) = 0.08
+	// hazard 0.0090/h, 90% interval [0.0007, 0.0265]
+	// P(interrupted within 24h) = 0.18
 }

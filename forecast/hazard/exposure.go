@@ -50,7 +50,10 @@ const (
 //
 // Exposure is counted from the events alone:
 //   - observation-start sets the number of running instances to Count
-//     (0 allowed) and starts the watch; observation-end stops it;
+//     (0 allowed) and starts the watch; observation-end stops it. When
+//     they name an instance they bracket that one instance instead: start
+//     adds Count (at least 1) running instances, end removes them, and the
+//     watch lasts while any runs;
 //   - launched adds Count (at least 1) running instances; capacity sets the
 //     running count to Count; both imply the pool is watched;
 //   - preempted and interruption-warning each end Count (at least 1)
@@ -120,11 +123,22 @@ func replay(events []market.Event, until time.Time, rebalanceWeight float64) his
 		case market.EventObservationStart:
 			closeSpan(e.Time)
 			watching = true
-			running = float64(max(e.Count, 0))
+			if e.InstanceID != "" {
+				// One instance's watch starts (a fleet reports one
+				// bracket per instance).
+				running += k
+			} else {
+				running = float64(max(e.Count, 0))
+			}
 		case market.EventObservationEnd:
 			closeSpan(e.Time)
-			watching = false
-			running = 0
+			if e.InstanceID != "" {
+				running = math.Max(0, running-k)
+				watching = running > 0
+			} else {
+				watching = false
+				running = 0
+			}
 		case market.EventLaunched:
 			closeSpan(e.Time)
 			watching = true
