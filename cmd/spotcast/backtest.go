@@ -13,6 +13,7 @@ import (
 	"github.com/spotcast/spotcast/forecast"
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/recommend"
 	"github.com/spotcast/spotcast/storage"
 )
 
@@ -20,7 +21,8 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	var c common
 	var horizon, every, from, to, models, resolution string
 	var maxSeries, maxTraces int
-	var noInterruptions bool
+	var noInterruptions, placement bool
+	var placementRun string
 	var k market.PoolKey
 	fs := newFlags(e, "backtest", "backtest [--db PATH] [--horizon 7d] [--from T --to T] [--every 7d] [--models a,b] [--json]", &c)
 	fs.StringVar(&horizon, "horizon", "7d", "forecast horizon")
@@ -32,12 +34,17 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	fs.IntVar(&maxSeries, "max-series", 0, "evaluate a deterministic sample of this many series (0: all)")
 	fs.IntVar(&maxTraces, "max-traces", 100, "evaluate the interruption forecast on at most this many traces (0: all)")
 	fs.BoolVar(&noInterruptions, "no-interruptions", false, "leave out the interruption-forecast backtest")
+	fs.BoolVar(&placement, "placement", false, "add the placement backtest: the recommendation's picks over GPU pools against cheapest-now and on-demand")
+	fs.StringVar(&placementRun, "placement-run", "7d", "run length of each placement backtest run")
 	poolFlags(fs, &k)
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
+	run, err := config.ParseDuration(placementRun)
+	if err != nil || run <= 0 {
+		return fmt.Errorf("--placement-run %q: want a positive duration such as 7d", placementRun)
+	}
 	opts := forecast.BacktestOptions{MaxSeries: maxSeries}
-	var err error
 	if opts.Horizon, err = config.ParseDuration(horizon); err != nil || opts.Horizon <= 0 {
 		return fmt.Errorf("--horizon %q: want a positive duration such as 24h or 7d", horizon)
 	}
@@ -93,12 +100,20 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("backtest interruptions: %w", err)
 		}
 	}
+	var pb *recommend.PlacementBacktest
+	if placement {
+		res, err := placementBacktest(ctx, s, e, opts.Filter, resolution, run)
+		if err != nil {
+			return fmt.Errorf("backtest placement: %w", err)
+		}
+		pb = &res
+	}
 	sources, err := poolSources(ctx, s, opts.Filter)
 	if err != nil {
 		return err
 	}
 	if c.json {
-		return writeJSON(e.stdout, backtestOutput{rep, sources, slices.Contains(sources, market.SourceSimulated)})
+		return writeJSON(e.stdout, backtestOutput{rep, sources, slices.Contains(sources, market.SourceSimulated), pb})
 	}
 	if slices.Contains(sources, market.SourceSimulated) {
 		fmt.Fprintln(e.stdout, "SIMULATED data: these scores are of the simulated market, not of a real one.")
@@ -122,6 +137,12 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 		}
 		tw.Flush()
 	}
+	if pb != nil {
+		fmt.Fprintf(e.stdout, "\nplacement backtest, %d origins, %d runs:\n", pb.Origins, len(pb.Runs))
+		if err := pb.WriteTable(e.stdout); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -129,8 +150,9 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 // scored, so a reader can tell real history from the simulated market.
 type backtestOutput struct {
 	forecast.BacktestReport
-	Sources   []string `json:"sources"`
-	Simulated bool     `json:"simulated"`
+	Sources   []string                     `json:"sources"`
+	Simulated bool                         `json:"simulated"`
+	Placement *recommend.PlacementBacktest `json:"placement,omitempty"`
 }
 
 // poolSources lists the distinct sources of the pools f selects.
