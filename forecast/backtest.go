@@ -65,18 +65,37 @@ type ModelScore struct {
 	// PinballMeanUSD is the same in USD/h.
 	PinballMean    float64 `json:"pinball_mean"`
 	PinballMeanUSD float64 `json:"pinball_mean_usd"`
-	// Coverage of the central 80% ([0.1, 0.9]) and 95% ([0.025, 0.975])
-	// intervals, 0-1, outcomes on an endpoint counted as inside.
+	// Coverage80 and Coverage95 are the coverage of the central 80%
+	// ([0.1, 0.9]) and 95% ([0.025, 0.975]) intervals, 0-1, by the
+	// randomized probability integral transform (Czado, Gneiting & Held
+	// 2009, Biometrics 65, eq. 1): an outcome that is not the last price
+	// counts 1 when it lies in [q(lo), q(hi)], endpoints included; an
+	// outcome equal to the last price (the forecast's atom: the price did
+	// not change) counts the share of its PIT range [F(last-), F(last)]
+	// inside [lo, hi]. For a continuous forecast this is the plain
+	// interval count. With an atom the plain count is not a calibration
+	// measure: a correct forecast of a price that is unchanged in 94% of
+	// hours puts both ends of its 80% interval on that price and covers
+	// 94%. Forecasts without an atom (e.g. the pooled baseline's own
+	// atom is its share of zero changes) are scored the same way.
 	Coverage80 float64 `json:"coverage_80"`
 	Coverage95 float64 `json:"coverage_95"`
-	// CoveragePIT80 and CoveragePIT95 count an outcome equal to several
-	// tied quantiles (a pool that did not move, forecast not to move) by
-	// the share of its randomized PIT interval inside the nominal one
-	// (Czado, Gneiting & Held 2009, Biometrics 65, eq. 1): a correct
-	// forecast of a price that is flat 94% of hours covers 94% with any
-	// closed interval, but is calibrated under this count.
+	// CoveragePIT80 and CoveragePIT95 equal Coverage80 and Coverage95
+	// (the randomized count), kept under their earlier names.
 	CoveragePIT80 float64 `json:"coverage_pit_80"`
 	CoveragePIT95 float64 `json:"coverage_pit_95"`
+	// CoverageClosed80 and CoverageClosed95 are the plain share of
+	// outcomes inside the closed intervals [q0.1, q0.9] and [q0.025,
+	// q0.975]; with atoms they exceed nominal by design.
+	CoverageClosed80 float64 `json:"coverage_closed_80"`
+	CoverageClosed95 float64 `json:"coverage_closed_95"`
+	// PITHistogram is the randomized PIT histogram on the level grid
+	// (Gneiting, Balabdaoui & Raftery 2007, JRSS B 69, §3.1): bin k is the
+	// share of outcomes whose PIT falls between PITBins[k] and
+	// PITBins[k+1] (0, Levels..., 1), an outcome on the atom spread over
+	// the bins its PIT range covers. A calibrated forecast puts
+	// PITBins[k+1]-PITBins[k] in bin k.
+	PITHistogram []float64 `json:"pit_histogram"`
 	// MAERatioToNaiveMedian is the median over series of the model's MAE
 	// over naive's MAE (series where both are 0 count as 1; where only
 	// naive's is 0, as +Inf, i.e. worse). MAERatioToNaiveAgg is the ratio
@@ -156,17 +175,18 @@ func backtestModels(asked []string) ([]string, error) {
 
 // seriesAcc accumulates one series' errors for one model.
 type seriesAcc struct {
-	absErr, absErrRel float64 // sums over steps
-	steps             int
-	mase              []float64 // per forecast
-	maseExcluded      int
-	ape               float64
-	pinball, pinUSD   float64 // sums over steps and levels
-	cov80, cov95      int
-	pit80, pit95      float64
-	fitSec            float64
-	chosen            map[string]int
-	forecasts         int
+	absErr, absErrRel  float64 // sums over steps
+	steps              int
+	mase               []float64 // per forecast
+	maseExcluded       int
+	ape                float64
+	pinball, pinUSD    float64 // sums over steps and levels
+	closed80, closed95 int
+	pit80, pit95       float64
+	pitHist            []float64
+	fitSec             float64
+	chosen             map[string]int
+	forecasts          int
 }
 
 // BacktestSeries runs a rolling-origin backtest over in-memory series.
@@ -368,9 +388,12 @@ func siblingIndex(series []Series) [][]int {
 
 // originPools are the residual pools of one resolution at one origin.
 type originPools struct {
-	std *ResidualPool // standardized naive residuals, recent window
+	std *ResidualPool // standardized changes, recent window
 	raw [][]float64   // raw h-step log changes, all history, sorted
-	c   config
+	// rawBelow[h-1], rawUnch[h-1]: the levels where raw's quantile
+	// function is below, and equal to, zero (its atom).
+	rawBelow, rawUnch []float64
+	c                 config
 }
 
 // maxPoolPerHorizon caps residuals per horizon (thinned by stride).
@@ -390,8 +413,8 @@ func buildOriginPools(series []Series, ys [][]float64, idx []int, res string, op
 	}
 	c := opts.Forecast.resolve(res)
 	H := int(opts.Horizon / step)
-	op := &originPools{std: NewResidualPool(H), raw: make([][]float64, H), c: c}
-	w := c.ACIWindow + c.ValidationOrigins
+	op := &originPools{raw: make([][]float64, H), c: c}
+	w := poolWindow(c, len(members))
 	total, totalRaw := 0, 0
 	for _, i := range members {
 		total += min(w, idx[i])
@@ -399,12 +422,10 @@ func buildOriginPools(series []Series, ys [][]float64, idx []int, res string, op
 	}
 	stride := max(1, total/maxPoolPerHorizon+1)
 	strideRaw := max(1, totalRaw/maxPoolPerHorizon+1)
-	var sigmas []float64
+	in := make([]poolInput, 0, len(members))
 	for _, i := range members {
 		y := ys[i][:idx[i]+1]
-		sig := volatility(y, c)
-		op.std.AddSeries(y, sig, idx[i]-w-H, idx[i], stride)
-		sigmas = append(sigmas, sig[idx[i]])
+		in = append(in, poolInput{y: y, sig: volatility(y, c), from: idx[i] - w - H, to: idx[i], stride: stride})
 		for h := 1; h <= H; h++ {
 			// Offset the start by series so thinning does not align
 			// every series on the same weekdays.
@@ -413,10 +434,18 @@ func buildOriginPools(series []Series, ys [][]float64, idx []int, res string, op
 			}
 		}
 	}
-	op.std.SetTypicalSigma(sigmas)
-	op.std.Freeze()
-	for _, r := range op.raw {
+	op.std = buildPool(in, H, c)
+	op.rawBelow, op.rawUnch = make([]float64, H), make([]float64, H)
+	for h, r := range op.raw {
 		sort.Float64s(r)
+		if n := len(r); n > 1 {
+			i0 := sort.SearchFloat64s(r, 0)
+			i1 := sort.Search(n, func(i int) bool { return r[i] > 0 }) - 1
+			if i1 >= i0 {
+				op.rawBelow[h] = float64(i0) / float64(n-1)
+				op.rawUnch[h] = float64(i1-i0) / float64(n-1)
+			}
+		}
 	}
 	return op
 }
@@ -437,33 +466,24 @@ func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []
 		scale /= float64(i)
 	}
 	t0 := time.Now()
-	_, off := spread(y, H, c, p.std)
+	sp := spread(y, H, c, p.std)
 	spreadSec := time.Since(t0).Seconds()
 	q := make([]float64, len(Levels))
+	off := make([]float64, len(Levels))
 	for mi, name := range models {
 		t1 := time.Now()
 		var point []float64
 		chosen := name
-		offs := off
 		switch name {
 		case ModelNaivePooled:
 			point = make([]float64, H)
 			for h := range point {
 				point[h] = y[i]
 			}
-			offs = make([][]float64, H)
-			for h := range offs {
-				offs[h] = make([]float64, len(Levels))
-				for j, lv := range Levels {
-					if len(p.raw[h]) > 0 {
-						offs[h][j] = empiricalQuantile(p.raw[h], lv)
-					}
-				}
-			}
 		case ModelAuto:
 			cc := c
 			cc.Model = ModelAuto
-			res, err := forecastLog(y, H, cc, sib, p.std)
+			res, err := choosePoint(y, H, cc, sib)
 			if err != nil {
 				continue
 			}
@@ -497,8 +517,23 @@ func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []
 			a.absErrRel += e / last
 			a.ape += e / o
 			a.steps++
+			var below, unch float64
+			if name == ModelNaivePooled {
+				for j, lv := range Levels {
+					off[j] = 0
+					if len(p.raw[h]) > 0 {
+						off[j] = empiricalQuantile(p.raw[h], lv)
+					}
+				}
+				below, unch = p.rawBelow[h], p.rawUnch[h]
+			} else {
+				below, unch = sp.steps[h].quantiles(point[h]-y[i], off)
+			}
 			for j := range Levels {
-				q[j] = priceOf(point[h]+offs[h][j], y[i], last)
+				q[j] = last
+				if off[j] != 0 {
+					q[j] = last * math.Exp(off[j])
+				}
 			}
 			for j, lv := range Levels {
 				l := pinball(q[j], o, lv)
@@ -507,13 +542,17 @@ func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []
 			}
 			// q is sorted (offsets are), Levels: 0.025, 0.05, 0.1, ..., 0.9, 0.95, 0.975.
 			if covered(q[2], q[6], o) {
-				a.cov80++
+				a.closed80++
 			}
 			if covered(q[0], q[8], o) {
-				a.cov95++
+				a.closed95++
 			}
-			a.pit80 += pitCoverage(q, o, 0.1, 0.9)
-			a.pit95 += pitCoverage(q, o, 0.025, 0.975)
+			if a.pitHist == nil {
+				a.pitHist = make([]float64, len(PITBins)-1)
+			}
+			pitAdd(a.pitHist, q, o, last, below, unch)
+			a.pit80 += pitCoverage(q, o, last, below, unch, 0.1, 0.9)
+			a.pit95 += pitCoverage(q, o, last, below, unch, 0.025, 0.975)
 		}
 		if scale > 0 {
 			a.mase = append(a.mase, fcAbs/float64(H)/scale)
@@ -550,34 +589,39 @@ func covered(lo, hi, y float64) bool {
 }
 
 // pitCoverage is the probability that the randomized PIT of outcome y
-// under the quantile forecast q (at Levels) falls in [lo, hi]: 1 or 0 when
-// y ties no quantile or one, and the share of [pmin, pmax] inside [lo, hi]
-// when it ties the quantiles at levels pmin..pmax.
-func pitCoverage(q []float64, y, lo, hi float64) float64 {
-	pmin, pmax := -1.0, -1.0
-	for j, v := range q {
-		if math.Abs(v-y) <= tieTol*math.Abs(y) {
-			if pmin < 0 {
-				pmin = Levels[j]
-			}
-			pmax = Levels[j]
-		}
+// falls in [lo, hi] (Czado, Gneiting & Held 2009, Biometrics 65, eq. 1)
+// under a forecast with quantiles q at Levels and an atom of mass unch at
+// the last price, starting at level below. An outcome on the atom has a
+// PIT uniform on [below, below+unch] and counts the share of that range
+// inside [lo, hi]; any other outcome counts 1 when it lies in [q(lo),
+// q(hi)].
+func pitCoverage(q []float64, y, last, below, unch, lo, hi float64) float64 {
+	if unch > 0 && math.Abs(y-last) <= tieTol*math.Abs(y) {
+		in := math.Min(below+unch, hi) - math.Max(below, lo)
+		return math.Max(0, in) / unch
 	}
-	if pmin < 0 {
-		qlo, qhi := interpQuantileVals(q, lo), interpQuantileVals(q, hi)
-		if y >= qlo && y <= qhi {
-			return 1
-		}
-		return 0
+	if covered(interpQuantileVals(q, lo), interpQuantileVals(q, hi), y) {
+		return 1
 	}
-	if pmax == pmin {
-		if pmin >= lo && pmin <= hi {
-			return 1
+	return 0
+}
+
+// PITBins are the edges of ModelScore.PITHistogram's bins.
+var PITBins = append(append([]float64{0}, Levels...), 1)
+
+// pitAdd adds outcome y's randomized PIT to hist (bins between PITBins):
+// uniformly over [below, below+unch] on the atom, else to the bin between
+// the stored quantiles that bracket y.
+func pitAdd(hist, q []float64, y, last, below, unch float64) {
+	if unch > 0 && math.Abs(y-last) <= tieTol*math.Abs(y) {
+		for k := range hist {
+			in := math.Min(below+unch, PITBins[k+1]) - math.Max(below, PITBins[k])
+			hist[k] += math.Max(0, in) / unch
 		}
-		return 0
+		return
 	}
-	in := math.Min(pmax, hi) - math.Max(pmin, lo)
-	return math.Max(0, in) / (pmax - pmin)
+	k := sort.SearchFloat64s(q, y) // q[k-1] < y <= q[k]
+	hist[k]++
 }
 
 func interpQuantileVals(q []float64, p float64) float64 {
@@ -607,7 +651,8 @@ func summarize(series []Series, acc [][]seriesAcc, models []string) BacktestRepo
 		var mase, ratios []float64
 		var steps int
 		var ape, pin, pinUSD, pit80, pit95, absRel, naiveAbsRel float64
-		var cov80, cov95, beat, worse int
+		var closed80, closed95, beat, worse int
+		hist := make([]float64, len(PITBins)-1)
 		for si := range series {
 			a := acc[si][mi]
 			if a.forecasts == 0 {
@@ -621,10 +666,13 @@ func summarize(series []Series, acc [][]seriesAcc, models []string) BacktestRepo
 			ape += a.ape
 			pin += a.pinball
 			pinUSD += a.pinUSD
-			cov80 += a.cov80
-			cov95 += a.cov95
+			closed80 += a.closed80
+			closed95 += a.closed95
 			pit80 += a.pit80
 			pit95 += a.pit95
+			for k, v := range a.pitHist {
+				hist[k] += v
+			}
 			ms.FitSeconds += a.fitSec
 			absRel += a.absErrRel
 			n := acc[si][naiveIdx]
@@ -673,10 +721,15 @@ func summarize(series []Series, acc [][]seriesAcc, models []string) BacktestRepo
 		ms.MAPE = 100 * ape / float64(steps)
 		ms.PinballMean = pin / float64(steps*len(Levels))
 		ms.PinballMeanUSD = pinUSD / float64(steps*len(Levels))
-		ms.Coverage80 = float64(cov80) / float64(steps)
-		ms.Coverage95 = float64(cov95) / float64(steps)
-		ms.CoveragePIT80 = pit80 / float64(steps)
-		ms.CoveragePIT95 = pit95 / float64(steps)
+		ms.Coverage80 = pit80 / float64(steps)
+		ms.Coverage95 = pit95 / float64(steps)
+		ms.CoveragePIT80, ms.CoveragePIT95 = ms.Coverage80, ms.Coverage95
+		ms.CoverageClosed80 = float64(closed80) / float64(steps)
+		ms.CoverageClosed95 = float64(closed95) / float64(steps)
+		for k := range hist {
+			hist[k] /= float64(steps)
+		}
+		ms.PITHistogram = hist
 		ms.ShareBeatingNaive = float64(beat) / float64(ms.Series)
 		ms.ShareWorseThanNaive = float64(worse) / float64(ms.Series)
 		rep.Models = append(rep.Models, ms)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 
 	"github.com/spotcast/spotcast/market"
@@ -37,9 +36,21 @@ type Options struct {
 	// variance (default 0.5; 1 uses the short EWMA alone).
 	LongHalfLife time.Duration
 	ShortWeight  float64
+	// TieHalfLife is the half-life of the weights on a series' past
+	// windows when estimating its probability of an unchanged price (or
+	// of no rise) at each horizon (default 14 days for hourly series, 90
+	// days for daily ones).
+	TieHalfLife time.Duration
 	// ACIGamma is the adaptive conformal step size (default 0.005; a
 	// negative value turns adaptation off).
 	ACIGamma float64
+	// PoolWindow is how many past origins of each series (and sibling)
+	// the residual pool calibrates on when the pool is large (default 30
+	// days for daily series, ACIWindow + ValidationOrigins for hourly
+	// ones). A pool of few series takes more origins from each, up to
+	// ACIWindow + ValidationOrigins, to reach minPoolSize (see
+	// poolWindow).
+	PoolWindow int
 	// ACIWindow is how many past origins adapt the quantile levels
 	// (default: 120 days of daily steps, 14 days of hourly steps).
 	ACIWindow int
@@ -65,6 +76,8 @@ type config struct {
 	// longHalfLife (steps) and longWeight (of the short component) shape
 	// volatility().
 	longHalfLife, longWeight float64
+	// tieLambda is the per-step weight decay of tie probabilities.
+	tieLambda float64
 }
 
 func (o Options) resolve(resolution string) config {
@@ -97,6 +110,14 @@ func (o Options) resolve(resolution string) config {
 	if c.ShortWeight > 0 {
 		c.longWeight = c.ShortWeight
 	}
+	thl := c.TieHalfLife
+	if thl <= 0 {
+		thl = 14 * 24 * time.Hour
+		if daily {
+			thl = 90 * 24 * time.Hour
+		}
+	}
+	c.tieLambda = math.Pow(2, -float64(step)/float64(thl))
 	if c.ACIGamma == 0 {
 		c.ACIGamma = 0.005
 	}
@@ -113,6 +134,15 @@ func (o Options) resolve(resolution string) config {
 		c.ValidationOrigins = 14 * 24
 		if daily {
 			c.ValidationOrigins = 56
+		}
+	}
+	if c.PoolWindow <= 0 {
+		c.PoolWindow = c.ACIWindow + c.ValidationOrigins
+		if daily {
+			// Daily prices move with market-wide regimes (the pool's
+			// recent month covers 1-day outcomes 1-2 points better than
+			// its recent half-year on the 2025-26 data).
+			c.PoolWindow = 30
 		}
 	}
 	if c.FitWindow <= 0 {
@@ -133,13 +163,18 @@ func (o Options) resolve(resolution string) config {
 
 // logResult is a forecast on the log scale.
 type logResult struct {
-	chosen   string
-	note     string
-	point    []float64   // point[h-1]
-	q        [][]float64 // q[h-1][j] for Levels[j]
-	sigma    float64
-	valMASE  float64
-	valRatio float64
+	chosen string
+	note   string
+	point  []float64   // point[h-1]
+	off    [][]float64 // off[h-1][j]: Levels[j]'s quantile minus y(T); 0 on the atom
+	// below[h-1], unch[h-1]: P(price < last), P(price = last);
+	// rise[h-1], riseOff[h-1][j]: P(running max > last) and the running
+	// max's quantiles given a rise, at RiseLevels, minus y(T).
+	below, unch, rise []float64
+	riseOff           [][]float64
+	sigma             float64
+	valMASE           float64
+	valRatio          float64
 }
 
 // ForecastSeries forecasts the pool's price over horizon from its points
@@ -176,7 +211,7 @@ func ForecastSeries(pts []market.PricePoint, key market.PoolKey, resolution stri
 	}
 	pool := c.Pool
 	if pool == nil {
-		pool = buildPool(append([][]float64{y}, sib...), H, c)
+		pool = ownPool(append([][]float64{y}, sib...), H, c)
 	}
 	res, err := forecastLog(y, H, c, sib, pool)
 	if err != nil {
@@ -198,7 +233,7 @@ func ForecastSeries(pts []market.PricePoint, key market.PoolKey, resolution stri
 		ValidationMAERatio: res.valRatio,
 		Points:             len(y),
 	}
-	f.Steps = toSteps(res, f.Origin, step)
+	f.Steps = toSteps(res, f.Origin, step, f.LastPrice)
 	f.FitSeconds = time.Since(start).Seconds()
 	return f, nil
 }
@@ -222,43 +257,90 @@ func logValues(v []float64) []float64 {
 	return y
 }
 
-func toSteps(res logResult, origin time.Time, step time.Duration) []Step {
+func toSteps(res logResult, origin time.Time, step time.Duration, last float64) []Step {
+	price := func(off float64) float64 {
+		if off == 0 {
+			return last // exactly the last price on the atom
+		}
+		return last * math.Exp(off)
+	}
 	steps := make([]Step, len(res.point))
 	for h := range steps {
 		qs := make([]Quantile, len(Levels))
 		for j, p := range Levels {
-			qs[j] = Quantile{P: p, Value: math.Exp(res.q[h][j])}
+			qs[j] = Quantile{P: p, Value: price(res.off[h][j])}
+		}
+		rq := make([]Quantile, len(RiseLevels))
+		for j, p := range RiseLevels {
+			rq[j] = Quantile{P: p, Value: price(res.riseOff[h][j])}
 		}
 		steps[h] = Step{
-			Time:      origin.Add(time.Duration(h+1) * step),
-			Mean:      math.Exp(res.point[h]),
-			Median:    interpQuantile(qs, 0.5),
-			Quantiles: qs,
+			Time:          origin.Add(time.Duration(h+1) * step),
+			Mean:          math.Exp(res.point[h]),
+			Quantiles:     qs,
+			ProbBelow:     res.below[h],
+			ProbUnchanged: res.unch[h],
+			ProbRise:      res.rise[h],
+			RiseQuantiles: rq,
 		}
+		steps[h].Median = steps[h].quantile(0.5, last)
 	}
 	return steps
 }
 
-// buildPool pools the standardized residuals of series over their last
-// ACIWindow+ValidationOrigins origins.
-func buildPool(series [][]float64, H int, c config) *ResidualPool {
-	pool := NewResidualPool(H)
-	w := c.ACIWindow + c.ValidationOrigins
-	var sigmas []float64
-	for _, y := range series {
-		sig := volatility(y, c)
-		pool.AddSeries(y, sig, len(y)-1-w-H, len(y)-1, 1)
-		sigmas = append(sigmas, sig[len(y)-1])
+// minPoolSize is the number of origins a pool should hold per horizon.
+const minPoolSize = 3000
+
+// poolWindow is how many recent origins each of n series gives a pool:
+// PoolWindow, or more (up to ACIWindow + ValidationOrigins) when n
+// series would give fewer than minPoolSize.
+func poolWindow(c config, n int) int {
+	w := c.PoolWindow
+	if n > 0 && w*n < minPoolSize {
+		w = max(w, min(c.ACIWindow+c.ValidationOrigins, (minPoolSize+n-1)/n))
 	}
-	pool.SetTypicalSigma(sigmas)
-	pool.Freeze()
-	return pool
+	return w
+}
+
+// ownPool pools the series and its siblings over their last
+// ACIWindow+ValidationOrigins origins.
+func ownPool(series [][]float64, H int, c config) *ResidualPool {
+	w := poolWindow(c, len(series))
+	in := make([]poolInput, 0, len(series))
+	for _, y := range series {
+		in = append(in, poolInput{y: y, sig: volatility(y, c), from: len(y) - 1 - w - H, to: len(y) - 1, stride: 1})
+	}
+	return buildPool(in, H, c)
 }
 
 // forecastLog makes an H-step forecast from log prices y: the point from
 // the asked (or selected) model, the quantiles from the EWMA volatility,
 // the pooled residuals and the ACI-adapted levels.
 func forecastLog(y []float64, H int, c config, sib [][]float64, pool *ResidualPool) (logResult, error) {
+	res, err := choosePoint(y, H, c, sib)
+	if err != nil {
+		return logResult{}, err
+	}
+	sp := spread(y, H, c, pool)
+	res.sigma = sp.sigma
+	res.off = make([][]float64, H)
+	res.riseOff = make([][]float64, H)
+	res.below, res.unch, res.rise = make([]float64, H), make([]float64, H), make([]float64, H)
+	up := 0.0
+	for h := range H {
+		m := res.point[h] - y[len(y)-1]
+		up = math.Max(up, m)
+		res.off[h] = make([]float64, len(Levels))
+		res.below[h], res.unch[h] = sp.steps[h].quantiles(m, res.off[h])
+		res.riseOff[h] = make([]float64, len(RiseLevels))
+		res.rise[h] = sp.steps[h].riseQuantiles(up, res.riseOff[h])
+	}
+	return res, nil
+}
+
+// choosePoint selects the model (for "auto") and makes its point
+// forecast, falling back to naive for a series too short for it.
+func choosePoint(y []float64, H int, c config, sib [][]float64) (logResult, error) {
 	if len(y) == 0 {
 		return logResult{}, ErrNoData
 	}
@@ -280,56 +362,104 @@ func forecastLog(y []float64, H int, c config, sib [][]float64, pool *ResidualPo
 		return logResult{}, err
 	}
 	res.point = point
-	var off [][]float64
-	res.sigma, off = spread(y, H, c, pool)
-	res.q = make([][]float64, H)
-	for h := range H {
-		row := make([]float64, len(Levels))
-		for j := range Levels {
-			row[j] = point[h] + off[h][j]
-		}
-		res.q[h] = row
-	}
 	return res, nil
 }
 
-// maxLogMove caps a quantile's distance from the point forecast at a
-// factor of e³ ≈ 20 either way: pooled residuals of pools that were flat
-// for months and then jumped have huge standardized values, and a level
+// maxLogMove caps a quantile's distance from the last price at a factor
+// of e³ ≈ 20 either way: pooled residuals of pools that were flat for
+// months and then jumped have huge standardized values, and a level
 // adapted far into that tail must not turn into an astronomical price.
 const maxLogMove = 3.0
 
-// spread returns the volatility at the origin and, per horizon, the
-// offsets of each level's quantile from the point forecast (log scale,
-// sorted). A series with fewer one-step changes than the EWMA half-life
-// has its variance shrunk towards the pool's typical one, weighted by how
-// many changes it has (a credibility weight, Bühlmann 1967).
-func spread(y []float64, H int, c config, pool *ResidualPool) (float64, [][]float64) {
+// spreadResult is the predictive distribution at the origin, per horizon,
+// before a model's point forecast shifts it.
+type spreadResult struct {
+	sigma float64
+	steps []stepSpread
+}
+
+// stepSpread is one horizon's distribution: the naive-centred mixture
+// x, the ACI-adapted raw levels a (a[j] stands for Levels[j]), and the
+// running maximum's no-rise probability rho and conditional scale.
+type stepSpread struct {
+	x        mix
+	a        []float64
+	rho, rs  float64
+	riseDist *dist
+}
+
+// quantiles writes, for a point forecast m above the last log price, the
+// offsets of Levels' quantiles from the last log price into dst (0 on
+// the atom, capped at ±maxLogMove) and returns the nominal P(price <
+// last) and P(price = last). Only the continuous part moves with m: the
+// price stays where it is with the same probability whatever the model
+// expects of a change.
+func (st stepSpread) quantiles(m float64, dst []float64) (below, unch float64) {
+	x := st.x
+	x.m = m
+	for j, a := range st.a {
+		dst[j] = math.Max(-maxLogMove, math.Min(maxLogMove, x.quantile(a)))
+	}
+	lo, hi := x.atom()
+	below = levelMap(st.a, lo)
+	return below, math.Max(0, levelMap(st.a, hi)-below)
+}
+
+// riseQuantiles writes the running maximum's quantiles at RiseLevels,
+// given that it rises, as offsets from the last log price (shifted up by
+// the point path's largest rise up), and returns P(it rises).
+func (st stepSpread) riseQuantiles(up float64, dst []float64) float64 {
+	for j, p := range RiseLevels {
+		dst[j] = math.Min(maxLogMove, up+st.rs*math.Max(0, st.riseDist.quantile(p)))
+		if dst[j] <= 0 {
+			dst[j] = math.SmallestNonzeroFloat64
+		}
+	}
+	return 1 - st.rho
+}
+
+// spread returns the predictive distribution at the origin per horizon:
+// the volatility, the tie probabilities, the ACI-adapted levels and the
+// running maximum's parts. A series with fewer one-step changes than the
+// EWMA half-life has its variance shrunk towards the pool's typical one,
+// weighted by how many changes it has (a credibility weight, Bühlmann
+// 1967).
+func spread(y []float64, H int, c config, pool *ResidualPool) spreadResult {
 	n := len(y)
+	T := n - 1
 	sig := volatility(y, c)
 	if k := float64(n - 1); k < c.halfLife && pool.sigma0 > 0 {
 		w := k / c.halfLife
-		s := math.Sqrt(w*sig[n-1]*sig[n-1] + (1-w)*pool.sigma0*pool.sigma0)
+		s := math.Sqrt(w*sig[T]*sig[T] + (1-w)*pool.sigma0*pool.sigma0)
 		for i := range sig {
 			sig[i] = math.Max(sig[i], s)
 		}
 	}
-	gamma := max(c.ACIGamma, 0)
-	levels := aciLevels(y, sig, pool, H, n-1-c.ACIWindow-H, n-1, gamma)
-	off := make([][]float64, H)
+	from := max(T-c.ACIWindow-H, 0)
+	nr := nextRise(y)
+	jump := jumpVol(y, c, pool.jump0)
+	rate := pool.changeRate(y, from, T, nil)
+	pis := make([][]float64, H)
+	res := spreadResult{sigma: sig[T], steps: make([]stepSpread, H)}
 	for h := 1; h <= H; h++ {
-		row := make([]float64, len(Levels))
-		sh := sig[n-1] * math.Sqrt(float64(h))
-		for j := range Levels {
-			row[j] = math.Max(-maxLogMove, math.Min(maxLogMove, sh*pool.quantile(h, levels[h-1][j])))
+		hi := pool.hIndex(h)
+		pis[h-1] = eventProbs(h, from, T, pool.tieLambda, pool.tieShare[hi], func(s int) bool { return y[s+h] == y[s] }, nil)
+		rho := eventProbs(h, T, T, pool.tieLambda, pool.flatShare[hi], func(s int) bool { return nr[s] > s+h }, nil)[0]
+		pi, r := pis[h-1][T-from], rate[T-from]
+		k := jumpClass(float64(h) * r)
+		res.steps[h-1] = stepSpread{
+			x:        mix{pi: pi, s: condScale(jump[T], r, h, pi), g: pool.cont[hi].get(k)},
+			rho:      rho,
+			rs:       condScale(jump[T], r, h, rho),
+			riseDist: pool.rise[hi].get(k),
 		}
-		// Levels adapted separately can cross; sorting them is the
-		// monotone rearrangement of Chernozhukov, Fernández-Val & Galichon
-		// (2010), which never increases the pinball loss.
-		sort.Float64s(row)
-		off[h-1] = row
 	}
-	return sig[n-1], off
+	gamma := max(c.ACIGamma, 0)
+	levels := aciLevels(y, jump, rate, pool, pis, H, from, T, gamma)
+	for h := range H {
+		res.steps[h].a = levels[h]
+	}
+	return res
 }
 
 // pointForecast fits model name on the last FitWindow values of y and

@@ -68,108 +68,414 @@ func volatility(y []float64, c config) []float64 {
 	return s
 }
 
-// ResidualPool holds standardized h-step residuals z = (y(t+h) - y(t)) /
-// (σ(t) √h) of naive forecasts on log prices, for h = 1..H, pooled over
-// many series and origins. Its empirical quantiles, times a series' own
-// σ(T) √h, give that series' predictive quantiles: filtered historical
-// simulation (Barone-Adesi, Giannopoulos & Vosper 1999, "VaR without
-// correlations for portfolios of derivative securities", J. Futures
-// Markets 19(5)), which is split-conformal prediction (Lei, G'Sell,
-// Rinaldo, Tibshirani & Wasserman 2018, JASA, §2.2) with the normalized
-// nonconformity score of their §5.2, calibrated per horizon.
-type ResidualPool struct {
-	z      [][]float64 // z[h-1], sorted once frozen
-	frozen bool
-	// table[h-1][k] is the quantile at level k/tableSize: the adaptive
-	// levels look quantiles up thousands of times per forecast, and the
-	// table keeps that out of the large sorted arrays.
-	table [][]float64
-	// sigma0 is the median volatility of the pooled series at their
-	// origins: the prior for a series too short to have its own.
-	sigma0 float64
-}
+// The predictive distribution of the log price at T+h is a mixture: with
+// probability π the price does not change (an atom at the last price),
+// otherwise it is the last price plus a continuous change,
+//
+//	F(x) = π·1{x >= y(T)} + (1-π)·G((x - y(T) - m)/s),
+//
+// a hurdle model (Mullahy 1986, "Specification and testing of some
+// modified count data models", J. Econometrics 33, §2) with a continuous
+// second part. Spot prices are step functions: in the 2021 per-AZ history
+// 94% of hours and 56% of days show no change, and pools differ widely
+// (some change every 5-7 hours, most almost never), so π is estimated
+// per series (tieProbs), G is the pooled distribution of standardized
+// non-zero changes (split conformal) and s scales it to the series.
+// The same construction on the running maximum gives the path-maximum
+// probability (ExceedProb).
 
-// SetTypicalSigma sets the pool's prior volatility to the median of
-// sigmas (the pooled series' EWMA volatilities at their origins).
-func (rp *ResidualPool) SetTypicalSigma(sigmas []float64) {
-	if len(sigmas) == 0 {
-		return
+// tieStrength is the weight of the pooled share in a series' tie (and
+// no-rise) probability, in effective independent windows: a Beta prior
+// worth two windows (Gelman et al., Bayesian Data Analysis, 3rd ed.,
+// §2.4, the beta-binomial posterior mean).
+const tieStrength = 2.0
+
+// maxTieProb keeps 1-π away from zero so the continuous part's scale
+// s = σ√h/√(1-π) stays finite.
+const maxTieProb = 1 - 1e-6
+
+// eventProbs returns p[t-from] for origins t in [from, to]: the
+// probability that event(s) holds for the window starting at origin t,
+// estimated from the windows s <= t-h that are complete by t (no
+// look-ahead). Past windows are weighted by lambda^(age), and each counts
+// 1/h because windows of length h that start within h steps of each other
+// share most of their path; the weighted share is shrunk to prior with
+// weight tieStrength.
+func eventProbs(h, from, to int, lambda, prior float64, event func(s int) bool, out []float64) []float64 {
+	out = out[:0]
+	k, n := 0.0, 0.0
+	// Weights older than 2^-8 are dropped.
+	start := max(h, from-int(8/(-math.Log2(lambda))))
+	if lambda <= 0 || lambda >= 1 {
+		start = max(h, from)
 	}
-	s := append([]float64(nil), sigmas...)
-	sort.Float64s(s)
-	rp.sigma0 = empiricalQuantile(s, 0.5)
+	inv := 1 / float64(h)
+	for t := start; t <= to; t++ {
+		k *= lambda
+		n *= lambda
+		n += inv
+		if event(t - h) {
+			k += inv
+		}
+		if t >= from {
+			out = append(out, math.Min(maxTieProb, (k+tieStrength*prior)/(n+tieStrength)))
+		}
+	}
+	// Origins before any complete window get the prior.
+	for len(out) < to-from+1 {
+		out = append([]float64{math.Min(maxTieProb, prior)}, out...)
+	}
+	return out
 }
 
-// NewResidualPool returns an empty pool for horizons 1..H.
-func NewResidualPool(H int) *ResidualPool {
-	return &ResidualPool{z: make([][]float64, H)}
+// nextRise returns, for every index s, the first index k > s with
+// y(k) > y(s), or len(y) if there is none (a monotone stack, linear
+// time): the path from s rises within h steps iff nextRise(s) <= s+h.
+func nextRise(y []float64) []int {
+	nr := make([]int, len(y))
+	stack := make([]int, 0, 64)
+	for i := len(y) - 1; i >= 0; i-- {
+		for len(stack) > 0 && y[stack[len(stack)-1]] <= y[i] {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 {
+			nr[i] = len(y)
+		} else {
+			nr[i] = stack[len(stack)-1]
+		}
+		stack = append(stack, i)
+	}
+	return nr
 }
 
-// Horizon is the pool's longest horizon.
-func (rp *ResidualPool) Horizon() int { return len(rp.z) }
+// jumpPrior is the weight, in changes, of the pooled jump size in a
+// series' own (a credibility weight, Bühlmann 1967): a series with no
+// change yet gets the pooled size, one with many changes its own.
+const jumpPrior = 1.0
 
-// Len is the number of residuals at horizon h (1-based).
-func (rp *ResidualPool) Len(h int) int {
-	if h < 1 || h > len(rp.z) {
+// defaultJump is the jump size assumed when no pooled series has ever
+// changed (1% in log price): there is nothing to estimate it from, and
+// the atom then carries nearly all the probability anyway.
+const defaultJump = 0.01
+
+// jumpVol returns σc(t) for every t: the root mean square of the non-zero
+// one-step log changes up to t, the size of a move when the price moves.
+// Like volatility() it blends a short and a long exponentially weighted
+// component (both weighted in time, over the changes only), each shrunk
+// towards prior by jumpPrior. Unlike the EWMA of all changes it does not
+// decay while a pool is flat: a pool that jumps by 5% every few weeks
+// keeps that size between its jumps.
+func jumpVol(y []float64, c config, prior float64) []float64 {
+	out := make([]float64, len(y))
+	ls, ll := math.Pow(2, -1/math.Max(c.halfLife, 1)), math.Pow(2, -1/math.Max(c.longHalfLife, 1))
+	p2 := prior * prior
+	w := c.longWeight
+	var ns, ds, nl, dl float64
+	for t := range y {
+		if t > 0 {
+			ns, ds, nl, dl = ns*ls, ds*ls, nl*ll, dl*ll
+			if d := y[t] - y[t-1]; d != 0 {
+				ns, ds, nl, dl = ns+d*d, ds+1, nl+d*d, dl+1
+			}
+		}
+		vs := (ns + jumpPrior*p2) / (ds + jumpPrior)
+		vl := (nl + jumpPrior*p2) / (dl + jumpPrior)
+		out[t] = math.Max(math.Sqrt(w*vs+(1-w)*vl), volFloor)
+	}
+	return out
+}
+
+// jumpRMS is the root mean square of y's non-zero one-step changes (0 if
+// it never changes): a series' typical jump, whose median over a pool's
+// series is the prior of jumpVol.
+func jumpRMS(y []float64) float64 {
+	s, n := 0.0, 0
+	for t := 1; t < len(y); t++ {
+		if d := y[t] - y[t-1]; d != 0 {
+			s += d * d
+			n++
+		}
+	}
+	if n == 0 {
 		return 0
 	}
-	return len(rp.z[h-1])
+	return math.Sqrt(s / float64(n))
 }
 
-// AddSeries adds the residuals of log series y (with σ from ewmaVol) for
-// origins t in [from, to] whose outcome y(t+h) is at index <= to; stride
-// > 1 keeps every stride-th origin (overlapping h-step residuals are
-// strongly dependent, so thinning loses little).
-func (rp *ResidualPool) AddSeries(y, sig []float64, from, to, stride int) {
-	if rp.frozen {
-		panic("forecast: AddSeries on a frozen ResidualPool")
-	}
-	from = max(from, 0)
-	to = min(to, len(y)-1)
-	stride = max(stride, 1)
-	for h := 1; h <= len(rp.z); h++ {
-		sh := math.Sqrt(float64(h))
-		for t := from; t+h <= to; t += stride {
-			rp.z[h-1] = append(rp.z[h-1], (y[t+h]-y[t])/(sig[t]*sh))
-		}
-	}
+// condScale is the scale of the continuous part at horizon h: a compound
+// process (Press 1967, "A compound events model for security prices",
+// J. Business 40(3)) whose steps change with probability rate (1 - the
+// one-step tie probability) by jumps of size jump has h-step variance
+// h·rate·jump², all of it carried by the windows with a change
+// (probability 1-pi), so E[d² | d ≠ 0] = h·rate·jump²/(1-pi), and at
+// least jump² (a change is at least one jump).
+func condScale(jump, rate float64, h int, pi float64) float64 {
+	// Given a change there is at least one jump.
+	return jump * math.Sqrt(math.Max(1, float64(h)*rate/math.Max(1-pi, 1-maxTieProb)))
 }
 
-// Freeze sorts the residuals; the pool is read-only afterwards.
-func (rp *ResidualPool) Freeze() {
-	rp.table = make([][]float64, len(rp.z))
-	for h, z := range rp.z {
-		sort.Float64s(z)
-		if len(z) == 0 {
-			continue
-		}
-		tab := make([]float64, tableSize+1)
-		for k := range tab {
-			tab[k] = empiricalQuantile(z, float64(k)/tableSize)
-		}
-		rp.table[h] = tab
-	}
-	rp.frozen = true
+// dist is an empirical distribution (sorted sample).
+type dist struct {
+	x []float64
+	// table[k] is the quantile at k/tableSize for large samples: the
+	// adaptive levels look quantiles up thousands of times per forecast.
+	table []float64
 }
 
 const tableSize = 2000
 
-// quantile is the p-quantile of the residuals at horizon h (1-based) by
-// linear interpolation between order statistics (Hyndman & Fan 1996,
-// definition 7). Horizons beyond the pool borrow the longest horizon's
-// residuals. A pool without residuals at h gives the standard normal
-// quantile.
-func (rp *ResidualPool) quantile(h int, p float64) float64 {
-	if h > len(rp.z) {
-		h = len(rp.z)
+func (d *dist) freeze() {
+	sort.Float64s(d.x)
+	if len(d.x) > tableSize {
+		d.table = make([]float64, tableSize+1)
+		for k := range d.table {
+			d.table[k] = empiricalQuantile(d.x, float64(k)/tableSize)
+		}
 	}
-	if h < 1 || len(rp.z[h-1]) == 0 {
-		return normQuantile(p)
+}
+
+// quantile is the p-quantile by linear interpolation between order
+// statistics (Hyndman & Fan 1996, definition 7); the standard normal
+// quantile for an empty sample.
+func (d *dist) quantile(p float64) float64 {
+	switch {
+	case len(d.x) == 0:
+		return normQuantile(math.Min(math.Max(p, 1e-9), 1-1e-9))
+	case d.table != nil:
+		return empiricalQuantile(d.table, p)
 	}
-	if rp.table != nil {
-		return empiricalQuantile(rp.table[h-1], p)
+	return empiricalQuantile(d.x, p)
+}
+
+// cdf inverts quantile: the share of the (interpolated) distribution at
+// or below v, 0 below the smallest value and 1 above the largest.
+func (d *dist) cdf(v float64) float64 {
+	x := d.x
+	if d.table != nil {
+		x = d.table
 	}
-	return empiricalQuantile(rp.z[h-1], p)
+	n := len(x)
+	switch {
+	case n == 0:
+		return normCDF(v)
+	case v < x[0]:
+		return 0
+	case v >= x[n-1]:
+		return 1
+	case n == 1:
+		return 1
+	}
+	i := sort.SearchFloat64s(x, v) // x[i-1] < v <= x[i]
+	if i == 0 {
+		return 0
+	}
+	f := 0.0
+	if x[i] > x[i-1] {
+		f = (v - x[i-1]) / (x[i] - x[i-1])
+	}
+	return (float64(i-1) + f) / float64(n-1)
+}
+
+// The continuous part's shape depends on how many changes a window
+// holds: one jump has the jump-size distribution, many are close to
+// Gaussian. The pool is therefore split by the expected number of changes
+// h·rate into classes, each calibrated on its own (Mondrian conformal
+// prediction: Vovk, Lindsay, Nouretdinov & Gammerman 2003, "Mondrian
+// confidence machine", and Vovk, Gammerman & Shafer 2005, Algorithmic
+// Learning in a Random World, §4.5), with the whole pool standing in for
+// a class with fewer than minClassSize values.
+const (
+	nClasses     = 3
+	minClassSize = 200
+)
+
+// jumpClass is the class of a window expected to hold n changes.
+func jumpClass(n float64) int {
+	switch {
+	case n < 1.5:
+		return 0
+	case n < 6:
+		return 1
+	}
+	return 2
+}
+
+// classDists are one horizon's distributions per class; index nClasses
+// holds every class.
+type classDists [nClasses + 1]dist
+
+func (c *classDists) add(k int, v float64) {
+	c[k].x = append(c[k].x, v)
+	c[nClasses].x = append(c[nClasses].x, v)
+}
+
+func (c *classDists) freeze() {
+	for k := range c {
+		c[k].freeze()
+	}
+}
+
+// get is the distribution of class k, or of every class if k has too
+// few values.
+func (c *classDists) get(k int) *dist {
+	if len(c[k].x) >= minClassSize {
+		return &c[k]
+	}
+	return &c[nClasses]
+}
+
+// ResidualPool is the calibration sample behind every predictive
+// distribution, per horizon h: standardized non-zero h-step changes
+// z = (y(t+h) - y(t)) / s(t) of naive forecasts (s from condScale with
+// the series' own tie probability at t), and standardized positive
+// running maxima, pooled over many series and origins, with the pooled
+// shares of unchanged prices and of paths that did not rise (the priors
+// of the per-series probabilities). Quantiles of z times a series' own
+// scale give its continuous part: filtered historical simulation
+// (Barone-Adesi, Giannopoulos & Vosper 1999, "VaR without correlations
+// for portfolios of derivative securities", J. Futures Markets 19(5)),
+// which is split-conformal prediction (Lei, G'Sell, Rinaldo, Tibshirani &
+// Wasserman 2018, JASA, §2.2) with the normalized nonconformity score of
+// their §5.2, calibrated per horizon.
+type ResidualPool struct {
+	cont, rise []classDists
+	// tieShare[h-1] and flatShare[h-1] are the pooled shares of windows
+	// whose price was unchanged at h, or never rose above the start.
+	tieShare, flatShare []float64
+	// sigma0 is the median volatility of the pooled series at their
+	// origins: the prior for a series too short to have its own; jump0
+	// the median jump size (jumpRMS), the prior of jumpVol.
+	sigma0, jump0 float64
+	// halfLife of the tie and rise probabilities, in steps.
+	tieLambda float64
+}
+
+// Horizon is the pool's longest horizon.
+func (rp *ResidualPool) Horizon() int { return len(rp.cont) }
+
+// Len is the number of non-zero changes at horizon h (1-based).
+func (rp *ResidualPool) Len(h int) int {
+	if h < 1 || h > len(rp.cont) {
+		return 0
+	}
+	return len(rp.cont[h-1][nClasses].x)
+}
+
+func (rp *ResidualPool) hIndex(h int) int { return min(max(h, 1), len(rp.cont)) - 1 }
+
+// poolInput is one series' contribution to a pool: origins t in
+// [from, to] (every stride-th) whose window ends at or before to; sig is
+// its volatility().
+type poolInput struct {
+	y, sig           []float64
+	from, to, stride int
+}
+
+// changeRate returns 1 - the one-step tie probability at origins
+// [from, to], the per-step change probability of condScale.
+func (rp *ResidualPool) changeRate(y []float64, from, to int, out []float64) []float64 {
+	out = eventProbs(1, from, to, rp.tieLambda, rp.tieShare[0], func(s int) bool { return y[s+1] == y[s] }, out)
+	for i, p := range out {
+		out[i] = 1 - p
+	}
+	return out
+}
+
+// buildPool builds the pool for horizons 1..H from the inputs in two
+// passes: the pooled tie and no-rise shares first (the priors), then the
+// standardized values, which need each series' probabilities.
+func buildPool(in []poolInput, H int, c config) *ResidualPool {
+	rp := &ResidualPool{
+		cont: make([]classDists, H), rise: make([]classDists, H),
+		tieShare: make([]float64, H), flatShare: make([]float64, H),
+		tieLambda: c.tieLambda,
+	}
+	nrs := make([][]int, len(in))
+	ties, flat, total := make([]float64, H), make([]float64, H), make([]float64, H)
+	var sigmas, jumps []float64
+	stride0 := 1
+	for i := range in {
+		p := &in[i]
+		p.from, p.to, p.stride = max(p.from, 0), min(p.to, len(p.y)-1), max(p.stride, 1)
+		stride0 = p.stride
+		if p.to < 0 {
+			continue
+		}
+		y := p.y[:p.to+1]
+		nrs[i] = nextRise(y)
+		sigmas = append(sigmas, p.sig[p.to])
+		if j := jumpRMS(y); j > 0 {
+			jumps = append(jumps, j)
+		}
+		for h := 1; h <= H; h++ {
+			for t := p.from; t+h <= p.to; t += p.stride {
+				total[h-1]++
+				if y[t+h] == y[t] {
+					ties[h-1]++
+				}
+				if nrs[i][t] > t+h {
+					flat[h-1]++
+				}
+			}
+		}
+	}
+	for h := range H {
+		// Laplace's rule of succession on effective counts (windows of
+		// length h overlap: about total/h of them are independent) keeps
+		// a small or one-sided pool, such as one series' own history,
+		// away from 0 and 1; a pool of thousands of series is unaffected.
+		n := total[h] * float64(stride0) / float64(h+1)
+		rp.tieShare[h] = (n*ties[h]/math.Max(total[h], 1) + 1) / (n + 2)
+		rp.flatShare[h] = (n*flat[h]/math.Max(total[h], 1) + 1) / (n + 2)
+	}
+	rp.jump0 = defaultJump
+	if len(jumps) > 0 {
+		sort.Float64s(jumps)
+		rp.jump0 = empiricalQuantile(jumps, 0.5)
+	}
+	rhos := make([][]float64, H)
+	var pis, rate []float64
+	for i, p := range in {
+		if p.to < p.from {
+			continue
+		}
+		y, nr := p.y[:p.to+1], nrs[i]
+		jump := jumpVol(y, c, rp.jump0)
+		rate = rp.changeRate(y, p.from, p.to, rate)
+		for h := 1; h <= H && p.from+h <= p.to; h++ {
+			pis = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.tieShare[h-1], func(s int) bool { return y[s+h] == y[s] }, pis)
+			rhos[h-1] = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.flatShare[h-1], func(s int) bool { return nr[s] > s+h }, rhos[h-1])
+			for t := p.from; t+h <= p.to; t += p.stride {
+				if d := y[t+h] - y[t]; d != 0 {
+					r := rate[t-p.from]
+					rp.cont[h-1].add(jumpClass(float64(h)*r), d/condScale(jump[t], r, h, pis[t-p.from]))
+				}
+			}
+		}
+		// Running maxima, for every horizon at once.
+		for t := p.from; t < p.to; t += p.stride {
+			if nr[t] > p.to || nr[t] > t+H {
+				continue // no rise within the pool's horizons
+			}
+			m := 0.0
+			for h := 1; h <= H && t+h <= p.to; h++ {
+				m = math.Max(m, y[t+h]-y[t])
+				if m > 0 {
+					r := rate[t-p.from]
+					rp.rise[h-1].add(jumpClass(float64(h)*r), m/condScale(jump[t], r, h, rhos[h-1][t-p.from]))
+				}
+			}
+		}
+	}
+	for h := range H {
+		rp.cont[h].freeze()
+		rp.rise[h].freeze()
+	}
+	if len(sigmas) > 0 {
+		sort.Float64s(sigmas)
+		rp.sigma0 = empiricalQuantile(sigmas, 0.5)
+	}
+	return rp
 }
 
 // empiricalQuantile is definition 7 of Hyndman & Fan (1996) on sorted x.
@@ -200,6 +506,41 @@ func normCDF(x float64) float64 {
 	return 0.5 * math.Erfc(-x/math.Sqrt2)
 }
 
+// mix is the predictive distribution of the h-step log change y(T+h) -
+// y(T): an atom of mass pi at 0 and, with mass 1-pi, m + s·Z, Z ~ g.
+type mix struct {
+	pi, s, m float64
+	g        *dist
+}
+
+// atom returns F(0-) and F(0), the distribution function just below and
+// at the atom.
+func (x mix) atom() (float64, float64) {
+	lo := (1 - x.pi) * x.g.cdf(-x.m/x.s)
+	return lo, lo + x.pi
+}
+
+// quantile is the mixture's quantile at level a (0 inside the atom).
+func (x mix) quantile(a float64) float64 {
+	lo, hi := x.atom()
+	switch {
+	case a < lo:
+		return x.m + x.s*x.g.quantile(a/(1-x.pi))
+	case a <= hi:
+		return 0
+	}
+	return x.m + x.s*x.g.quantile((a-x.pi)/(1-x.pi))
+}
+
+// cdf is F(v) for v ≠ 0.
+func (x mix) cdf(v float64) float64 {
+	c := (1 - x.pi) * x.g.cdf((v-x.m)/x.s)
+	if v > 0 {
+		c += x.pi
+	}
+	return c
+}
+
 // aciLevels adapts each quantile level to the series' own recent misses
 // with adaptive conformal inference (Gibbs & Candès 2021, "Adaptive
 // conformal inference under distribution shift", NeurIPS, eq. 2, applied
@@ -207,34 +548,74 @@ func normCDF(x float64) float64 {
 //
 //	a(t+1) = a(t) + γ (p - err(t)),  err(t) = 1{y(t+h) <= q(t; a(t))}
 //
-// run over the origins in [from, to-h] in time order, per horizon h. An
-// outcome equal to the quantile counts one half, so a flat series does
-// not push every level to one side of its constant price. The result
-// a[h-1][j] is the level to use for Levels[j] at the next origin; it is
-// clamped to [0.001, 0.999].
-func aciLevels(y, sig []float64, pool *ResidualPool, H, from, to int, gamma float64) [][]float64 {
+// run over the origins in [from, to-h] in time order, per horizon h, on
+// the naive-centred mixture at each origin (pis[h-1][t-from] its tie
+// probability, jump and rate[t-from] its scale). An outcome on the atom (an unchanged price) counts the
+// probability that its randomized PIT, uniform on [F(0-), F(0)], falls
+// at or below a(t) (Czado, Gneiting & Held 2009, Biometrics 65, eq. 1),
+// so a pool that did not move pushes no level to either side of its
+// price. The result a[h-1][j] is the raw level to use for Levels[j] at
+// the next origin, clamped to [0.001, 0.999] and sorted.
+func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, from, to int, gamma float64) [][]float64 {
 	a := make([][]float64, H)
 	for h := 1; h <= H; h++ {
 		lv := make([]float64, len(Levels))
 		copy(lv, Levels)
 		a[h-1] = lv
-		if gamma <= 0 {
+		if gamma <= 0 || from < 0 {
 			continue
 		}
-		sh := math.Sqrt(float64(h))
-		for t := max(from, 0); t+h <= to; t++ {
-			for j, p := range Levels {
-				q := y[t] + sig[t]*sh*pool.quantile(h, lv[j])
-				err := 0.0
-				switch o := y[t+h]; {
-				case o < q:
-					err = 1
-				case o == q:
-					err = 0.5
+		cd := &pool.cont[pool.hIndex(h)]
+		for t := from; t+h <= to; t++ {
+			pi, r := pis[h-1][t-from], rate[t-from]
+			x := mix{pi: pi, s: condScale(jump[t], r, h, pi), g: cd.get(jumpClass(float64(h) * r))}
+			if o := y[t+h] - y[t]; o == 0 {
+				lo, hi := x.atom()
+				for j, p := range Levels {
+					err := math.Min(1, math.Max(0, (lv[j]-lo)/(hi-lo)))
+					lv[j] = math.Min(0.999, math.Max(0.001, lv[j]+gamma*(p-err)))
 				}
-				lv[j] = math.Min(0.999, math.Max(0.001, lv[j]+gamma*(p-err)))
+			} else {
+				u := x.cdf(o)
+				for j, p := range Levels {
+					err := 0.0
+					if u <= lv[j] {
+						err = 1
+					}
+					lv[j] = math.Min(0.999, math.Max(0.001, lv[j]+gamma*(p-err)))
+				}
 			}
+		}
+		// Levels adapted separately can cross; sorting them is the
+		// monotone rearrangement of Chernozhukov, Fernández-Val & Galichon
+		// (2010), which never increases the pinball loss.
+		sort.Float64s(lv)
+		for j := 1; j < len(lv); j++ {
+			lv[j] = math.Max(lv[j], lv[j-1]+1e-9)
 		}
 	}
 	return a
+}
+
+// levelMap maps a raw mixture level u to the nominal level it stands
+// for: piecewise linear through (0, 0), (a[j], Levels[j]) and (1, 1).
+func levelMap(a []float64, u float64) float64 {
+	if u <= 0 {
+		return 0
+	}
+	if u >= 1 {
+		return 1
+	}
+	i := sort.SearchFloat64s(a, u) // a[i-1] < u <= a[i]
+	x0, p0, x1, p1 := 0.0, 0.0, 1.0, 1.0
+	if i > 0 {
+		x0, p0 = a[i-1], Levels[i-1]
+	}
+	if i < len(a) {
+		x1, p1 = a[i], Levels[i]
+	}
+	if x1 <= x0 {
+		return p1
+	}
+	return p0 + (p1-p0)*(u-x0)/(x1-x0)
 }

@@ -22,8 +22,13 @@ import (
 )
 
 // -realdata runs the backtests on every series of the real data sets
-// (minutes); without it they run on a sample.
-var realData = flag.Bool("realdata", false, "backtest every real series, not a sample")
+// (minutes); without it they run on a sample. -maxseries and -tune
+// change the sample size and the model options when exploring settings.
+var (
+	realData  = flag.Bool("realdata", false, "backtest every real series, not a sample")
+	maxSeries = flag.Int("maxseries", -1, "series the real-data backtests evaluate (0: all; -1: each test's default)")
+	tune      = flag.String("tune", "", "model options as k=v,... (hl, lhl, thl: half-lives in days; sw: short weight; gamma; aciw, poolw in steps; margin)")
+)
 
 // dataDir is ../shared/data relative to the repository root.
 func dataDir(t testing.TB) string {
@@ -176,22 +181,31 @@ func logTable(t testing.TB, rep BacktestReport) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nhorizon %s, %d origins, %d series, %.0fs\n", rep.HorizonText, len(rep.Origins), rep.Series, rep.Seconds)
-	fmt.Fprintf(&b, "%-24s %8s %7s %7s %7s %9s %6s %6s %6s %6s %7s %7s %6s %6s\n", "model", "fcasts", "maseMd", "maseMn", "mape", "pinball", "cov80", "cov95", "pit80", "pit95", "ratioMd", "ratioAg", "beat", "worse")
+	fmt.Fprintf(&b, "%-24s %8s %7s %7s %7s %9s %6s %6s %6s %6s %7s %7s %6s %6s\n", "model", "fcasts", "maseMd", "maseMn", "mape", "pinball", "cov80", "cov95", "cl80", "cl95", "ratioMd", "ratioAg", "beat", "worse")
 	for _, m := range rep.Models {
-		fmt.Fprintf(&b, "%-24s %8d %7.3f %7.3f %7.3f %9.6f %6.3f %6.3f %6.3f %6.3f %7.4f %7.4f %6.3f %6.3f\n", m.Name, m.Forecasts, m.MASEMedian, m.MASEMean, m.MAPE, m.PinballMean, m.Coverage80, m.Coverage95, m.CoveragePIT80, m.CoveragePIT95, m.MAERatioToNaiveMedian, m.MAERatioToNaiveAgg, m.ShareBeatingNaive, m.ShareWorseThanNaive)
+		fmt.Fprintf(&b, "%-24s %8d %7.3f %7.3f %7.3f %9.6f %6.3f %6.3f %6.3f %6.3f %7.4f %7.4f %6.3f %6.3f\n", m.Name, m.Forecasts, m.MASEMedian, m.MASEMean, m.MAPE, m.PinballMean, m.Coverage80, m.Coverage95, m.CoverageClosed80, m.CoverageClosed95, m.MAERatioToNaiveMedian, m.MAERatioToNaiveAgg, m.ShareBeatingNaive, m.ShareWorseThanNaive)
 	}
 	if a, ok := rep.Model(ModelAuto); ok {
 		js, _ := json.Marshal(a.Chosen)
 		fmt.Fprintf(&b, "auto chose: %s\n", js)
+	}
+	for _, name := range []string{ModelAuto, ModelNaive} {
+		if m, ok := rep.Model(name); ok && len(m.PITHistogram) > 0 {
+			fmt.Fprintf(&b, "%s PIT histogram (observed/expected per bin):", name)
+			for k, v := range m.PITHistogram {
+				fmt.Fprintf(&b, " %.2f", v/(PITBins[k+1]-PITBins[k]))
+			}
+			fmt.Fprintln(&b)
+		}
 	}
 	t.Log(b.String())
 }
 
 // checkTargets asserts the acceptance targets on a backtest: auto's
 // median MAE ratio to naive <= 1, its pinball loss at least 5% below the
-// pooled-quantile baseline, and 80%/95% coverage within 3 points (on the
-// tie-aware count when pit is set).
-func checkTargets(t *testing.T, rep BacktestReport, pit bool) {
+// pooled-quantile baseline, and 80%/95% coverage (randomized for
+// outcomes on the atom, see ModelScore.Coverage80) within 3 points.
+func checkTargets(t *testing.T, rep BacktestReport) {
 	t.Helper()
 	auto, ok := rep.Model(ModelAuto)
 	if !ok {
@@ -205,9 +219,6 @@ func checkTargets(t *testing.T, rep BacktestReport, pit bool) {
 		t.Errorf("auto pinball %.6g not 5%% below baseline %.6g", auto.PinballMean, base.PinballMean)
 	}
 	c80, c95 := auto.Coverage80, auto.Coverage95
-	if pit {
-		c80, c95 = auto.CoveragePIT80, auto.CoveragePIT95
-	}
 	if c80 < 0.77 || c80 > 0.83 {
 		t.Errorf("auto 80%% coverage %.3f outside [0.77, 0.83]", c80)
 	}
@@ -220,16 +231,16 @@ func TestRealDailyBacktest(t *testing.T) {
 	series := loadDaily(t)
 	for _, h := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
 		t.Run(h.String(), func(t *testing.T) {
-			opts := BacktestOptions{Horizon: h, Origins: dailyOrigins(), Forecast: envOptions(t)}
+			opts := BacktestOptions{Horizon: h, Origins: dailyOrigins(), Forecast: tuneOptions(t)}
 			if !*realData {
-				opts.MaxSeries = 400
+				opts.MaxSeries = sampleSize(400)
 			}
 			rep, err := BacktestSeries(context.Background(), series, opts, testWriter{t})
 			if err != nil {
 				t.Fatal(err)
 			}
 			logTable(t, rep)
-			checkTargets(t, rep, false)
+			checkTargets(t, rep)
 		})
 	}
 }
@@ -241,38 +252,54 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// envOptions reads tuning overrides from SPOTCAST_TUNE (k=v,...), used
-// when exploring settings; unset, the defaults apply.
-func envOptions(t testing.TB) Options {
+// tuneOptions reads -tune (k=v,...); without it the defaults apply.
+func tuneOptions(t testing.TB) Options {
 	var o Options
-	for _, kv := range strings.Split(os.Getenv("SPOTCAST_TUNE"), ",") {
+	if *tune == "" {
+		return o
+	}
+	for _, kv := range strings.Split(*tune, ",") {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
+		f, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil {
+			t.Fatalf("-tune %q: want k=number", kv)
 		}
-		f, _ := strconv.ParseFloat(v, 64)
 		d := time.Duration(f * float64(24*time.Hour))
 		switch k {
 		case "hl":
 			o.HalfLife = d
 		case "lhl":
 			o.LongHalfLife = d
+		case "thl":
+			o.TieHalfLife = d
 		case "sw":
 			o.ShortWeight = f
 		case "gamma":
 			o.ACIGamma = f
 		case "aciw":
 			o.ACIWindow = int(f)
+		case "poolw":
+			o.PoolWindow = int(f)
 		case "margin":
 			o.SelectionMargin = f
+		default:
+			t.Fatalf("-tune: unknown option %q", k)
 		}
 	}
-	t.Logf("options %+v", o)
+	// t.Logf("options %+v", o)
 	return o
 }
 
+// sampleSize is -maxseries if set, else def.
+func sampleSize(def int) int {
+	if *maxSeries >= 0 {
+		return *maxSeries
+	}
+	return def
+}
+
 // TestRealHourlyBacktest needs -realdata: even a sample takes minutes.
-// It evaluates 300 pools; SPOTCAST_MAXSERIES=N picks N (0: all 4,911).
+// It evaluates 300 pools; -maxseries N picks N (0: all 4,911).
 func TestRealHourlyBacktest(t *testing.T) {
 	if !*realData {
 		t.Skip("needs -realdata (minutes even on a sample)")
@@ -286,37 +313,13 @@ func TestRealHourlyBacktest(t *testing.T) {
 		{24 * time.Hour, 73 * time.Hour},
 	} {
 		t.Run(tc.horizon.String(), func(t *testing.T) {
-			opts := BacktestOptions{Horizon: tc.horizon, Origins: hourlyOrigins(tc.every), Forecast: envOptions(t)}
-			opts.MaxSeries = 300
-			if n, err := strconv.Atoi(os.Getenv("SPOTCAST_MAXSERIES")); err == nil {
-				opts.MaxSeries = n
-			}
+			opts := BacktestOptions{Horizon: tc.horizon, Origins: hourlyOrigins(tc.every), Forecast: tuneOptions(t), MaxSeries: sampleSize(300)}
 			rep, err := BacktestSeries(context.Background(), series, opts, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			logTable(t, rep)
-			checkHourlyTargets(t, rep)
+			checkTargets(t, rep)
 		})
-	}
-}
-
-// checkHourlyTargets: on the per-AZ hourly history most pools do not move
-// within the horizon (94% of hours, 59% of days), so the true quantiles
-// sit on that atom and any calibrated interval covers more than nominal;
-// the point and pinball targets hold, and coverage must not fall below
-// nominal by more than 3 points.
-func checkHourlyTargets(t *testing.T, rep BacktestReport) {
-	t.Helper()
-	auto, _ := rep.Model(ModelAuto)
-	base, _ := rep.Model(ModelNaivePooled)
-	if auto.MAERatioToNaiveMedian > 1.0 {
-		t.Errorf("auto median MAE ratio to naive %.4f > 1", auto.MAERatioToNaiveMedian)
-	}
-	if auto.PinballMean > 0.95*base.PinballMean {
-		t.Errorf("auto pinball %.6g not 5%% below baseline %.6g", auto.PinballMean, base.PinballMean)
-	}
-	if auto.CoveragePIT80 < 0.77 || auto.CoveragePIT95 < 0.92 {
-		t.Errorf("auto coverage 80: %.3f, 95: %.3f: below nominal by more than 3 points", auto.CoveragePIT80, auto.CoveragePIT95)
 	}
 }

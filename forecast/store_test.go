@@ -178,5 +178,5 @@ func TestRealDailyBacktestThroughStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	logTable(t, rep)
-	checkTargets(t, rep, false)
+	checkTargets(t, rep)
 }

@@ -31,6 +31,9 @@ const MaxHorizonSteps = 56 * 24
 // [0.025, 0.975].
 var Levels = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975}
 
+// RiseLevels are the levels of Step.RiseQuantiles.
+var RiseLevels = []float64{0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 0.995}
+
 // Quantile is one level of a step's predictive distribution, in USD/h.
 type Quantile struct {
 	P     float64 `json:"p"`
@@ -38,6 +41,13 @@ type Quantile struct {
 }
 
 // Step is the forecast for one grid time after the origin.
+//
+// The predictive distribution has an atom at the last price (the price
+// does not change with probability ProbUnchanged) and a continuous part
+// for a change; ProbBelow is the probability of a price below the last
+// one, so the quantile function equals the last price for every level in
+// [ProbBelow, ProbBelow+ProbUnchanged]. Quantiles at levels inside that
+// range are exactly LastPrice.
 type Step struct {
 	Time time.Time `json:"time"`
 	// Mean is the point forecast in USD/h: the chosen model's forecast of
@@ -47,6 +57,25 @@ type Step struct {
 	// Median is the 0.5 quantile.
 	Median    float64    `json:"median"`
 	Quantiles []Quantile `json:"quantiles"`
+	// ProbUnchanged is P(price at this step = last price); ProbBelow is
+	// P(price < last price).
+	ProbUnchanged float64 `json:"prob_unchanged"`
+	ProbBelow     float64 `json:"prob_below"`
+	// ProbRise is P(the price exceeds the last price at some grid time
+	// from the first step through this one); RiseQuantiles are the
+	// quantiles, at RiseLevels, of that running maximum given that it
+	// rises. ExceedProb reads them.
+	ProbRise      float64    `json:"prob_rise"`
+	RiseQuantiles []Quantile `json:"rise_quantiles,omitempty"`
+}
+
+// quantile is the step's p-quantile: the last price on the atom,
+// otherwise interpolated between the stored levels.
+func (s Step) quantile(p, last float64) float64 {
+	if s.ProbUnchanged > 0 && p >= s.ProbBelow && p <= s.ProbBelow+s.ProbUnchanged {
+		return last
+	}
+	return interpQuantile(s.Quantiles, p)
 }
 
 // PriceForecast is a forecast of one pool's price.
@@ -89,14 +118,16 @@ type PriceForecast struct {
 }
 
 // QuantileAt returns the p-quantile of step h (h indexes Steps: 0 is the
-// first step after the origin), interpolating linearly between stored
-// levels and clamping p outside [Levels[0], Levels[last]] to the nearest
-// stored level. It returns NaN for an h out of range.
+// first step after the origin): LastPrice for p on the step's atom
+// ([ProbBelow, ProbBelow+ProbUnchanged]), otherwise interpolated linearly
+// between stored levels, with p outside [Levels[0], Levels[last]]
+// clamped to the nearest stored level. It returns NaN for an h out of
+// range.
 func (f PriceForecast) QuantileAt(p float64, h int) float64 {
 	if h < 0 || h >= len(f.Steps) || math.IsNaN(p) {
 		return math.NaN()
 	}
-	return interpQuantile(f.Steps[h].Quantiles, p)
+	return f.Steps[h].quantile(p, f.LastPrice)
 }
 
 func interpQuantile(qs []Quantile, p float64) float64 {
