@@ -28,6 +28,12 @@ var ErrUnknownInstanceType = errors.New("unknown instance type")
 const (
 	ZonePenalty = 0.15
 	TypePenalty = 0.10
+	// MaxSetPremium bounds what diversification may cost: a pool joins
+	// the set only if its expected cost per useful GPU-hour is within
+	// this share of the best pool's. Without it a set of K pays for the
+	// K-th cheapest region; on the 2024-2026 daily GPU prices the set of
+	// 3 cost 20-30% more than the cheapest pool (BacktestPlacement).
+	MaxSetPremium = 0.10
 )
 
 // Workload is what a user wants to run.
@@ -377,7 +383,7 @@ func Placement(w Workload, cands []PoolCandidate) (PlacementResult, error) {
 		"the diversified set is for a fleet request or fallbacks: pools in different zones and of different types are less likely to be interrupted together; a synchronous multi-node job should still keep its nodes in one zone",
 	}
 	if len(res.Diversified) < k {
-		notes = append(notes, fmt.Sprintf("only %d fitting pools for a set of %d", len(res.Diversified), k))
+		notes = append(notes, fmt.Sprintf("only %d fitting pools within %.0f%% of the best expected cost for a set of %d", len(res.Diversified), 100*MaxSetPremium, k))
 	}
 	if res.OnDemand == nil {
 		notes = append(notes, "no on-demand price known for the fitting types: no on-demand alternative shown")
@@ -398,16 +404,18 @@ func Placement(w Workload, cands []PoolCandidate) (PlacementResult, error) {
 			"candidates":              len(cands),
 			"zone_penalty":            ZonePenalty,
 			"type_penalty":            TypePenalty,
+			"max_set_premium":         MaxSetPremium,
 		},
-		Formula: "rank by instances x mean price / (GPUs per node x nodes) x (1 + Daly overhead at the pool's hazard x instances); diversify greedily by cost x (1 + 0.15 per chosen pool in the same zone + 0.10 per chosen pool of the same type)",
+		Formula: "rank by instances x mean price / (GPUs per node x nodes) x (1 + Daly overhead at the pool's hazard x instances); diversify greedily by cost x (1 + 0.15 per chosen pool in the same zone + 0.10 per chosen pool of the same type), each within 10% of the best pool's cost",
 		Notes:   notes,
 	}
 	return res, nil
 }
 
-// diversify picks k pools greedily: at each step the pool with the lowest
-// cost x (1 + ZonePenalty x pools chosen in its zone + TypePenalty x
-// pools chosen of its type).
+// diversify picks up to k pools greedily: at each step the pool with the
+// lowest cost x (1 + ZonePenalty x pools chosen in its zone + TypePenalty x
+// pools chosen of its type), among those within MaxSetPremium of the first
+// (cheapest) pool's cost.
 func diversify(ranked []PoolRank, k int) []PoolRank {
 	chosen := []PoolRank{}
 	used := make([]bool, len(ranked))
@@ -421,7 +429,7 @@ func diversify(ranked []PoolRank, k int) []PoolRank {
 	for len(chosen) < k {
 		best, bestScore := -1, math.Inf(1)
 		for i, r := range ranked {
-			if used[i] {
+			if used[i] || (len(chosen) > 0 && r.CostPerUsefulGPUHr > chosen[0].CostPerUsefulGPUHr*(1+MaxSetPremium)) {
 				continue
 			}
 			s := r.CostPerUsefulGPUHr * (1 + ZonePenalty*float64(zones[loc(r.Pool)]) + TypePenalty*float64(types[r.InstanceType]))

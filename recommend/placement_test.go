@@ -146,11 +146,12 @@ func TestPlacementUnknownType(t *testing.T) {
 func TestPlacementDiversified(t *testing.T) {
 	// Equal hazards, so the order follows the price: A < B < C < D.
 	cands := []PoolCandidate{
-		cand("us-east-1a", "g5.xlarge", 1.00, 48, 0), // A
-		cand("us-east-1a", "g6.xlarge", 1.01, 48, 0), // B: same zone as A
-		cand("us-east-1b", "g5.xlarge", 1.05, 48, 0), // C: same type as A
-		cand("us-east-1c", "g6.xlarge", 1.12, 48, 0), // D: shares nothing with A
-		cand("us-west-2a", "g5.xlarge", 0.50, 48, 0), // not allowed
+		cand("us-east-1a", "g5.xlarge", 1.00, 48, 0),   // A
+		cand("us-east-1a", "g6.xlarge", 1.01, 48, 0),   // B: same zone as A
+		cand("us-east-1b", "g5.xlarge", 1.05, 48, 0),   // C: same type as A
+		cand("us-east-1c", "g6.xlarge", 1.08, 48, 0),   // D: shares nothing with A
+		cand("us-east-1d", "g4dn.xlarge", 1.30, 48, 0), // E: independent, but 30% dearer than A
+		cand("us-west-2a", "g5.xlarge", 0.50, 48, 0),   // not allowed
 	}
 	w := baseWorkload
 	w.Regions = []string{"us-east-1"}
@@ -158,8 +159,9 @@ func TestPlacementDiversified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Greedy: A; then D 1.12 < C 1.05x1.10 = 1.155 < B 1.01x1.15 = 1.1615;
-	// then C 1.155 < B 1.01x1.25.
+	// Greedy: A; then D 1.08 < C 1.05x1.10 = 1.155 < B 1.01x1.15 = 1.1615;
+	// then C 1.155 < B 1.01x1.25. E would score 1.30 but is more than
+	// MaxSetPremium above A, so it never joins.
 	var got []string
 	for _, r := range res.Diversified {
 		got = append(got, r.Pool.Zone+"/"+r.InstanceType)
@@ -167,7 +169,7 @@ func TestPlacementDiversified(t *testing.T) {
 	if want := "us-east-1a/g5.xlarge us-east-1c/g6.xlarge us-east-1b/g5.xlarge"; strings.Join(got, " ") != want {
 		t.Errorf("diversified %v, want %s", got, want)
 	}
-	if len(res.Ranked) != 4 || res.Ranked[1].Pool.Zone != "us-east-1a" || len(res.Rejected) != 1 {
+	if len(res.Ranked) != 5 || res.Ranked[1].Pool.Zone != "us-east-1a" || len(res.Rejected) != 1 {
 		t.Errorf("ranked %d rejected %+v", len(res.Ranked), res.Rejected)
 	}
 	if res.OnDemand != nil || !strings.Contains(strings.Join(res.Explain.Notes, " "), "no on-demand price") {
