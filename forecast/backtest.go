@@ -76,8 +76,8 @@ type ModelScore struct {
 	// interval count. With an atom the plain count is not a calibration
 	// measure: a correct forecast of a price that is unchanged in 94% of
 	// hours puts both ends of its 80% interval on that price and covers
-	// 94%. Forecasts without an atom (e.g. the pooled baseline's own
-	// atom is its share of zero changes) are scored the same way.
+	// 94%. The pooled baseline is scored the same way, its atom being its
+	// pooled share of zero changes.
 	Coverage80 float64 `json:"coverage_80"`
 	Coverage95 float64 `json:"coverage_95"`
 	// CoveragePIT80 and CoveragePIT95 equal Coverage80 and Coverage95

@@ -9,11 +9,18 @@
 // among them per series by rolling-origin validation and falls back to
 // naive unless another model beats it by a margin.
 //
-// The spread around the point forecast is model-agnostic: a per-series
-// volatility that follows recent moves (an EWMA of squared log changes)
-// times empirical quantiles of standardized h-step residuals pooled over
-// many series (split conformal), with each quantile level adapted online
-// to the series' own recent misses (adaptive conformal inference). The
-// same volatility drives ExceedProb, the probability that the price path
-// crosses a level before a deadline.
+// The predictive distribution is model-agnostic around the point
+// forecast. Spot prices are step functions, so it has an atom: the price
+// stays where it is with a per-series probability (estimated from the
+// series' own recent windows, shrunk to the pool's share), and otherwise
+// moves by a continuous change whose scale follows the series' recent
+// jump sizes and change rate and whose shape is the empirical
+// distribution of standardized changes pooled over many series (split
+// conformal, split further by how many changes a window holds), with
+// each quantile level adapted online to the series' own recent misses
+// (adaptive conformal inference, scoring an unchanged price by its
+// randomized PIT). The same construction on running maxima gives
+// ExceedProb, the probability that the price path crosses a level before
+// a deadline. Backtest coverage counts outcomes on the atom by their
+// randomized PIT (ModelScore.Coverage80).
 package forecast

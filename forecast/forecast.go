@@ -24,7 +24,9 @@ type Options struct {
 	// and their returns the AR estimate when this series is short.
 	Siblings [][]market.PricePoint
 	// Pool, if set, replaces the residual pool built from the series and
-	// its siblings (Backtest passes one pooled over every series).
+	// its siblings: NewResidualPool builds one to share within a sibling
+	// group (Forecaster caches them), and Backtest passes one pooled over
+	// every series.
 	Pool *ResidualPool
 	// ARLags is p of ARIMA(p,1,0) (default 2).
 	ARLags int
@@ -288,6 +290,35 @@ func toSteps(res logResult, origin time.Time, step time.Duration, last float64) 
 	return steps
 }
 
+// NewResidualPool builds the residual pool of a group of related series
+// (a pool and its siblings: the same instance type in other zones, the
+// same family), to be passed as Options.Pool when forecasting any member
+// of the group with the same resolution, horizon and options: building
+// it is most of a forecast's cost, and the group's members share it. The
+// series are put on the grid up to opts.AsOf (zero: each series' newest
+// point). Series without usable points are skipped; ErrNoData if none is
+// left, ErrBadHorizon for a bad horizon.
+func NewResidualPool(series [][]market.PricePoint, resolution string, horizon time.Duration, opts Options) (*ResidualPool, error) {
+	c := opts.resolve(resolution)
+	step := StepFor(resolution)
+	H, err := horizonSteps(horizon, step)
+	if err != nil {
+		return nil, err
+	}
+	var ys [][]float64
+	for _, pts := range series {
+		g, err := ToGrid(pts, step, c.AsOf)
+		if err != nil {
+			continue
+		}
+		ys = append(ys, logValues(g.Values))
+	}
+	if len(ys) == 0 {
+		return nil, fmt.Errorf("residual pool: %w", ErrNoData)
+	}
+	return ownPool(ys, H, c), nil
+}
+
 // minPoolSize is the number of origins a pool should hold per horizon.
 const minPoolSize = 3000
 
@@ -440,11 +471,14 @@ func spread(y []float64, H int, c config, pool *ResidualPool) spreadResult {
 	jump := jumpVol(y, c, pool.jump0)
 	rate := pool.changeRate(y, from, T, nil)
 	pis := make([][]float64, H)
+	var ev []bool
 	res := spreadResult{sigma: sig[T], steps: make([]stepSpread, H)}
 	for h := 1; h <= H; h++ {
 		hi := pool.hIndex(h)
-		pis[h-1] = eventProbs(h, from, T, pool.tieLambda, pool.tieShare[hi], func(s int) bool { return y[s+h] == y[s] }, nil)
-		rho := eventProbs(h, T, T, pool.tieLambda, pool.flatShare[hi], func(s int) bool { return nr[s] > s+h }, nil)[0]
+		ev = tieEvents(y, h, T, ev)
+		pis[h-1] = eventProbs(h, from, T, pool.tieLambda, pool.tieShare[hi], ev, nil)
+		ev = flatEvents(nr, h, T, ev)
+		rho := eventProbs(h, T, T, pool.tieLambda, pool.flatShare[hi], ev, nil)[0]
 		pi, r := pis[h-1][T-from], rate[T-from]
 		k := jumpClass(float64(h) * r)
 		res.steps[h-1] = stepSpread{

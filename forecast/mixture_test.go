@@ -46,7 +46,10 @@ func TestNextRise(t *testing.T) {
 func TestEventProbs(t *testing.T) {
 	// Windows of length h from s = 0..: the event holds for s < 10 and
 	// not after. At origin t the windows s <= t-h are known.
-	ev := func(s int) bool { return s < 10 }
+	ev := make([]bool, 40)
+	for s := range 10 {
+		ev[s] = true
+	}
 	tests := []struct {
 		name          string
 		h, from, to   int
@@ -78,7 +81,9 @@ func TestEventProbs(t *testing.T) {
 	}
 	// Exponential weights: one event 10 steps before the origin counts
 	// lambda^10 against the newer non-events.
-	got := eventProbs(1, 20, 20, 0.9, 0.5, func(s int) bool { return s == 9 }, nil)[0]
+	one := make([]bool, 20)
+	one[9] = true
+	got := eventProbs(1, 20, 20, 0.9, 0.5, one, nil)[0]
 	k := math.Pow(0.9, 10)
 	n := (1 - math.Pow(0.9, 20)) / (1 - 0.9)
 	if w := (k + tieStrength*0.5) / (n + tieStrength); math.Abs(got-w) > 1e-9 {

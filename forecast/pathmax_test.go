@@ -150,3 +150,87 @@ func TestExceedProbEdges(t *testing.T) {
 		t.Errorf("flat forecast: %v", p)
 	}
 }
+
+// mcJumpExceed simulates jump walks (a change with probability q per
+// step, N(0, sigma²)) and returns the share whose maximum over steps
+// 1..n exceeds a.
+func mcJumpExceed(rng *rand.Rand, a, q, sigma float64, n, paths int) float64 {
+	hit := 0
+	for range paths {
+		x := 0.0
+		for range n {
+			if rng.Float64() < q {
+				x += sigma * rng.NormFloat64()
+			}
+			if x > a {
+				hit++
+				break
+			}
+		}
+	}
+	return float64(hit) / float64(paths)
+}
+
+// TestExceedProbOnJumpProcess: for a price that changes in 10% of hours,
+// the path-maximum probability (from conformal running maxima and the
+// series' no-rise probability) matches Monte Carlo continuations, at the
+// last price (P(any rise)) and above it.
+func TestExceedProbOnJumpProcess(t *testing.T) {
+	rng := rand.New(rand.NewPCG(24, 24))
+	const q, sigma = 0.1, 0.02
+	y := jumpWalk(rng, 24*60, q, sigma)
+	var sib [][]market.PricePoint
+	for range 20 {
+		sib = append(sib, points(jumpWalk(rng, 24*60, q, sigma), time.Hour))
+	}
+	f, err := ForecastSeries(points(y, time.Hour), market.PoolKey{}, market.ResolutionChange, 48*time.Hour, Options{Model: ModelNaive, Siblings: sib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rel float64
+		d   time.Duration
+	}{{1, 6 * time.Hour}, {1, 24 * time.Hour}, {1.02, 24 * time.Hour}, {1.05, 24 * time.Hour}, {1.05, 48 * time.Hour}, {1.10, 48 * time.Hour}} {
+		got := f.ExceedProb(f.LastPrice*tc.rel, tc.d)
+		want := mcJumpExceed(rng, math.Log(tc.rel), q, sigma, int(tc.d/time.Hour), 20000)
+		// Estimated from 21 series of 60 days: allow 0.05 on top of the
+		// Monte Carlo error.
+		if math.Abs(got-want) > 0.05 {
+			t.Errorf("b=%.2f×last over %v: %.3f, Monte Carlo %.3f", tc.rel, tc.d, got, want)
+		}
+	}
+}
+
+func TestRiseSurvival(t *testing.T) {
+	q := func(vals ...float64) []Quantile {
+		out := make([]Quantile, len(vals))
+		for i, v := range vals {
+			out[i] = Quantile{P: RiseLevels[i], Value: v}
+		}
+		return out
+	}
+	e := math.E
+	spread := q(e, e*e, e*e*e, e*e*e*e, e*e*e*e*e, e*e*e*e*e*e, e*e*e*e*e*e*e, e*e*e*e*e*e*e*e, e*e*e*e*e*e*e*e*e)
+	point := q(e, e, e, e, e, e, e, e, e) // every level at log distance 1
+	tests := []struct {
+		name string
+		rq   []Quantile
+		a    float64
+		want float64
+	}{
+		{"zero", spread, 0, 1},
+		{"at a knot", spread, 3, 0.5},                         // level 0.5 at distance 3
+		{"between knots", spread, 2.5, math.Sqrt(0.75 * 0.5)}, // log-linear
+		{"below the first knot", spread, 0.5, math.Sqrt(0.9)}, // from (0, 1) to (1, 0.9)
+		{"beyond the last knot", spread, 10, 0.005 * 0.5},     // slope of the last segment: log(0.005/0.01) per unit
+		{"point mass: below", point, 0.5, math.Sqrt(0.9)},     // still rising to the mass
+		{"point mass: at it", point, 1, 0.005},                // past the mass: 1 - highest tied level
+		{"point mass: beyond", point, 2, 0.005 * 0.9},         // the only segment's slope, log(0.9) per unit
+		{"no room", q(1, 1, 1, 1, 1, 1, 1, 1, 1), 0.1, 0},     // every quantile at the last price
+	}
+	for _, tc := range tests {
+		if got := riseSurvival(tc.rq, 1, tc.a); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s: S(%v) = %v, want %v", tc.name, tc.a, got, tc.want)
+		}
+	}
+}

@@ -95,13 +95,14 @@ const tieStrength = 2.0
 const maxTieProb = 1 - 1e-6
 
 // eventProbs returns p[t-from] for origins t in [from, to]: the
-// probability that event(s) holds for the window starting at origin t,
+// probability that the event holds for the window starting at origin t,
 // estimated from the windows s <= t-h that are complete by t (no
-// look-ahead). Past windows are weighted by lambda^(age), and each counts
-// 1/h because windows of length h that start within h steps of each other
-// share most of their path; the weighted share is shrunk to prior with
-// weight tieStrength.
-func eventProbs(h, from, to int, lambda, prior float64, event func(s int) bool, out []float64) []float64 {
+// look-ahead); ev[s] says whether it held for the window starting at s.
+// Past windows are weighted by lambda^(age), and each counts 1/h because
+// windows of length h that start within h steps of each other share most
+// of their path; the weighted share is shrunk to prior with weight
+// tieStrength.
+func eventProbs(h, from, to int, lambda, prior float64, ev []bool, out []float64) []float64 {
 	out = out[:0]
 	k, n := 0.0, 0.0
 	// Weights older than 2^-8 are dropped.
@@ -112,9 +113,8 @@ func eventProbs(h, from, to int, lambda, prior float64, event func(s int) bool, 
 	inv := 1 / float64(h)
 	for t := start; t <= to; t++ {
 		k *= lambda
-		n *= lambda
-		n += inv
-		if event(t - h) {
+		n = n*lambda + inv
+		if ev[t-h] {
 			k += inv
 		}
 		if t >= from {
@@ -126,6 +126,25 @@ func eventProbs(h, from, to int, lambda, prior float64, event func(s int) bool, 
 		out = append([]float64{math.Min(maxTieProb, prior)}, out...)
 	}
 	return out
+}
+
+// tieEvents sets ev[s] = (y(s+h) = y(s)) for s in [0, to-h].
+func tieEvents(y []float64, h, to int, ev []bool) []bool {
+	ev = ev[:0]
+	for s := 0; s+h <= to; s++ {
+		ev = append(ev, y[s+h] == y[s])
+	}
+	return ev
+}
+
+// flatEvents sets ev[s] = (no rise above y(s) within h steps) for s in
+// [0, to-h], from nextRise's nr.
+func flatEvents(nr []int, h, to int, ev []bool) []bool {
+	ev = ev[:0]
+	for s := 0; s+h <= to; s++ {
+		ev = append(ev, nr[s] > s+h)
+	}
+	return ev
 }
 
 // nextRise returns, for every index s, the first index k > s with
@@ -220,18 +239,25 @@ type dist struct {
 	// table[k] is the quantile at k/tableSize for large samples: the
 	// adaptive levels look quantiles up thousands of times per forecast.
 	table []float64
+	// at0 is cdf(0), which every unchanged outcome asks for.
+	at0 float64
 }
 
 const tableSize = 2000
 
 func (d *dist) freeze() {
 	sort.Float64s(d.x)
+	d.freezeSorted()
+}
+
+func (d *dist) freezeSorted() {
 	if len(d.x) > tableSize {
 		d.table = make([]float64, tableSize+1)
 		for k := range d.table {
 			d.table[k] = empiricalQuantile(d.x, float64(k)/tableSize)
 		}
 	}
+	d.at0 = d.search(0)
 }
 
 // quantile is the p-quantile by linear interpolation between order
@@ -250,6 +276,13 @@ func (d *dist) quantile(p float64) float64 {
 // cdf inverts quantile: the share of the (interpolated) distribution at
 // or below v, 0 below the smallest value and 1 above the largest.
 func (d *dist) cdf(v float64) float64 {
+	if v == 0 && (d.table != nil || len(d.x) > 0) {
+		return d.at0
+	}
+	return d.search(v)
+}
+
+func (d *dist) search(v float64) float64 {
 	x := d.x
 	if d.table != nil {
 		x = d.table
@@ -265,7 +298,17 @@ func (d *dist) cdf(v float64) float64 {
 	case n == 1:
 		return 1
 	}
-	i := sort.SearchFloat64s(x, v) // x[i-1] < v <= x[i]
+	// Binary search for x[i-1] < v <= x[i].
+	lo, hi := 0, n-1
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if x[m] < v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	i := lo
 	if i == 0 {
 		return 0
 	}
@@ -309,10 +352,33 @@ func (c *classDists) add(k int, v float64) {
 	c[nClasses].x = append(c[nClasses].x, v)
 }
 
+// freeze sorts each class and merges them into the whole (cheaper than
+// sorting the whole again).
 func (c *classDists) freeze() {
-	for k := range c {
+	all := &c[nClasses]
+	all.x = all.x[:0]
+	for k := range nClasses {
 		c[k].freeze()
+		all.x = mergeSorted(all.x, c[k].x)
 	}
+	all.freezeSorted()
+}
+
+// mergeSorted returns the sorted union of sorted a and b (reusing a's
+// array when it has room).
+func mergeSorted(a, b []float64) []float64 {
+	out := make([]float64, len(a)+len(b))
+	i, j := 0, 0
+	for k := range out {
+		if j >= len(b) || (i < len(a) && a[i] <= b[j]) {
+			out[k] = a[i]
+			i++
+		} else {
+			out[k] = b[j]
+			j++
+		}
+	}
+	return out
 }
 
 // get is the distribution of class k, or of every class if k has too
@@ -346,7 +412,8 @@ type ResidualPool struct {
 	// origins: the prior for a series too short to have its own; jump0
 	// the median jump size (jumpRMS), the prior of jumpVol.
 	sigma0, jump0 float64
-	// halfLife of the tie and rise probabilities, in steps.
+	// tieLambda is the per-step weight decay of the tie and no-rise
+	// probabilities (Options.TieHalfLife).
 	tieLambda float64
 }
 
@@ -374,7 +441,7 @@ type poolInput struct {
 // changeRate returns 1 - the one-step tie probability at origins
 // [from, to], the per-step change probability of condScale.
 func (rp *ResidualPool) changeRate(y []float64, from, to int, out []float64) []float64 {
-	out = eventProbs(1, from, to, rp.tieLambda, rp.tieShare[0], func(s int) bool { return y[s+1] == y[s] }, out)
+	out = eventProbs(1, from, to, rp.tieLambda, rp.tieShare[0], tieEvents(y, 1, to, nil), out)
 	for i, p := range out {
 		out[i] = 1 - p
 	}
@@ -435,6 +502,7 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 	}
 	rhos := make([][]float64, H)
 	var pis, rate []float64
+	var ev []bool
 	for i, p := range in {
 		if p.to < p.from {
 			continue
@@ -443,8 +511,10 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 		jump := jumpVol(y, c, rp.jump0)
 		rate = rp.changeRate(y, p.from, p.to, rate)
 		for h := 1; h <= H && p.from+h <= p.to; h++ {
-			pis = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.tieShare[h-1], func(s int) bool { return y[s+h] == y[s] }, pis)
-			rhos[h-1] = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.flatShare[h-1], func(s int) bool { return nr[s] > s+h }, rhos[h-1])
+			ev = tieEvents(y, h, p.to-h, ev)
+			pis = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.tieShare[h-1], ev, pis)
+			ev = flatEvents(nr, h, p.to-h, ev)
+			rhos[h-1] = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.flatShare[h-1], ev, rhos[h-1])
 			for t := p.from; t+h <= p.to; t += p.stride {
 				if d := y[t+h] - y[t]; d != 0 {
 					r := rate[t-p.from]
@@ -572,8 +642,11 @@ func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, 
 			if o := y[t+h] - y[t]; o == 0 {
 				lo, hi := x.atom()
 				for j, p := range Levels {
-					err := math.Min(1, math.Max(0, (lv[j]-lo)/(hi-lo)))
-					lv[j] = math.Min(0.999, math.Max(0.001, lv[j]+gamma*(p-err)))
+					err := 0.5
+					if hi > lo {
+						err = clamp((lv[j]-lo)/(hi-lo), 0, 1)
+					}
+					lv[j] = clamp(lv[j]+gamma*(p-err), 0.001, 0.999)
 				}
 			} else {
 				u := x.cdf(o)
@@ -582,7 +655,7 @@ func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, 
 					if u <= lv[j] {
 						err = 1
 					}
-					lv[j] = math.Min(0.999, math.Max(0.001, lv[j]+gamma*(p-err)))
+					lv[j] = clamp(lv[j]+gamma*(p-err), 0.001, 0.999)
 				}
 			}
 		}
@@ -595,6 +668,18 @@ func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, 
 		}
 	}
 	return a
+}
+
+// clamp limits v to [lo, hi] (plain comparisons: math.Min and math.Max
+// handle NaN and signed zeros, which cost in the adaptive loop).
+func clamp(v, lo, hi float64) float64 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
 }
 
 // levelMap maps a raw mixture level u to the nominal level it stands

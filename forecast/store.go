@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +41,14 @@ type Forecaster struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
+	// pools caches residual pools by sibling group (the members' ids and
+	// data, the resolution and the horizon): the pools of one instance
+	// type in different zones share them.
+	pools map[string]*ResidualPool
 }
+
+// maxCachedPools bounds the pool cache; it is emptied when full.
+const maxCachedPools = 4096
 
 type cached struct {
 	hash     uint64
@@ -51,7 +59,7 @@ type cached struct {
 // NewForecaster returns a Forecaster reading st with opts as the model
 // options (opts.Model "" is "auto").
 func NewForecaster(st Store, opts Options) *Forecaster {
-	return &Forecaster{store: st, opts: opts, RefitEvery: 24 * time.Hour, cache: map[string]cached{}}
+	return &Forecaster{store: st, opts: opts, RefitEvery: 24 * time.Hour, cache: map[string]cached{}, pools: map[string]*ResidualPool{}}
 }
 
 // Forecast forecasts the pool key over horizon. A key without Zone asks
@@ -87,7 +95,11 @@ func (f *Forecaster) Forecast(ctx context.Context, key market.PoolKey, horizon t
 		return PriceForecast{}, fmt.Errorf("forecast %s: %w", key, err)
 	}
 	if len(zones) == 0 {
-		opts.Siblings = f.siblings(ctx, pool)
+		var infos []storage.PoolInfo
+		opts.Siblings, infos = f.siblings(ctx, pool)
+		if opts.Pool, err = f.groupPool(pool, infos, pts, horizon, opts); err != nil {
+			return PriceForecast{}, fmt.Errorf("forecast %s: %w", key, err)
+		}
 	}
 	reuse := ok && model == ModelAuto && prev.fc.Chosen != "" &&
 		pool.Last.Sub(prev.selected) < f.RefitEvery
@@ -109,6 +121,31 @@ func (f *Forecaster) Forecast(ctx context.Context, key market.PoolKey, horizon t
 	f.cache[ck] = cached{hash: h, fc: fc, selected: selected}
 	f.mu.Unlock()
 	return fc, nil
+}
+
+// groupPool returns the residual pool of the pool and its siblings,
+// built once per group and data version.
+func (f *Forecaster) groupPool(p storage.PoolInfo, sibs []storage.PoolInfo, pts []market.PricePoint, horizon time.Duration, opts Options) (*ResidualPool, error) {
+	members := append([]storage.PoolInfo{p}, sibs...)
+	sort.Slice(members, func(i, j int) bool { return members[i].ID < members[j].ID })
+	k := fmt.Sprintf("%s|%d|%x", p.Resolution, horizon, poolHash(members))
+	f.mu.Lock()
+	rp, ok := f.pools[k]
+	f.mu.Unlock()
+	if ok {
+		return rp, nil
+	}
+	rp, err := NewResidualPool(append([][]market.PricePoint{pts}, opts.Siblings...), p.Resolution, horizon, opts)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	if len(f.pools) >= maxCachedPools {
+		clear(f.pools)
+	}
+	f.pools[k] = rp
+	f.mu.Unlock()
+	return rp, nil
 }
 
 // poolHash summarises what the store says about the pools' data; any
@@ -203,7 +240,7 @@ func (f *Forecaster) regionMean(ctx context.Context, zones []storage.PoolInfo) (
 // product in the region's other zones (or other regions for region-level
 // series), then the same family (the part of the type before the dot) in
 // the same zone.
-func (f *Forecaster) siblings(ctx context.Context, p storage.PoolInfo) [][]market.PricePoint {
+func (f *Forecaster) siblings(ctx context.Context, p storage.PoolInfo) ([][]market.PricePoint, []storage.PoolInfo) {
 	var keys []storage.PoolInfo
 	same, _ := f.store.Pools(ctx, storage.PoolFilter{Cloud: p.Cloud, InstanceType: p.InstanceType, Product: p.Product})
 	for _, s := range same {
@@ -220,13 +257,15 @@ func (f *Forecaster) siblings(ctx context.Context, p storage.PoolInfo) [][]marke
 		}
 	}
 	var out [][]market.PricePoint
+	var infos []storage.PoolInfo
 	for _, k := range keys[:min(len(keys), maxSiblings)] {
 		pts, err := f.store.SeriesOf(ctx, k.PoolKey, k.Resolution, time.Time{}, time.Time{})
 		if err == nil && len(pts) > 0 {
 			out = append(out, pts)
+			infos = append(infos, k)
 		}
 	}
-	return out
+	return out, infos
 }
 
 // Backtest runs BacktestSeries over the stored pools matching

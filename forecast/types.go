@@ -110,8 +110,8 @@ type PriceForecast struct {
 	// LastPrice is the price at Origin.
 	LastPrice float64 `json:"last_price"`
 	// Volatility is the EWMA standard deviation of one-step log changes
-	// at the origin (after its floor); ExceedProb uses the quantiles,
-	// which include it.
+	// at the origin (after its floor), for display: the quantiles scale
+	// with the series' jump size and change rate instead.
 	Volatility float64 `json:"volatility"`
 	// Points is the number of grid values the forecast was fitted on.
 	Points int `json:"points"`
