@@ -82,6 +82,19 @@ func TestForecasterCachesAndRefits(t *testing.T) {
 	if !b.Generated.Equal(a.Generated) || b.FitSeconds != a.FitSeconds {
 		t.Errorf("unchanged series refitted: generated %v vs %v", b.Generated, a.Generated)
 	}
+	// A forecast-cache miss on unchanged data reuses the group's residual
+	// pool and gives the same distribution.
+	clear(f.cache)
+	if len(f.pools) != 1 {
+		t.Fatalf("%d residual pools cached, want 1", len(f.pools))
+	}
+	b2, err := f.Forecast(ctx, keys[0], 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pools) != 1 || b2.Steps[23].Quantiles[0] != a.Steps[23].Quantiles[0] || b2.Steps[23].ProbRise != a.Steps[23].ProbRise {
+		t.Errorf("refit on unchanged data: %d pools, q0.025 %v vs %v", len(f.pools), b2.Steps[23].Quantiles[0], a.Steps[23].Quantiles[0])
+	}
 	// A new point: refit, reusing the selection.
 	last := a.Origin.Add(time.Hour)
 	addPoint(t, st, keys[0], last, a.LastPrice*1.01)
@@ -91,6 +104,9 @@ func TestForecasterCachesAndRefits(t *testing.T) {
 	}
 	if c.Generated.Equal(a.Generated) || !c.Origin.Equal(last) || c.Chosen != a.Chosen || c.Model != ModelAuto {
 		t.Errorf("after a new point: generated %v origin %v chosen %q model %q", c.Generated, c.Origin, c.Chosen, c.Model)
+	}
+	if len(f.pools) != 2 {
+		t.Errorf("new data: %d residual pools cached, want a second one", len(f.pools))
 	}
 	if math.Abs(c.LastPrice-a.LastPrice*1.01) > 1e-9 {
 		t.Errorf("last price %v, want %v", c.LastPrice, a.LastPrice*1.01)
