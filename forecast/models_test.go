@@ -314,9 +314,20 @@ func checkFinite(t testing.TB, f PriceForecast) {
 				t.Fatalf("step %d: quantiles not monotone: %v", h, s.Quantiles)
 			}
 		}
+		for _, q := range s.RiseQuantiles {
+			vals = append(vals, q.Value)
+			if q.Value < f.LastPrice {
+				t.Fatalf("step %d: running-maximum quantile %v below the last price %v", h, q.Value, f.LastPrice)
+			}
+		}
 		for _, v := range vals {
 			if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
 				t.Fatalf("step %d: bad value %v in %+v", h, v, s)
+			}
+		}
+		for _, p := range []float64{s.ProbUnchanged, s.ProbBelow, s.ProbRise, s.ProbBelow + s.ProbUnchanged} {
+			if !(p >= 0 && p <= 1+1e-12) {
+				t.Fatalf("step %d: probability %v out of [0, 1] in %+v", h, p, s)
 			}
 		}
 	}
