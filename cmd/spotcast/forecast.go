@@ -8,6 +8,7 @@ import (
 	"github.com/spotcast/spotcast/api"
 	"github.com/spotcast/spotcast/config"
 	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/recommend"
 )
 
 // durationFlag parses a duration flag value, naming the flag on error.
@@ -214,7 +215,8 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	var c common
 	var req api.PlacementRequest
-	var regions, run, delta, restart, asOf string
+	var regions, run, delta, restart, asOf, epoch string
+	var utilisation float64
 	fs := newFlags(e, "recommend placement", "recommend placement (--gpu-model M | --min-gpu-memory GiB) [--gpus-per-node N] [--nodes N] [--regions a,b] [--run 24h] [--json]", &c)
 	fs.StringVar(&req.Cloud, "cloud", "aws", "cloud")
 	fs.StringVar(&req.Product, "product", "", "product description (default Linux/UNIX)")
@@ -228,8 +230,13 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&restart, "restart-cost", "10m", "time to restart from a checkpoint")
 	fs.IntVar(&req.K, "k", 3, "pools in the diversified set")
 	fs.StringVar(&asOf, "as-of", "", "forecast origin (default now)")
+	fs.StringVar(&epoch, "epoch-time", "", "compute time of one training epoch without interruptions, for the cost per epoch")
+	fs.Float64Var(&utilisation, "utilisation", 1, "share of the month the fleet runs, for the monthly projection, (0,1]")
 	if err := parse(fs, args, false); err != nil {
 		return err
+	}
+	if utilisation <= 0 || utilisation > 1 {
+		return fmt.Errorf("--utilisation %v: must be in (0,1]", utilisation)
 	}
 	if req.GPUModel == "" && req.MinGPUMemoryGiB <= 0 {
 		return fmt.Errorf("give --gpu-model or --min-gpu-memory")
@@ -256,9 +263,36 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
+	epochTime, err := durationFlag("epoch-time", epoch)
+	if err != nil {
+		return err
+	}
 	r, err := svc.Placement(ctx, req)
 	if err != nil {
 		return err
 	}
-	return writeJSON(e.stdout, r)
+	out := placementOutput{PlacementResponse: r}
+	if len(r.Ranked) > 0 {
+		// Cost monitoring for the top-ranked pool: the monthly projection
+		// and savings against the same type on demand.
+		top := r.Ranked[0]
+		in := recommend.CostInput{SpotPrice: top.PriceUSDPerHour, Instances: top.Instances, UsefulGPUs: r.UsefulGPUs,
+			OverheadRatio: top.OverheadRatio, Utilisation: utilisation, EpochTime: epochTime}
+		if top.OnDemandCostPerUsefulGPUHr > 0 && top.Instances > 0 {
+			in.OnDemand = top.OnDemandCostPerUsefulGPUHr * float64(r.UsefulGPUs) / float64(top.Instances)
+		}
+		c, err := recommend.Cost(in)
+		if err != nil {
+			return fmt.Errorf("cost of %s: %w", top.Pool, err)
+		}
+		out.Cost = &c
+	}
+	return writeJSON(e.stdout, out)
+}
+
+// placementOutput is a placement with the cost projection of its
+// top-ranked pool.
+type placementOutput struct {
+	api.PlacementResponse
+	Cost *recommend.CostResult `json:"cost,omitempty"`
 }

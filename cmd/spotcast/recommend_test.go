@@ -75,7 +75,32 @@ func TestForecastAndBidOnSim(t *testing.T) {
 	if !strings.Contains(out, "max price below the current spot price") {
 		t.Errorf("bid output does not warn about max prices below the spot price:\n%.800s", out)
 	}
+	out, _, err = spotcast(t, "", "recommend", "placement", "--db", db, "--json", "--gpu-model", "V100", "--epoch-time", "2h", "--utilisation", "0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pl struct {
+		Ranked []struct {
+			GPUModel string `json:"gpu_model"`
+		} `json:"ranked"`
+		Cost struct {
+			MonthlySpot    float64 `json:"monthly_spot_usd"`
+			MonthlySavings float64 `json:"monthly_savings_usd"`
+			PerEpoch       float64 `json:"cost_per_epoch_usd"`
+			PerEpochOD     float64 `json:"cost_per_epoch_on_demand_usd"`
+		} `json:"cost"`
+	}
+	if err := json.Unmarshal([]byte(out), &pl); err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.Ranked) == 0 || pl.Ranked[0].GPUModel != "V100" {
+		t.Errorf("placement ranked %+v; want V100 pools", pl.Ranked)
+	}
+	if c := pl.Cost; c.MonthlySpot <= 0 || c.MonthlySavings <= 0 || c.PerEpoch <= 0 || c.PerEpochOD <= c.PerEpoch {
+		t.Errorf("cost projection %+v; want a monthly spot cost, savings and a per-epoch cost below on-demand's", c)
+	}
 	for _, bad := range [][]string{
+		{"recommend", "placement", "--db", db, "--gpu-model", "V100", "--utilisation", "0"},
 		append([]string{"recommend", "bid", "--db", db, "--confidence", "1.5"}, pool...),
 		append([]string{"forecast", "--db", db, "--horizon", "soon"}, pool...),
 		{"forecast", "--db", db, "--zone", "us-east-1a", "--instance-type", "nonexistent.type"},
