@@ -8,23 +8,10 @@ import (
 	"github.com/spotcast/spotcast/market"
 )
 
-// forecastSeries is the Forecaster backed by forecast.ForecastSeries on
-// the hourly grid, fitted on the history up to the origin only.
-func forecastSeries(model string) Forecaster {
-	return func(key market.PoolKey, hist []market.PricePoint, origin time.Time, horizon time.Duration) (PriceOutlook, error) {
-		f, err := forecast.ForecastSeries(hist, key, market.ResolutionChange, horizon, forecast.Options{
-			Model: model, AsOf: origin, Now: func() time.Time { return origin },
-		})
-		if err != nil {
-			return nil, err
-		}
-		return f, nil
-	}
-}
-
-// forecastWithSiblings is forecastSeries with the pool's siblings (the
-// same instance type and product in other zones), cut at the origin, as
-// forecast.Forecaster passes them in service: prices of one type tend to
+// forecastWithSiblings is the Forecaster backed by forecast.ForecastSeries
+// on the hourly grid, fitted on the history up to the origin only, with the
+// pool's siblings (the same instance type and product in other zones), cut
+// at the origin, as forecast.Forecaster passes them in service: prices of one type tend to
 // rise in every zone at once, which one flat series cannot show.
 func forecastWithSiblings(model string, all [][]market.PricePoint) Forecaster {
 	return func(key market.PoolKey, hist []market.PricePoint, origin time.Time, horizon time.Duration) (PriceOutlook, error) {
