@@ -49,11 +49,3 @@ func (s *Service) hazards(ctx context.Context, pools []storage.PoolInfo, now tim
 func hazardKey(key market.PoolKey, horizon time.Duration, level float64, asOf time.Time) string {
 	return fmt.Sprintf("hazard|%s|%d|%g|%d", key, horizon, level, asOf.UnixNano())
 }
-
-// advisorOS and pickScore choose a pool's advisor row and placement score
-// as hazard.ForPool does.
-func advisorOS(product string) string { return hazard.AdvisorOS(product) }
-
-func pickScore(scores []market.PlacementScore, zone string, now time.Time) *market.PlacementScore {
-	return hazard.PickScore(scores, zone, now)
-}

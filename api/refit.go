@@ -144,7 +144,7 @@ func (s *Service) refitPool(ctx context.Context, key market.PoolKey, now time.Ti
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		fail("on-demand price", err)
 	}
-	if adv, err := s.store.Advisor(ctx, p.Region, advisorOS(p.Product), p.InstanceType, now); err == nil {
+	if adv, err := s.store.Advisor(ctx, p.Region, hazard.AdvisorOS(p.Product), p.InstanceType, now); err == nil {
 		ps.AdvisorBucket = adv.Bucket
 		srcs = append(srcs, adv.Source)
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -152,7 +152,7 @@ func (s *Service) refitPool(ctx context.Context, key market.PoolKey, now time.Ti
 	}
 	if sc, err := s.store.PlacementScores(ctx, p.Region, p.InstanceType); err != nil {
 		fail("placement score", err)
-	} else if best := pickScore(sc, p.Zone, now); best != nil {
+	} else if best := hazard.PickScore(sc, p.Zone, now); best != nil {
 		ps.PlacementScore = best.Score
 	}
 	if b, err := s.Bid(ctx, BidRequest{Pool: Ref(p.PoolKey), RunLength: snapshotRun, Confidence: DefaultConfidence}); err != nil {

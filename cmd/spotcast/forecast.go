@@ -33,6 +33,16 @@ func (c *common) service(ctx context.Context) (*api.Service, func(), error) {
 	return api.New(s, api.Options{}), func() { s.Close() }, nil
 }
 
+// serviceAsOf parses --as-of and opens the service layer on the store.
+func (c *common) serviceAsOf(ctx context.Context, asOf string) (*api.Service, time.Time, func(), error) {
+	at, err := parseTime("as-of", asOf)
+	if err != nil {
+		return nil, at, nil, err
+	}
+	svc, done, err := c.service(ctx)
+	return svc, at, done, err
+}
+
 func runForecast(ctx context.Context, e env, args []string) error {
 	var c common
 	var k market.PoolKey
@@ -54,11 +64,7 @@ func runForecast(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	at, err := parseTime("as-of", asOf)
-	if err != nil {
-		return err
-	}
-	svc, done, err := c.service(ctx)
+	svc, at, done, err := c.serviceAsOf(ctx, asOf)
 	if err != nil {
 		return err
 	}
@@ -121,11 +127,7 @@ func runRecommendBid(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	at, err := parseTime("as-of", asOf)
-	if err != nil {
-		return err
-	}
-	svc, done, err := c.service(ctx)
+	svc, at, done, err := c.serviceAsOf(ctx, asOf)
 	if err != nil {
 		return err
 	}
@@ -255,14 +257,12 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	if req.RestartCost, err = durationFlag("restart-cost", restart); err != nil {
 		return err
 	}
-	if req.AsOf, err = parseTime("as-of", asOf); err != nil {
-		return err
-	}
-	svc, done, err := c.service(ctx)
+	svc, at, done, err := c.serviceAsOf(ctx, asOf)
 	if err != nil {
 		return err
 	}
 	defer done()
+	req.AsOf = at
 	epochTime, err := durationFlag("epoch-time", epoch)
 	if err != nil {
 		return err

@@ -5,25 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotcast/spotcast/ingest/ingesttest"
 	"github.com/spotcast/spotcast/ingest/sim"
 	"github.com/spotcast/spotcast/market"
 )
-
-// eventSink keeps the simulator's events by pool and drops the rest.
-type eventSink struct {
-	byPool map[market.PoolKey][]market.Event
-}
-
-func (s *eventSink) AddPrice(market.PricePoint) error              { return nil }
-func (s *eventSink) AddAdvisor(market.AdvisorRow) error            { return nil }
-func (s *eventSink) AddInstanceType(market.InstanceType) error     { return nil }
-func (s *eventSink) AddOnDemand(market.OnDemandPrice) error        { return nil }
-func (s *eventSink) AddPlacementScore(market.PlacementScore) error { return nil }
-func (s *eventSink) AddEvent(e market.Event) error {
-	k := market.PoolKey{Cloud: e.Cloud, Region: e.Region, Zone: e.Zone, InstanceType: e.InstanceType, Product: sim.Product}
-	s.byPool[k] = append(s.byPool[k], e)
-	return nil
-}
 
 // TestRecoversSimulatorHazard is the end-to-end known-answer check on the
 // market simulator (ingest/sim): its fleet events, as stored, go into
@@ -34,9 +19,14 @@ func TestRecoversSimulatorHazard(t *testing.T) {
 	now := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	cfg := sim.Config{Seed: 7, Days: 28, Now: func() time.Time { return now }, Holdout: 7 * 24 * time.Hour,
 		Types: []string{"p3.2xlarge", "p4d.24xlarge", "p5.48xlarge"}}
-	sink := &eventSink{byPool: map[market.PoolKey][]market.Event{}}
-	if _, err := sim.Generate(cfg, sink); err != nil {
+	var rows ingesttest.Collector
+	if _, err := sim.Generate(cfg, &rows); err != nil {
 		t.Fatal(err)
+	}
+	byPool := map[market.PoolKey][]market.Event{}
+	for _, e := range rows.Events {
+		k := market.PoolKey{Cloud: e.Cloud, Region: e.Region, Zone: e.Zone, InstanceType: e.InstanceType, Product: sim.Product}
+		byPool[k] = append(byPool[k], e)
 	}
 	truth, err := sim.NewTruth(cfg)
 	if err != nil {
@@ -46,7 +36,7 @@ func TestRecoversSimulatorHazard(t *testing.T) {
 	type sum struct{ est, truth float64 }
 	byType := map[string]*sum{}
 	inside, pools := 0, 0
-	for key, evs := range sink.byPool {
+	for key, evs := range byPool {
 		p, err := truth.Pool(key)
 		if err != nil {
 			t.Fatal(err)

@@ -29,34 +29,34 @@ func fuzzFormat(f *testing.F, format Format, name string, seeds ...string) {
 				Format: format, SkipBad: skip, Now: clock, SnapshotDate: date(2024, 1, 1),
 				Placement: &PlacementRequest{InstanceTypes: []string{"p3.2xlarge"}, TargetCapacity: 1, Time: fixedNow},
 			})
-			if int64(c.total()) != res.Added {
-				t.Fatalf("added %d, sink got %d", res.Added, c.total())
+			if int64(c.Total()) != res.Added {
+				t.Fatalf("added %d, sink got %d", res.Added, c.Total())
 			}
 			if err != nil {
 				continue
 			}
-			for _, p := range c.prices {
+			for _, p := range c.Prices {
 				if !(p.Price > 0) || math.IsInf(p.Price, 0) || p.Time.IsZero() || p.Pool.InstanceType == "" ||
 					!market.KnownRegion(p.Pool.Cloud, p.Pool.Region) {
 					t.Fatalf("stored a bad price %+v", p)
 				}
 			}
-			for _, o := range c.ondemand {
+			for _, o := range c.OnDemand {
 				if !(o.Price > 0) || math.IsInf(o.Price, 0) || !market.KnownRegion(o.Cloud, o.Region) {
 					t.Fatalf("stored a bad on-demand price %+v", o)
 				}
 			}
-			for _, a := range c.advisor {
+			for _, a := range c.Advisor {
 				if a.Bucket < 0 || a.Bucket > 4 || a.SavingsPct < 0 || a.SavingsPct > 100 {
 					t.Fatalf("stored a bad advisor row %+v", a)
 				}
 			}
-			for _, s := range c.placement {
+			for _, s := range c.Scores {
 				if s.Score < 1 || s.Score > 10 {
 					t.Fatalf("stored a bad score %+v", s)
 				}
 			}
-			for _, it := range c.types {
+			for _, it := range c.Types {
 				if it.Name == "" || it.VCPU <= 0 || it.GPUCount < 0 || math.IsNaN(it.GPUMemoryGiB) {
 					t.Fatalf("stored a bad instance type %+v", it)
 				}
@@ -107,8 +107,8 @@ func FuzzDetect(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := &collect{}
 		res, _ := Parse(context.Background(), bytes.NewReader(in), "x", c, Options{Now: clock, SkipBad: true})
-		if int64(c.total()) != res.Added {
-			t.Fatalf("added %d, sink got %d", res.Added, c.total())
+		if int64(c.Total()) != res.Added {
+			t.Fatalf("added %d, sink got %d", res.Added, c.Total())
 		}
 	})
 }

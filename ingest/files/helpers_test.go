@@ -9,42 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotcast/spotcast/ingest/ingesttest"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
 
-// collect is an in-memory ingest.Sink for parser tests.
-type collect struct {
-	prices    []market.PricePoint
-	advisor   []market.AdvisorRow
-	types     []market.InstanceType
-	ondemand  []market.OnDemandPrice
-	placement []market.PlacementScore
-	events    []market.Event
-}
-
-func (c *collect) AddPrice(p market.PricePoint) error { c.prices = append(c.prices, p); return nil }
-func (c *collect) AddAdvisor(a market.AdvisorRow) error {
-	c.advisor = append(c.advisor, a)
-	return nil
-}
-func (c *collect) AddInstanceType(t market.InstanceType) error {
-	c.types = append(c.types, t)
-	return nil
-}
-func (c *collect) AddOnDemand(o market.OnDemandPrice) error {
-	c.ondemand = append(c.ondemand, o)
-	return nil
-}
-func (c *collect) AddPlacementScore(p market.PlacementScore) error {
-	c.placement = append(c.placement, p)
-	return nil
-}
-func (c *collect) AddEvent(e market.Event) error { c.events = append(c.events, e); return nil }
-
-func (c *collect) total() int {
-	return len(c.prices) + len(c.advisor) + len(c.types) + len(c.ondemand) + len(c.placement) + len(c.events)
-}
+// collect is the in-memory sink parser tests write to.
+type collect = ingesttest.Collector
 
 // discard counts rows and keeps none: parse-only benchmarks.
 type discard struct{ n int64 }

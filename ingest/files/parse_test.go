@@ -64,10 +64,10 @@ func TestSpotPriceCSV(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		if res.Read != 5 || len(c.prices) != 5 {
-			t.Fatalf("%s: read %d, prices %d, want 5", file, res.Read, len(c.prices))
+		if res.Read != 5 || len(c.Prices) != 5 {
+			t.Fatalf("%s: read %d, prices %d, want 5", file, res.Read, len(c.Prices))
 		}
-		p := c.prices[0]
+		p := c.Prices[0]
 		want := market.PricePoint{
 			Pool: market.PoolKey{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1a", InstanceType: "p3.2xlarge", Product: "Linux/UNIX"},
 			Time: time.Date(2021, 5, 30, 15, 22, 4, 0, time.UTC), Price: 0.918,
@@ -77,11 +77,11 @@ func TestSpotPriceCSV(t *testing.T) {
 			t.Errorf("%s: first point\n got %+v\nwant %+v", file, p, want)
 		}
 		// +02:00 offset and fractional seconds.
-		if got := c.prices[3].Time; !got.Equal(time.Date(2021, 5, 30, 15, 30, 0, 5e8, time.UTC)) {
+		if got := c.Prices[3].Time; !got.Equal(time.Date(2021, 5, 30, 15, 30, 0, 5e8, time.UTC)) {
 			t.Errorf("offset timestamp = %v", got)
 		}
 		// Quoted fields.
-		if k := c.prices[4].Pool; k.Product != "Linux/UNIX (Amazon VPC)" || k.Region != "us-east-1" || k.Zone != "us-east-1f" {
+		if k := c.Prices[4].Pool; k.Product != "Linux/UNIX (Amazon VPC)" || k.Region != "us-east-1" || k.Zone != "us-east-1f" {
 			t.Errorf("quoted row = %+v", k)
 		}
 	}
@@ -92,11 +92,11 @@ func TestSpotPriceJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.prices) != 2 {
-		t.Fatalf("prices = %d, want 2", len(c.prices))
+	if len(c.Prices) != 2 {
+		t.Fatalf("prices = %d, want 2", len(c.Prices))
 	}
-	if k := c.prices[1].Pool; k.Region != "us-west-2" || k.Zone != "us-west-2c" || k.Product != "Windows" || c.prices[1].Price != 0.5123 {
-		t.Errorf("second = %+v", c.prices[1])
+	if k := c.Prices[1].Pool; k.Region != "us-west-2" || k.Zone != "us-west-2c" || k.Product != "Windows" || c.Prices[1].Price != 0.5123 {
+		t.Errorf("second = %+v", c.Prices[1])
 	}
 	if len(res.Info) != 1 || !strings.Contains(res.Info[0], "NextToken") {
 		t.Errorf("info = %q, want a NextToken note", res.Info)
@@ -108,20 +108,20 @@ func TestDailyOHLC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.prices) != 4 {
-		t.Fatalf("prices = %d", len(c.prices))
+	if len(c.Prices) != 4 {
+		t.Fatalf("prices = %d", len(c.Prices))
 	}
-	p := c.prices[0]
+	p := c.Prices[0]
 	if p.Pool != (market.PoolKey{Cloud: "aws", Region: "us-east-1", InstanceType: "p3.2xlarge"}) ||
 		!p.Time.Equal(date(2024, 2, 1)) || p.Price != 0.95 || !p.HasBar ||
 		p.Bar != (market.Bar{Open: 0.9, High: 1.1, Low: 0.8, Close: 1.0}) {
 		t.Errorf("first = %+v", p)
 	}
-	if k := c.prices[2].Pool; k.Cloud != "gcp" || k.Region != "us-central1" {
+	if k := c.Prices[2].Pool; k.Cloud != "gcp" || k.Region != "us-central1" {
 		t.Errorf("gcp row = %+v", k)
 	}
 	// Azure's aggregator alias becomes Azure's own region name.
-	if k := c.prices[3].Pool; k.Cloud != "azure" || k.Region != "westeurope" {
+	if k := c.Prices[3].Pool; k.Cloud != "azure" || k.Region != "westeurope" {
 		t.Errorf("azure row = %+v", k)
 	}
 }
@@ -131,18 +131,18 @@ func TestOnDemandJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.ondemand) != 2 || res.Skipped != 1 || res.SkipReasons["on-demand price 0 (unknown)"] != 1 {
-		t.Fatalf("ondemand %d, skipped %d %v", len(c.ondemand), res.Skipped, res.SkipReasons)
+	if len(c.OnDemand) != 2 || res.Skipped != 1 || res.SkipReasons["on-demand price 0 (unknown)"] != 1 {
+		t.Fatalf("ondemand %d, skipped %d %v", len(c.OnDemand), res.Skipped, res.SkipReasons)
 	}
 	want := market.OnDemandPrice{Cloud: "aws", Region: "us-east-1", InstanceType: "p2.16xlarge", Date: date(2024, 1, 9), Price: 14.4,
 		Source: "file:ondemand_us-east-1.json", FetchedAt: fixedNow}
-	if c.ondemand[1] != want {
-		t.Errorf("got %+v\nwant %+v", c.ondemand[1], want)
+	if c.OnDemand[1] != want {
+		t.Errorf("got %+v\nwant %+v", c.OnDemand[1], want)
 	}
 	// --region overrides the file name.
 	c, _, err = parseFile(t, td("ondemand_us-east-1.json"), Options{Region: "eu-west-1"})
-	if err != nil || c.ondemand[0].Region != "eu-west-1" {
-		t.Errorf("override: %v %+v", err, c.ondemand)
+	if err != nil || c.OnDemand[0].Region != "eu-west-1" {
+		t.Errorf("override: %v %+v", err, c.OnDemand)
 	}
 	_, _, err = parseFile(t, td("ondemand_us-east-1.json"), Options{Region: "moon-1"})
 	if err == nil || !strings.Contains(err.Error(), `unknown region "moon-1"`) {
@@ -155,13 +155,13 @@ func TestSpotAdvisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.advisor) != 3 {
-		t.Fatalf("advisor rows = %d, want 3: %+v", len(c.advisor), c.advisor)
+	if len(c.Advisor) != 3 {
+		t.Fatalf("advisor rows = %d, want 3: %+v", len(c.Advisor), c.Advisor)
 	}
 	want := market.AdvisorRow{Region: "us-east-1", OS: "Windows", InstanceType: "p3.2xlarge", Bucket: 4, SavingsPct: 55,
 		Snapshot: date(2024, 1, 1), Source: "file:spot-advisor-data_2024-01.json", FetchedAt: fixedNow}
-	if c.advisor[2] != want {
-		t.Errorf("got %+v\nwant %+v", c.advisor[2], want)
+	if c.Advisor[2] != want {
+		t.Errorf("got %+v\nwant %+v", c.Advisor[2], want)
 	}
 	if res.SkipReasons["negative savings (spot price above on-demand)"] != 1 {
 		t.Errorf("skips = %v", res.SkipReasons)
@@ -170,8 +170,8 @@ func TestSpotAdvisor(t *testing.T) {
 		t.Errorf("info = %q", res.Info)
 	}
 	c, _, err = parseFile(t, td("spot-advisor-data_2024-01.json"), Options{SnapshotDate: date(2024, 1, 15)})
-	if err != nil || !c.advisor[0].Snapshot.Equal(date(2024, 1, 15)) {
-		t.Errorf("SnapshotDate override: %v %v", err, c.advisor[0].Snapshot)
+	if err != nil || !c.Advisor[0].Snapshot.Equal(date(2024, 1, 15)) {
+		t.Errorf("SnapshotDate override: %v %v", err, c.Advisor[0].Snapshot)
 	}
 }
 
@@ -186,12 +186,12 @@ func TestInstanceTypesJSON(t *testing.T) {
 		{Cloud: "aws", Name: "c1.medium", VCPU: 2, MemoryGiB: 1740.0 / 1024, Arch: "x86_64",
 			Source: "file:describe_instance_types.json", FetchedAt: fixedNow},
 	}
-	if len(c.types) != len(want) {
-		t.Fatalf("types = %+v", c.types)
+	if len(c.Types) != len(want) {
+		t.Fatalf("types = %+v", c.Types)
 	}
 	for i := range want {
-		if c.types[i] != want[i] {
-			t.Errorf("type %d\n got %+v\nwant %+v", i, c.types[i], want[i])
+		if c.Types[i] != want[i] {
+			t.Errorf("type %d\n got %+v\nwant %+v", i, c.Types[i], want[i])
 		}
 	}
 }
@@ -202,7 +202,7 @@ func TestInstanceCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	byName := map[string]market.InstanceType{}
-	for _, it := range c.types {
+	for _, it := range c.Types {
 		if _, dup := byName[it.Name]; dup {
 			t.Errorf("%s emitted twice", it.Name)
 		}
@@ -222,10 +222,10 @@ func TestInstanceCatalog(t *testing.T) {
 		t.Errorf("i386 arch not mapped: %+v", byName["t2.micro"])
 	}
 	// 7 rows: p5 (0 = unknown) and the Local Zone have no storable price.
-	if len(c.ondemand) != 5 || res.Skipped != 2 {
-		t.Errorf("ondemand = %d, skipped %d %v", len(c.ondemand), res.Skipped, res.SkipReasons)
+	if len(c.OnDemand) != 5 || res.Skipped != 2 {
+		t.Errorf("ondemand = %d, skipped %d %v", len(c.OnDemand), res.Skipped, res.SkipReasons)
 	}
-	for _, o := range c.ondemand {
+	for _, o := range c.OnDemand {
 		if o.Price <= 0 || !o.Date.Equal(date(2024, 4, 1)) {
 			t.Errorf("on-demand %+v", o)
 		}
@@ -239,16 +239,16 @@ func TestGCPPrices(t *testing.T) {
 	}
 	// Row 1: on-demand only (no spot yet); row 2: both; row 3: spot, on-demand
 	// 0 (unknown); row 4: spot, no on-demand.
-	if len(c.prices) != 3 || len(c.ondemand) != 2 {
-		t.Fatalf("prices %d ondemand %d", len(c.prices), len(c.ondemand))
+	if len(c.Prices) != 3 || len(c.OnDemand) != 2 {
+		t.Fatalf("prices %d ondemand %d", len(c.Prices), len(c.OnDemand))
 	}
 	want := market.PricePoint{Pool: market.PoolKey{Cloud: "gcp", Region: "us-central1", InstanceType: "a2-highgpu-1g"},
 		Time: time.Date(2023, 5, 10, 8, 0, 0, 0, time.UTC), Price: 1.10192, Source: "file:gcp_prices.csv", FetchedAt: fixedNow}
-	if c.prices[0] != want {
-		t.Errorf("got %+v\nwant %+v", c.prices[0], want)
+	if c.Prices[0] != want {
+		t.Errorf("got %+v\nwant %+v", c.Prices[0], want)
 	}
-	if !c.ondemand[0].Date.Equal(date(2022, 2, 9)) {
-		t.Errorf("date-only snapshot = %v", c.ondemand[0].Date)
+	if !c.OnDemand[0].Date.Equal(date(2022, 2, 9)) {
+		t.Errorf("date-only snapshot = %v", c.OnDemand[0].Date)
 	}
 	if res.Skipped != 3 || res.Bad != 0 {
 		t.Errorf("skipped %d %v bad %d", res.Skipped, res.SkipReasons, res.Bad)
@@ -261,7 +261,7 @@ func TestGCPMachineTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	byName := map[string]market.InstanceType{}
-	for _, it := range c.types {
+	for _, it := range c.Types {
 		byName[it.Name] = it
 	}
 	for name, want := range map[string]struct {
@@ -292,10 +292,10 @@ func TestPlacementScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.placement) != 2 {
-		t.Fatalf("scores = %+v", c.placement)
+	if len(c.Scores) != 2 {
+		t.Fatalf("scores = %+v", c.Scores)
 	}
-	s := c.placement[0]
+	s := c.Scores[0]
 	if s.Region != "us-east-1" || s.Zone != "use1-az4" || s.Score != 7 || s.TargetCapacity != 4 || s.CapacityUnit != "units" ||
 		strings.Join(s.InstanceTypes, ",") != "p3.2xlarge,g5.xlarge" || !s.Time.Equal(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Errorf("score = %+v", s)
@@ -307,9 +307,9 @@ func TestPlacementScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.placement) != 2 || c.placement[1].Region != "eu-west-1" || c.placement[1].Score != 6 || c.placement[1].Zone != "" ||
-		c.placement[1].TargetCapacity != 2 || !c.placement[1].Time.Equal(req.Time) {
-		t.Errorf("bare = %+v", c.placement)
+	if len(c.Scores) != 2 || c.Scores[1].Region != "eu-west-1" || c.Scores[1].Score != 6 || c.Scores[1].Zone != "" ||
+		c.Scores[1].TargetCapacity != 2 || !c.Scores[1].Time.Equal(req.Time) {
+		t.Errorf("bare = %+v", c.Scores)
 	}
 }
 
@@ -318,21 +318,21 @@ func TestEventBridgeFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.events) != 2 {
-		t.Fatalf("events = %+v", c.events)
+	if len(c.Events) != 2 {
+		t.Fatalf("events = %+v", c.Events)
 	}
-	w := c.events[0]
+	w := c.Events[0]
 	if w.Kind != market.EventInterruptionWarning || w.Region != "us-east-2" || w.Zone != "us-east-2a" || w.InstanceID != "i-1234567890abcdef0" ||
 		w.InstanceType != "" || w.Count != 1 || w.EventID != "1e5527d7-bb36-4607-3370-4164db56a40e" || w.Source != "file:events.ndjson" {
 		t.Errorf("warning = %+v", w)
 	}
-	r := c.events[1]
+	r := c.Events[1]
 	if r.Kind != market.EventRebalance || r.Zone != "us-east-1c" || r.InstanceType != "p3.2xlarge" {
 		t.Errorf("rebalance = %+v", r)
 	}
 	c, _, err = parseFile(t, td("events_array.json"), Options{})
-	if err != nil || len(c.events) != 1 || c.events[0].Zone != "" || c.events[0].Region != "us-west-2" {
-		t.Errorf("array: %v %+v", err, c.events)
+	if err != nil || len(c.Events) != 1 || c.Events[0].Zone != "" || c.Events[0].Region != "us-west-2" {
+		t.Errorf("array: %v %+v", err, c.Events)
 	}
 }
 
@@ -350,11 +350,11 @@ func TestSkypilotTrace(t *testing.T) {
 	}
 	// data [4 4 2 2 0 4]
 	want := []ev{{0, "observation-start", 4}, {2, "preempted", 2}, {4, "preempted", 2}, {5, "launched", 4}, {6, "observation-end", 4}}
-	if len(c.events) != len(want) {
-		t.Fatalf("events = %+v", c.events)
+	if len(c.Events) != len(want) {
+		t.Fatalf("events = %+v", c.Events)
 	}
 	for k, w := range want {
-		e := c.events[k]
+		e := c.Events[k]
 		if e.Kind != w.kind || e.Count != w.count || !e.Time.Equal(start.Add(time.Duration(w.i)*gap)) ||
 			e.Zone != "us-east-2a" || e.Region != "us-east-2" || e.InstanceType != "p3.2xlarge" || e.Cloud != "aws" {
 			t.Errorf("event %d = %+v, want %+v", k, e, w)
@@ -370,7 +370,7 @@ func TestSkypilotTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kinds []string
-	for _, e := range c.events {
+	for _, e := range c.Events {
 		kinds = append(kinds, e.Kind+":"+strconv.Itoa(e.Count))
 		if e.InstanceType != "p2.8xlarge" {
 			t.Errorf("type = %q", e.InstanceType)
@@ -385,8 +385,8 @@ func TestSkypilotTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.prices) != 2 || c.prices[1].Price != 0.95 || !c.prices[1].Time.Equal(date(2023, 4, 22).Add(64*time.Second)) || c.prices[1].Pool.Product != "" {
-		t.Errorf("trace prices = %+v", c.prices)
+	if len(c.Prices) != 2 || c.Prices[1].Price != 0.95 || !c.Prices[1].Time.Equal(date(2023, 4, 22).Add(64*time.Second)) || c.Prices[1].Pool.Product != "" {
+		t.Errorf("trace prices = %+v", c.Prices)
 	}
 }
 
@@ -434,7 +434,7 @@ func TestBadInput(t *testing.T) {
 			path := td("bad/" + tc.file)
 			c, _, err := parseFile(t, path, tc.opts)
 			if err == nil {
-				t.Fatalf("no error; parsed %d rows", c.total())
+				t.Fatalf("no error; parsed %d rows", c.Total())
 			}
 			if !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %q\nwant it to contain %q", err, tc.wantErr)
@@ -457,8 +457,8 @@ func TestBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatalf("SkipBad: %v", err)
 			}
-			if c.total() != tc.skipStored || res.Bad != int64(tc.skipBad) || len(res.BadReasons) != tc.skipBad {
-				t.Errorf("SkipBad: stored %d bad %d (%q), want %d and %d", c.total(), res.Bad, res.BadReasons, tc.skipStored, tc.skipBad)
+			if c.Total() != tc.skipStored || res.Bad != int64(tc.skipBad) || len(res.BadReasons) != tc.skipBad {
+				t.Errorf("SkipBad: stored %d bad %d (%q), want %d and %d", c.Total(), res.Bad, res.BadReasons, tc.skipStored, tc.skipBad)
 			}
 		})
 	}

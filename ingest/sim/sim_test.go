@@ -11,35 +11,13 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/spotcast/spotcast/ingest/ingesttest"
 	"github.com/spotcast/spotcast/ingest/sim"
 	"github.com/spotcast/spotcast/market"
 )
 
-// collect is an in-memory ingest.Sink.
-type collect struct {
-	prices   []market.PricePoint
-	advisor  []market.AdvisorRow
-	types    []market.InstanceType
-	ondemand []market.OnDemandPrice
-	scores   []market.PlacementScore
-	events   []market.Event
-}
-
-func (c *collect) AddPrice(p market.PricePoint) error   { c.prices = append(c.prices, p); return nil }
-func (c *collect) AddAdvisor(a market.AdvisorRow) error { c.advisor = append(c.advisor, a); return nil }
-func (c *collect) AddInstanceType(t market.InstanceType) error {
-	c.types = append(c.types, t)
-	return nil
-}
-func (c *collect) AddOnDemand(o market.OnDemandPrice) error {
-	c.ondemand = append(c.ondemand, o)
-	return nil
-}
-func (c *collect) AddPlacementScore(p market.PlacementScore) error {
-	c.scores = append(c.scores, p)
-	return nil
-}
-func (c *collect) AddEvent(e market.Event) error { c.events = append(c.events, e); return nil }
+// collect is the in-memory sink the simulator writes to in tests.
+type collect = ingesttest.Collector
 
 // now is a fixed clock, 12:34:56 on a Thursday.
 var now = time.Date(2026, 1, 15, 12, 34, 56, 0, time.UTC)
@@ -84,10 +62,10 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("two runs with seed 1 and the same clock differ")
 	}
 	c := generate(t, 2)
-	if reflect.DeepEqual(a.rows.prices, c.rows.prices) {
+	if reflect.DeepEqual(a.rows.Prices, c.rows.Prices) {
 		t.Fatal("seeds 1 and 2 produced the same prices")
 	}
-	if reflect.DeepEqual(a.rows.events, c.rows.events) {
+	if reflect.DeepEqual(a.rows.Events, c.rows.Events) {
 		t.Fatal("seeds 1 and 2 produced the same events")
 	}
 }
@@ -105,26 +83,26 @@ func TestPoolIndependence(t *testing.T) {
 			t.Fatal(err)
 		}
 		keep := map[market.PoolKey]bool{}
-		for _, p := range sub.prices {
+		for _, p := range sub.Prices {
 			keep[p.Pool] = true
 		}
 		var want []market.PricePoint
-		for _, p := range full.rows.prices {
+		for _, p := range full.rows.Prices {
 			if keep[p.Pool] {
 				want = append(want, p)
 			}
 		}
-		if len(want) == 0 || !reflect.DeepEqual(want, sub.prices) {
+		if len(want) == 0 || !reflect.DeepEqual(want, sub.Prices) {
 			t.Errorf("regions %v types %v holdout %s: prices differ from the full market's (%d vs %d points)",
-				cfg.Regions, cfg.Types, cfg.Holdout, len(sub.prices), len(want))
+				cfg.Regions, cfg.Types, cfg.Holdout, len(sub.Prices), len(want))
 		}
 		var wantEv []market.Event
-		for _, e := range full.rows.events {
+		for _, e := range full.rows.Events {
 			if keep[market.PoolKey{Cloud: e.Cloud, Region: e.Region, Zone: e.Zone, InstanceType: e.InstanceType, Product: sim.Product}] {
 				wantEv = append(wantEv, e)
 			}
 		}
-		if !reflect.DeepEqual(wantEv, sub.events) {
+		if !reflect.DeepEqual(wantEv, sub.Events) {
 			t.Errorf("regions %v types %v holdout %s: events differ from the full market's", cfg.Regions, cfg.Types, cfg.Holdout)
 		}
 	}
@@ -134,12 +112,12 @@ func TestSummaryCounts(t *testing.T) {
 	r := generate(t, 1)
 	got := r.sum.Tables()
 	want := map[string]int64{
-		"prices":           int64(len(r.rows.prices)),
-		"advisor":          int64(len(r.rows.advisor)),
-		"instance_types":   int64(len(r.rows.types)),
-		"ondemand_prices":  int64(len(r.rows.ondemand)),
-		"placement_scores": int64(len(r.rows.scores)),
-		"events":           int64(len(r.rows.events)),
+		"prices":           int64(len(r.rows.Prices)),
+		"advisor":          int64(len(r.rows.Advisor)),
+		"instance_types":   int64(len(r.rows.Types)),
+		"ondemand_prices":  int64(len(r.rows.OnDemand)),
+		"placement_scores": int64(len(r.rows.Scores)),
+		"events":           int64(len(r.rows.Events)),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("summary %v, rows written %v", got, want)
@@ -163,29 +141,29 @@ func TestEveryRowSimulated(t *testing.T) {
 			t.Fatalf("%s row %d: source %q fetched %s, want %q at %s", kind, i, source, fetched, market.SourceSimulated, now)
 		}
 	}
-	for i, x := range r.rows.prices {
+	for i, x := range r.rows.Prices {
 		check("price", i, x.Source, x.FetchedAt)
 	}
-	for i, x := range r.rows.advisor {
+	for i, x := range r.rows.Advisor {
 		check("advisor", i, x.Source, x.FetchedAt)
 	}
-	for i, x := range r.rows.types {
+	for i, x := range r.rows.Types {
 		check("instance type", i, x.Source, x.FetchedAt)
 	}
-	for i, x := range r.rows.ondemand {
+	for i, x := range r.rows.OnDemand {
 		check("on-demand", i, x.Source, x.FetchedAt)
 	}
-	for i, x := range r.rows.scores {
+	for i, x := range r.rows.Scores {
 		check("placement score", i, x.Source, x.FetchedAt)
 	}
-	for i, x := range r.rows.events {
+	for i, x := range r.rows.Events {
 		check("event", i, x.Source, x.FetchedAt)
 	}
 }
 
 func onDemand(rows *collect) map[[2]string]float64 {
 	od := map[[2]string]float64{}
-	for _, o := range rows.ondemand {
+	for _, o := range rows.OnDemand {
 		od[[2]string{o.Region, o.InstanceType}] = o.Price
 	}
 	return od
@@ -202,7 +180,7 @@ func byPool(points []market.PricePoint) map[market.PoolKey][]market.PricePoint {
 func TestPrices(t *testing.T) {
 	r := generate(t, 1)
 	od := onDemand(r.rows)
-	series := byPool(r.rows.prices)
+	series := byPool(r.rows.Prices)
 	if len(series) != len(r.truth.Pools) {
 		t.Fatalf("%d pools have prices, %d simulated", len(series), len(r.truth.Pools))
 	}
@@ -291,7 +269,7 @@ func localZone(region string) *time.Location {
 func TestNightsCheaper(t *testing.T) {
 	r := generate(t, 1)
 	var diffs []float64
-	for key, pts := range byPool(r.rows.prices) {
+	for key, pts := range byPool(r.rows.Prices) {
 		loc := localZone(key.Region)
 		var sum, dur [2]float64
 		for i, p := range pts {
@@ -389,7 +367,7 @@ func lives(t *testing.T, events []market.Event) []*life {
 func TestEventsWellFormed(t *testing.T) {
 	r := generate(t, 1)
 	ids := map[string]bool{}
-	for i, e := range r.rows.events {
+	for i, e := range r.rows.Events {
 		if ids[e.EventID] {
 			t.Fatalf("event %d: id %s repeats", i, e.EventID)
 		}
@@ -398,7 +376,7 @@ func TestEventsWellFormed(t *testing.T) {
 			t.Fatalf("event %d at %s outside [%s, %s]", i, e.Time, r.sum.Start, r.sum.End)
 		}
 	}
-	ls := lives(t, r.rows.events)
+	ls := lives(t, r.rows.Events)
 	running := map[market.PoolKey]int{}
 	withRebalance := 0
 	for _, l := range ls {
@@ -473,7 +451,7 @@ func TestHazardRecovered(t *testing.T) {
 			truth, truth0 float64 // integrated true hazard over the same
 		}
 		fam := map[string]*acc{}
-		for _, l := range lives(t, r.rows.events) {
+		for _, l := range lives(t, r.rows.Events) {
 			p, err := r.truth.Pool(l.key)
 			if err != nil {
 				t.Fatal(err)
@@ -540,7 +518,7 @@ func TestWeekendCalmer(t *testing.T) {
 	r := generate(t, 1)
 	var nWE, nWD int
 	var lamWE, lamWD float64 // integrated hazard without the weekend factor
-	for _, l := range lives(t, r.rows.events) {
+	for _, l := range lives(t, r.rows.Events) {
 		p, err := r.truth.Pool(l.key)
 		if err != nil {
 			t.Fatal(err)
@@ -626,10 +604,10 @@ func TestAdvisorConsistentWithHazard(t *testing.T) {
 		spec[ty.Name] = ty
 	}
 	snaps := r.truth.AdvisorSnapshots()
-	if len(snaps) < 3 || len(r.rows.advisor) != len(snaps)*len(r.rows.ondemand) {
-		t.Fatalf("%d advisor rows for %d snapshots and %d type/regions", len(r.rows.advisor), len(snaps), len(r.rows.ondemand))
+	if len(snaps) < 3 || len(r.rows.Advisor) != len(snaps)*len(r.rows.OnDemand) {
+		t.Fatalf("%d advisor rows for %d snapshots and %d type/regions", len(r.rows.Advisor), len(snaps), len(r.rows.OnDemand))
 	}
-	for _, a := range r.rows.advisor {
+	for _, a := range r.rows.Advisor {
 		h, savings, err := r.truth.AdvisorTruth(a.Region, a.InstanceType, a.Snapshot)
 		if err != nil {
 			t.Fatal(err)
@@ -681,8 +659,8 @@ func TestAdvisorBucketEdges(t *testing.T) {
 func TestPlacementScores(t *testing.T) {
 	r := generate(t, 1)
 	times := r.truth.PlacementTimes()
-	if len(times) != 30 || len(r.rows.scores) != len(times)*(len(r.truth.Pools)+len(r.rows.ondemand)) {
-		t.Fatalf("%d scores at %d times", len(r.rows.scores), len(times))
+	if len(times) != 30 || len(r.rows.Scores) != len(times)*(len(r.truth.Pools)+len(r.rows.OnDemand)) {
+		t.Fatalf("%d scores at %d times", len(r.rows.Scores), len(times))
 	}
 	type rt struct {
 		region, typ string
@@ -690,7 +668,7 @@ func TestPlacementScores(t *testing.T) {
 	}
 	bestZone := map[rt]int{}
 	region := map[rt]int{}
-	for _, s := range r.rows.scores {
+	for _, s := range r.rows.Scores {
 		if s.Score < 1 || s.Score > 10 || len(s.InstanceTypes) != 1 || s.TargetCapacity != 1 {
 			t.Fatalf("bad score row %+v", s)
 		}
@@ -735,7 +713,7 @@ func TestPlacementScores(t *testing.T) {
 func TestCatalogueRows(t *testing.T) {
 	r := generate(t, 1)
 	types := map[string]market.InstanceType{}
-	for _, it := range r.rows.types {
+	for _, it := range r.rows.Types {
 		types[it.Name] = it
 	}
 	for _, c := range []struct {
@@ -814,7 +792,7 @@ type failing struct {
 var errFull = errors.New("sink full")
 
 func (f *failing) AddPrice(p market.PricePoint) error {
-	if len(f.prices) == f.after {
+	if len(f.Prices) == f.after {
 		return errFull
 	}
 	return f.collect.AddPrice(p)
@@ -826,8 +804,8 @@ func TestSinkErrorStops(t *testing.T) {
 	if !errors.Is(err, errFull) || !strings.Contains(err.Error(), "m5.large") {
 		t.Fatalf("error %v: want the sink's error with the pool named", err)
 	}
-	if len(f.events) != 0 {
-		t.Fatalf("%d events written after the sink failed", len(f.events))
+	if len(f.Events) != 0 {
+		t.Fatalf("%d events written after the sink failed", len(f.Events))
 	}
 }
 
@@ -896,13 +874,13 @@ func FuzzGenerate(f *testing.F) {
 			t.Fatalf("%d pools, %d prices", sum.Pools, sum.Prices)
 		}
 		od := onDemand(rows)
-		for _, p := range rows.prices {
+		for _, p := range rows.Prices {
 			if !(p.Price > 0 && p.Price < od[[2]string{p.Pool.Region, p.Pool.InstanceType}]) {
 				t.Fatalf("price %v", p.Price)
 			}
 		}
 		opened := 0
-		for _, e := range rows.events {
+		for _, e := range rows.Events {
 			if e.Kind == market.EventObservationStart {
 				opened++
 			}
