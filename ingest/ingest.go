@@ -159,3 +159,9 @@ func (c *LineCounter) Line(off int64) int64 {
 	c.base += int64(i)
 	return c.line + 1
 }
+
+// SourceSidecar is the file beside a data file that declares the source of
+// its rows when the format has no column for it: PATH.source, one line.
+// The market simulator writes one holding "simulated" beside every CSV it
+// generates, and ingest/files stores that file's rows with that source.
+func SourceSidecar(path string) string { return path + ".source" }
