@@ -606,6 +606,7 @@ func (m *FullMarket) eachPrice(ctx context.Context, fn func(fullRow) error, prog
 	start := m.Start.Unix()
 	var h groupHeap
 	var batch []*group
+	var ticks []int64
 	premium := make([]int64, len(m.pools))
 	for i, p := range m.pools {
 		premium[i] = premiumMicro(p.product, m.types[p.typ].VCPU)
@@ -628,9 +629,10 @@ func (m *FullMarket) eachPrice(ctx context.Context, fn func(fullRow) error, prog
 				batch = append(batch, h.pop())
 			}
 			sort.Slice(batch, func(i, j int) bool { return batch[i].zoneKey < batch[j].zoneKey })
-			ticks := make([]int64, len(batch))
-			for i, g := range batch {
-				_, ticks[i] = g.next()
+			ticks = ticks[:0]
+			for _, g := range batch {
+				_, tk := g.next()
+				ticks = append(ticks, tk)
 			}
 			for prod := range numProducts {
 				for i, g := range batch {

@@ -290,6 +290,9 @@ func (m *FullMarket) WriteCSVFile(ctx context.Context, path string, progress io.
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // CreateTemp's 0600 is for secrets
+	}
 	if err != nil {
 		return sum, fmt.Errorf("%s: %w", path, err)
 	}
