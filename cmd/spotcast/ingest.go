@@ -154,6 +154,7 @@ func runIngestSim(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&regions, "regions", "all", "full market: all, or comma-separated regions")
 	fs.StringVar(&csvPath, "csv", "", "full market: write the price history to this per-AZ CSV `file` (gzip if it ends in .gz), plus FILE.source, instead of the store")
 	fs.StringVar(&end, "end", "", "full market: end of the span, RFC 3339 or a date, or \"now\" (default "+sim.DefaultFullEnd.Format("2006-01-02")+", fixed so a seed always gives the same bytes)")
+	catalogue := fs.Bool("catalogue", false, "full market with --csv: also write the catalogue, Linux on-demand prices and monthly advisor feeds into the directory OUT.catalogue (OUT without .csv[.gz]), in formats ingest file reads")
 	quiet := fs.Bool("quiet", false, "full market: no progress on stderr")
 	if err := parse(fs, args, false); err != nil {
 		return err
@@ -182,10 +183,13 @@ func runIngestSim(ctx context.Context, e env, args []string) error {
 		if !*quiet {
 			progress = e.stderr
 		}
-		return ingestFullSim(ctx, e, c, fc, csvPath, progress)
+		if *catalogue && csvPath == "" {
+			return fmt.Errorf("--catalogue goes with --csv (a store written directly gets the catalogue anyway)")
+		}
+		return ingestFullSim(ctx, e, c, fc, csvPath, *catalogue, progress)
 	}
-	if csvPath != "" || end != "" || (regions != "all" && regions != "") {
-		return fmt.Errorf("--csv, --end and --regions apply to the full market: give --pools")
+	if csvPath != "" || end != "" || *catalogue || (regions != "all" && regions != "") {
+		return fmt.Errorf("--csv, --catalogue, --end and --regions apply to the full market: give --pools")
 	}
 	if cfg.Days == 0 {
 		cfg.Days = sim.DefaultDays
@@ -204,7 +208,7 @@ func runIngestSim(ctx context.Context, e env, args []string) error {
 
 // ingestFullSim writes the full market to a CSV file or into the store
 // (one import, like every other source).
-func ingestFullSim(ctx context.Context, e env, c common, cfg sim.FullConfig, csvPath string, progress io.Writer) error {
+func ingestFullSim(ctx context.Context, e env, c common, cfg sim.FullConfig, csvPath string, catalogue bool, progress io.Writer) error {
 	m, err := sim.NewFullMarket(cfg)
 	if err != nil {
 		return fmt.Errorf("ingest sim: %w", err)
@@ -214,8 +218,18 @@ func ingestFullSim(ctx context.Context, e env, c common, cfg sim.FullConfig, csv
 		if err != nil {
 			return fmt.Errorf("ingest sim: %w", err)
 		}
+		var extra []string
+		if catalogue {
+			if extra, err = m.WriteCatalogueFiles(sim.CatalogueDir(csvPath)); err != nil {
+				return fmt.Errorf("ingest sim: %w", err)
+			}
+		}
 		if c.json {
-			return writeJSON(e.stdout, map[string]any{"source": market.SourceSimulated, "csv": csvPath, "simulated": sum})
+			return writeJSON(e.stdout, map[string]any{"source": market.SourceSimulated, "csv": csvPath, "catalogue_files": extra, "simulated": sum})
+		}
+		if len(extra) > 0 {
+			fmt.Fprintf(e.stdout, "catalogue: %d files (instance types, on-demand prices, advisor feeds), each with its .source sidecar, in %s\n",
+				len(extra), sim.CatalogueDir(csvPath))
 		}
 		fmt.Fprintf(e.stdout, "simulated full market (source=%s, seed %d, %s .. %s): %d pools in %d regions, %d price rows, %d bytes in %.1fs -> %s (+ %s)\n",
 			market.SourceSimulated, sum.Seed, sum.Start.Format(time.RFC3339), sum.End.Format(time.RFC3339), sum.Pools, sum.Regions,

@@ -14,12 +14,13 @@ import (
 func TestIngestSimFullMarket(t *testing.T) {
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "m.csv.gz")
-	out, _, err := spotcast(t, "", "ingest", "sim", "--pools", "300", "--days", "2", "--seed", "5", "--regions", "us-east-1,eu-west-1", "--csv", csv, "--json", "--quiet")
+	out, _, err := spotcast(t, "", "ingest", "sim", "--pools", "300", "--days", "2", "--seed", "5", "--regions", "us-east-1,eu-west-1", "--csv", csv, "--catalogue", "--json", "--quiet")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var gen struct {
-		Source    string `json:"source"`
+		Source    string   `json:"source"`
+		Catalogue []string `json:"catalogue_files"`
 		Simulated struct {
 			Pools   int   `json:"pools"`
 			Regions int   `json:"regions"`
@@ -29,6 +30,10 @@ func TestIngestSimFullMarket(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &gen); err != nil {
 		t.Fatal(err)
 	}
+	catalogue := filepath.Join(dir, "m.catalogue")
+	if gen.Catalogue == nil || filepath.Dir(gen.Catalogue[0]) != catalogue {
+		t.Fatalf("catalogue files %v, want them in %s", gen.Catalogue, catalogue)
+	}
 	if gen.Source != "simulated" || gen.Simulated.Pools != 300 || gen.Simulated.Regions != 2 || gen.Simulated.Prices < 600 {
 		t.Fatalf("ingest sim --csv = %s", out)
 	}
@@ -37,7 +42,7 @@ func TestIngestSimFullMarket(t *testing.T) {
 	}
 
 	db := filepath.Join(dir, "f.duckdb")
-	out, _, err = spotcast(t, "", "ingest", "file", "--db", db, "--json", "--quiet", csv)
+	out, _, err = spotcast(t, "", "ingest", "file", "--db", db, "--json", "--quiet", csv, catalogue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +50,7 @@ func TestIngestSimFullMarket(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.RowsStored != gen.Simulated.Prices || rep.Files[0].Format != "aws-spot-price-csv" {
+	if rep.RowsStored <= gen.Simulated.Prices || rep.Files[0].Format != "aws-spot-price-csv" || rep.Files[0].RowsStored != gen.Simulated.Prices {
 		t.Fatalf("ingest file = %s", out)
 	}
 	out, _, err = spotcast(t, "", "stats", "--db", db)
@@ -78,6 +83,7 @@ func TestIngestSimFlagErrors(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "e.duckdb")
 	for _, args := range [][]string{
 		{"--csv", "x.csv"},
+		{"--pools", "10", "--catalogue"},
 		{"--regions", "us-east-1"},
 		{"--days", "0"},
 		{"--pools", "-3"},

@@ -319,13 +319,13 @@ func TestFullLabelledSimulated(t *testing.T) {
 	if bad > 0 {
 		t.Errorf("%d rows not labelled simulated at the clock's time", bad)
 	}
-	// 40 days: two monthly advisor snapshots per (region, type, OS).
+	// 40 days up to June 1: advisor snapshots on May 1 and June 1.
 	snaps := map[time.Time]bool{}
 	for _, a := range c.Advisor {
 		snaps[a.Snapshot] = true
 	}
-	if len(snaps) != 2 || !snaps[fullEnd] || !snaps[fullEnd.AddDate(0, 0, -30)] {
-		t.Errorf("advisor snapshots %v, want %s and 30 days before", snaps, fullEnd)
+	if len(snaps) != 2 || !snaps[fullEnd] || !snaps[fullEnd.AddDate(0, -1, 0)] {
+		t.Errorf("advisor snapshots %v, want %s and a month before", snaps, fullEnd)
 	}
 
 	path := filepath.Join(t.TempDir(), "m.csv.gz")

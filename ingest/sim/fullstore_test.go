@@ -70,6 +70,34 @@ func TestFullIntoStore(t *testing.T) {
 	if rep.Files[0].Format != files.FormatSpotPriceCSV || rep.RowsStored != sum.Prices {
 		t.Fatalf("ingest file: format %s, %d rows stored; want %s, %d", rep.Files[0].Format, rep.RowsStored, files.FormatSpotPriceCSV, sum.Prices)
 	}
+	// The catalogue files give the same catalogue and advisor rows, and
+	// the Linux/UNIX on-demand prices (the format has no product).
+	dir := sim.CatalogueDir(path)
+	if _, err := m.WriteCatalogueFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := files.Import(ctx, viaFile, []string{dir}, files.Options{Now: clock}); err != nil {
+		t.Fatal(err)
+	}
+	fileCounts, err := viaFile.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fileCounts["instance_types"] != sum.InstanceTypes || fileCounts["advisor"] != sum.Advisor || fileCounts["ondemand_prices"] == 0 || fileCounts["ondemand_prices"] >= sum.OnDemand {
+		t.Errorf("from the catalogue files: %v; direct: %+v", fileCounts, sum)
+	}
+	for _, k := range m.Pools {
+		if _, ok := market.AWSGPUFamily(k.InstanceType); !ok {
+			continue
+		}
+		a, errA := direct.InstanceType(ctx, market.AWS, k.InstanceType)
+		b, errB := viaFile.InstanceType(ctx, market.AWS, k.InstanceType)
+		if errA != nil || errB != nil || a.GPUModel == "" || a.GPUModel != b.GPUModel || a.GPUCount != b.GPUCount || a.VCPU != b.VCPU || b.Source != market.SourceSimulated {
+			t.Errorf("%s: direct %+v (%v), via the files %+v (%v)", k.InstanceType, a, errA, b, errB)
+		}
+		break
+	}
+
 	for _, k := range []market.PoolKey{m.Pools[0], m.Pools[len(m.Pools)/2], m.Pools[len(m.Pools)-1]} {
 		a, err := direct.Series(ctx, k, time.Time{}, time.Time{})
 		if err != nil {

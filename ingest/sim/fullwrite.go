@@ -76,11 +76,13 @@ var publishedHazard = map[string]float64{
 	"p3": hazardV100, "p3dn": hazardV100, "p4d": hazardA100, "p4de": hazardA100, "p5": hazardH100,
 }
 
-// advisorSnapshots are the dates of the monthly advisor rows: End's UTC
-// midnight and every 30 days back, while after Start.
+// advisorSnapshots are the dates of the monthly advisor rows, newest
+// first: the first day of every month in (Start, End], or, when the span
+// holds no month start, the one before End.
 func (m *FullMarket) advisorSnapshots() []time.Time {
 	var out []time.Time
-	for snap := m.End.Truncate(24 * time.Hour); snap.After(m.Start) || len(out) == 0; snap = snap.AddDate(0, 0, -30) {
+	snap := time.Date(m.End.Year(), m.End.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for ; snap.After(m.Start) || len(out) == 0; snap = snap.AddDate(0, -1, 0) {
 		out = append(out, snap)
 	}
 	return out
