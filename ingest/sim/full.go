@@ -31,7 +31,7 @@ import (
 //     day (its price, changed or not, at a time of day that drifts by about
 //     a minute a day and is shared by the zones of a region) and price
 //     changes at its own rate, drawn per pool from a lognormal with sigma
-//     1.6 (median ~0.9 a day, one pool in a hundred above 30 a day), so
+//     1.6 (median 1.1 changes a day, one pool in a hundred above 45), so
 //     many pools are nearly flat and a few busy; about 4 rows per pool per
 //     day on average. Red Hat and SUSE pools share the Linux/UNIX pool's
 //     times and add their licence premium; Windows pools have their own,
