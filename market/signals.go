@@ -64,3 +64,9 @@ type ZoneID struct {
 	Source    string
 	FetchedAt time.Time
 }
+
+// Sources of the public price APIs (no credentials needed).
+const (
+	SourceAWSSpotFeed = "aws-spot-feed"
+	SourceAzureRetail = "azure-retail-prices"
+)

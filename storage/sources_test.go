@@ -100,7 +100,9 @@ func TestSourceRowsRefused(t *testing.T) {
 		{"signal range", func(w *Writer) error { c := ok; c.ValueHigh = -1; return w.AddCapacitySignal(c) }, "value_high"},
 		{"signal time", func(w *Writer) error { c := ok; c.Time = time.Time{}; return w.AddCapacitySignal(c) }, "time"},
 		{"signal start", func(w *Writer) error { c := ok; c.Start = t0.Add(time.Hour); return w.AddCapacitySignal(c) }, "start"},
-		{"zone id", func(w *Writer) error { return w.AddZoneID(market.ZoneID{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1a"}) }, "zone_id"},
+		{"zone id", func(w *Writer) error {
+			return w.AddZoneID(market.ZoneID{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1a"})
+		}, "zone_id"},
 		{"score above scale", func(w *Writer) error {
 			return w.AddPlacementScore(market.PlacementScore{Region: "us-east-1", InstanceTypes: []string{"p5.48xlarge"},
 				TargetCapacity: 1, Score: 4, ScaleMax: 3, Time: t0})

@@ -50,6 +50,10 @@ const (
 	FormatEventBridge Format = "eventbridge-json"
 	// FormatSkypilotTrace: a skypilot spot availability/preemption trace.
 	FormatSkypilotTrace Format = "skypilot-trace-json"
+	// FormatAWSSpotFeed: the public AWS spot price feed (spot.json, or its
+	// JSONP form callback({...}); spot.js), region-level Linux and Windows
+	// prices per instance type.
+	FormatAWSSpotFeed Format = "aws-spot-feed-json"
 )
 
 // Formats lists every supported format.
@@ -59,6 +63,7 @@ func Formats() []Format {
 		FormatSpotAdvisor, FormatInstanceTypes, FormatInstanceCatalog,
 		FormatGCPPrices, FormatGCPMachineTypes, FormatPlacementScores,
 		FormatEventBridge, FormatSkypilotTrace,
+		FormatAWSSpotFeed,
 	}
 }
 
@@ -101,6 +106,9 @@ func detect(prefix []byte, name string) (Format, error) {
 	p = bytes.TrimLeft(p, " \t\r\n")
 	if len(p) == 0 {
 		return "", fmt.Errorf("empty file: %w", ingest.ErrBadInput)
+	}
+	if bytes.HasPrefix(p, []byte(jsonpPrefix)) {
+		return FormatAWSSpotFeed, nil
 	}
 	if p[0] == '{' || p[0] == '[' {
 		return detectJSON(p, name)
@@ -208,6 +216,8 @@ keys:
 			return FormatSpotAdvisor, nil
 		case "detail-type":
 			return FormatEventBridge, nil
+		case "vers", "config":
+			return FormatAWSSpotFeed, nil
 		}
 		if keys["metadata"] && keys["data"] {
 			return FormatSkypilotTrace, nil

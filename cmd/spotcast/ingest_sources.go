@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/spotcast/spotcast/ingest/awsfeed"
+	"github.com/spotcast/spotcast/ingest/files"
+	"github.com/spotcast/spotcast/ingest/httpfetch"
+	"github.com/spotcast/spotcast/ingest/sim"
+	"github.com/spotcast/spotcast/storage"
+)
+
+// runIngestAWSFeed: spotcast ingest aws-feed, one poll of the public AWS
+// spot price feed (no credentials).
+func runIngestAWSFeed(ctx context.Context, e env, args []string) error {
+	var c common
+	var url string
+	var retries int
+	fs := newFlags(e, "ingest aws-feed", "ingest aws-feed [--db PATH] [--url URL] [--json]", &c)
+	fs.StringVar(&url, "url", awsfeed.DefaultURL, "feed `URL` (spot.json, or the JSONP spot.js)")
+	fs.IntVar(&retries, "retries", httpfetch.DefaultRetries, "retries of a failed fetch, with exponential backoff")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	s, _, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep, err := awsfeed.Ingest(ctx, s, awsfeed.Options{URL: url, Retries: retriesOpt(retries)})
+	if err != nil {
+		return fmt.Errorf("ingest aws-feed: %w", err)
+	}
+	return printFeed(e, c.json, rep)
+}
+
+func printFeed(e env, asJSON bool, rep awsfeed.Report) error {
+	if asJSON {
+		return writeJSON(e.stdout, rep)
+	}
+	fmt.Fprintf(e.stdout, "aws spot feed %s at %s: read %d, stored %d changed prices, %d unchanged, skipped %d in %.2fs\n",
+		rep.URL, rep.FetchedAt.Format(time.RFC3339), rep.RowsRead, rep.RowsStored, rep.Unchanged, rep.Skipped-rep.Unchanged, rep.Seconds)
+	for _, n := range rep.Info {
+		fmt.Fprintln(e.stderr, "spotcast: aws-feed:", n)
+	}
+	return nil
+}
+
+// retriesOpt maps a --retries flag (0: none) onto the fetch options
+// (0: default, negative: none).
+func retriesOpt(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// fillWithoutCredentials is `ingest aws --simulate-without-credentials`
+// when no AWS credentials exist: real region-level prices from the public
+// feed first; the simulated market only when the feed cannot be reached.
+// Either way it says which on stderr. A feed that answers with something
+// unreadable is an error, not a reason to simulate.
+func fillWithoutCredentials(ctx context.Context, e env, s *storage.Store, asJSON bool, feedURL string) error {
+	fmt.Fprintln(e.stderr, "spotcast: no AWS credentials found (environment, ~/.aws, SSO or instance role)")
+	if feedURL == "" {
+		feedURL = awsfeed.DefaultURL
+	}
+	fmt.Fprintf(e.stderr, "spotcast: trying the public AWS spot price feed %s (real region-level prices, no credentials needed)\n", feedURL)
+	rep, err := awsfeed.Ingest(ctx, s, awsfeed.Options{
+		URL: feedURL, Retries: 1, Backoff: time.Second, HTTP: &http.Client{Timeout: 20 * time.Second},
+	})
+	if err == nil {
+		fmt.Fprintf(e.stderr, "spotcast: filled the store from the AWS spot price feed (source=%s, REAL prices, region-level, no per-zone history)\n", rep.URL)
+		return printFeed(e, asJSON, rep)
+	}
+	if !errors.Is(err, httpfetch.ErrUnreachable) {
+		return fmt.Errorf("ingest aws: the public AWS spot price feed answered but could not be read: %w (use `make demo` or `spotcast ingest sim` for the simulated market)", err)
+	}
+	fmt.Fprintf(e.stderr, "spotcast: the AWS spot price feed cannot be reached: %v\n", err)
+	fmt.Fprintln(e.stderr, "spotcast: filling the store from the SIMULATED market instead; every row is labelled source=simulated")
+	sum, st, err := simulate(ctx, s, sim.Config{Seed: 1})
+	if err != nil {
+		return err
+	}
+	return printSim(e, asJSON, sum, st)
+}
+
+// sourceFlags are the flags of `ingest file` for the formats of the
+// public sources and for CSV of any shape.
+type sourceFlags struct {
+	snapshot string
+}
+
+// addSourceFlags registers them on fs.
+func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
+	f := &sourceFlags{}
+	fs.StringVar(&f.snapshot, "snapshot-time", "", "RFC 3339 `time` of a snapshot whose content carries none (AWS spot feed, Resource Graph rows, GCP capacity advice); default: the file's modification time")
+	return f
+}
+
+// apply sets opts from the flags. Prices of sources that report the
+// current price at every snapshot are stored only when they changed
+// (against what s holds).
+func (f *sourceFlags) apply(s *storage.Store, opts *files.Options) error {
+	if f.snapshot != "" {
+		t, err := time.Parse(time.RFC3339, f.snapshot)
+		if err != nil {
+			return fmt.Errorf("--snapshot-time %q: want an RFC 3339 time such as 2026-01-02T03:00:00Z", f.snapshot)
+		}
+		opts.SnapshotDate = t
+	}
+	opts.Changes = files.NewChangeFilter(files.StoreLatest(s))
+	return nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// noAWSCredentials hides every credential source the SDK would find.
+func noAWSCredentials(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"), "AWS_CONFIG_FILE": filepath.Join(dir, "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "HOME": dir,
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// TestRunWithoutCredentials is `make run`'s first step without AWS
+// credentials: the public feed when it answers, the simulator (said out
+// loud) when it cannot be reached.
+func TestRunWithoutCredentials(t *testing.T) {
+	noAWSCredentials(t)
+	feed, err := os.ReadFile(filepath.Join("..", "..", "ingest", "files", "testdata", "aws_spot_feed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(feed) }))
+	defer srv.Close()
+
+	db := filepath.Join(t.TempDir(), "feed.duckdb")
+	out, errOut, err := spotcast(t, "", "ingest", "aws", "--db", db, "--simulate-without-credentials", "--feed-url", srv.URL, "--json")
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	var rep struct {
+		RowsStored int64 `json:"rows_stored"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.RowsStored != 15 {
+		t.Fatalf("feed report %s (%v), want 15 prices stored", out, err)
+	}
+	if !strings.Contains(errOut, "no AWS credentials") || !strings.Contains(errOut, "REAL prices") || strings.Contains(errOut, "SIMULATED") {
+		t.Errorf("stderr does not say the feed was used:\n%s", errOut)
+	}
+	out, _, err = spotcast(t, "", "stats", "--db", db, "--json")
+	if err != nil || !strings.Contains(out, "aws-spot-feed") || strings.Contains(out, `"simulated"`) {
+		t.Errorf("stats after the feed: %s (%v)", out, err)
+	}
+
+	// Unreachable: the simulator, announced.
+	srv.Close()
+	db = filepath.Join(t.TempDir(), "sim.duckdb")
+	_, errOut, err = spotcast(t, "", "ingest", "aws", "--db", db, "--simulate-without-credentials", "--feed-url", srv.URL)
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	if !strings.Contains(errOut, "cannot be reached") || !strings.Contains(errOut, "SIMULATED") {
+		t.Errorf("stderr does not say the simulator was used:\n%s", errOut)
+	}
+	out, _, err = spotcast(t, "", "stats", "--db", db, "--json")
+	if err != nil || !strings.Contains(out, "simulated") {
+		t.Errorf("stats after the fallback: %s (%v)", out, err)
+	}
+}
+
+func TestIngestAWSFeedCommand(t *testing.T) {
+	feed, err := os.ReadFile(filepath.Join("..", "..", "ingest", "files", "testdata", "aws_spot_feed_jsonp.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(feed) }))
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	out, errOut, err := spotcast(t, "", "ingest", "aws-feed", "--db", db, "--url", srv.URL)
+	if err != nil || !strings.Contains(out, "stored 5 changed prices") {
+		t.Fatalf("first poll: %s %s (%v)", out, errOut, err)
+	}
+	out, errOut, err = spotcast(t, "", "ingest", "aws-feed", "--db", db, "--url", srv.URL)
+	if err != nil || !strings.Contains(out, "stored 0 changed prices") {
+		t.Fatalf("second poll: %s %s (%v)", out, errOut, err)
+	}
+	srv.Close()
+	_, _, err = spotcast(t, "", "ingest", "aws-feed", "--db", db, "--url", srv.URL, "--retries", "0")
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("unreachable feed: err = %v", err)
+	}
+}

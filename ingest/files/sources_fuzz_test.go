@@ -1,0 +1,7 @@
+package files
+
+import "testing"
+
+func FuzzAWSSpotFeed(f *testing.F) {
+	fuzzFormat(f, FormatAWSSpotFeed, "spot.json", "aws_spot_feed.json", "aws_spot_feed_jsonp.js", "bad/aws_spot_feed_bad_price.json")
+}
