@@ -20,6 +20,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		"events":   runIngestEvents,
 		"sim":      runIngestSim,
 		"aws-feed": runIngestAWSFeed,
+		"azure":    runIngestAzure,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
 		fmt.Fprintln(e.stderr, "usage: spotcast ingest aws|aws-feed|azure|file|events|sim [flags]")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spotcast/spotcast/ingest/awsfeed"
+	"github.com/spotcast/spotcast/ingest/azure"
 	"github.com/spotcast/spotcast/ingest/files"
 	"github.com/spotcast/spotcast/ingest/httpfetch"
 	"github.com/spotcast/spotcast/ingest/sim"
@@ -115,5 +116,51 @@ func (f *sourceFlags) apply(s *storage.Store, opts *files.Options) error {
 		opts.SnapshotDate = t
 	}
 	opts.Changes = files.NewChangeFilter(files.StoreLatest(s))
+	return nil
+}
+
+// runIngestAzure: spotcast ingest azure, VM spot and on-demand prices of
+// the Azure Retail Prices API (no credentials), one import per region.
+func runIngestAzure(ctx context.Context, e env, args []string) error {
+	var c common
+	var url, regions string
+	var retries, maxPages int
+	fs := newFlags(e, "ingest azure", "ingest azure [--db PATH] [--regions eastus,westeurope] [--url URL] [--json]", &c)
+	fs.StringVar(&url, "url", azure.DefaultURL, "Retail Prices API `URL`")
+	fs.StringVar(&regions, "regions", "", "comma-separated Azure regions (armRegionName; default: every region spotcast knows)")
+	fs.IntVar(&retries, "retries", httpfetch.DefaultRetries, "retries of a failed page, with exponential backoff")
+	fs.IntVar(&maxPages, "max-pages", azure.DefaultMaxPages, "most pages read per region; a region with more stores nothing")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	s, _, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	opts := azure.Options{URL: url, Retries: retriesOpt(retries), MaxPages: maxPages}
+	if regions != "" {
+		opts.Regions = splitList(regions)
+	}
+	rep, err := azure.Ingest(ctx, s, opts)
+	if c.json {
+		if jerr := writeJSON(e.stdout, rep); jerr != nil {
+			return jerr
+		}
+	} else {
+		for _, r := range rep.Regions {
+			status := "ok"
+			if r.Error != "" {
+				status = "FAILED: " + r.Error
+			}
+			fmt.Fprintf(e.stdout, "%-20s pages %3d  read %6d  stored %6d  duplicates %6d  skipped %6d  %s\n",
+				r.Region, r.Pages, r.RowsRead, r.RowsStored, r.Duplicates, r.Skipped, status)
+		}
+		fmt.Fprintf(e.stdout, "total: read %d, stored %d, failed regions %d in %.1fs\n", rep.RowsRead, rep.RowsStored, rep.FailedRegions, rep.Seconds)
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "spotcast: ingest azure:", err)
+		return errReported
+	}
 	return nil
 }

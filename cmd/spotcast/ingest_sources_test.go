@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spotcast/spotcast/ingest/azure/azureemu"
 )
 
 // noAWSCredentials hides every credential source the SDK would find.
@@ -91,5 +93,42 @@ func TestIngestAWSFeedCommand(t *testing.T) {
 	_, _, err = spotcast(t, "", "ingest", "aws-feed", "--db", db, "--url", srv.URL, "--retries", "0")
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("unreachable feed: err = %v", err)
+	}
+}
+
+func TestIngestAzureCommand(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "ingest", "files", "testdata", "azure_retail_prices.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct{ Items []azureemu.Item }
+	if err := json.Unmarshal(b, &page); err != nil {
+		t.Fatal(err)
+	}
+	emu := azureemu.New(page.Items)
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	emu.BaseURL = srv.URL
+	emu.Set(func(e *azureemu.Server) { e.FailRegion = "westeurope" })
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	out, errOut, err := spotcast(t, "", "ingest", "azure", "--db", db, "--url", srv.URL+"/api/retail/prices",
+		"--regions", "eastus,westeurope", "--retries", "0", "--json")
+	if err == nil || !strings.Contains(errOut, "westeurope") {
+		t.Fatalf("a failed region must fail the command: %v %s", err, errOut)
+	}
+	var rep struct {
+		RowsStored    int64 `json:"rows_stored"`
+		FailedRegions int   `json:"failed_regions"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	// eastus: 2 spot prices (Linux, Windows) and 1 on-demand price.
+	if rep.RowsStored != 3 || rep.FailedRegions != 1 {
+		t.Fatalf("report %s", out)
+	}
+	out, _, err = spotcast(t, "", "pools", "--db", db, "--cloud", "azure", "--product", "")
+	if err != nil || !strings.Contains(out, "azure/eastus/Standard_NC24ads_A100_v4/Linux") {
+		t.Fatalf("pools: %s (%v)", out, err)
 	}
 }

@@ -54,6 +54,9 @@ const (
 	// JSONP form callback({...}); spot.js), region-level Linux and Windows
 	// prices per instance type.
 	FormatAWSSpotFeed Format = "aws-spot-feed-json"
+	// FormatAzureRetail: a page of the Azure Retail Prices API
+	// ({"Items":[...],"NextPageLink":...}): VM spot and on-demand prices.
+	FormatAzureRetail Format = "azure-retail-prices-json"
 )
 
 // Formats lists every supported format.
@@ -63,7 +66,7 @@ func Formats() []Format {
 		FormatSpotAdvisor, FormatInstanceTypes, FormatInstanceCatalog,
 		FormatGCPPrices, FormatGCPMachineTypes, FormatPlacementScores,
 		FormatEventBridge, FormatSkypilotTrace,
-		FormatAWSSpotFeed,
+		FormatAWSSpotFeed, FormatAzureRetail,
 	}
 }
 
@@ -218,6 +221,8 @@ keys:
 			return FormatEventBridge, nil
 		case "vers", "config":
 			return FormatAWSSpotFeed, nil
+		case "BillingCurrency", "CustomerEntityId", "CustomerEntityType", "Items", "NextPageLink":
+			return FormatAzureRetail, nil
 		}
 		if keys["metadata"] && keys["data"] {
 			return FormatSkypilotTrace, nil

@@ -223,6 +223,8 @@ func parse(ctx context.Context, in *input, name string, sink ingest.Sink, opts O
 		err = p.skypilotTrace(br)
 	case FormatAWSSpotFeed:
 		err = p.awsSpotFeed(br)
+	case FormatAzureRetail:
+		err = p.azureRetail(br)
 	default:
 		err = fmt.Errorf("format %q has no parser", format)
 	}

@@ -5,3 +5,7 @@ import "testing"
 func FuzzAWSSpotFeed(f *testing.F) {
 	fuzzFormat(f, FormatAWSSpotFeed, "spot.json", "aws_spot_feed.json", "aws_spot_feed_jsonp.js", "bad/aws_spot_feed_bad_price.json")
 }
+
+func FuzzAzureRetail(f *testing.F) {
+	fuzzFormat(f, FormatAzureRetail, "prices.json", "azure_retail_prices.json", "bad/azure_retail_bad_price.json")
+}
