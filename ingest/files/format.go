@@ -57,6 +57,9 @@ const (
 	// FormatAzureRetail: a page of the Azure Retail Prices API
 	// ({"Items":[...],"NextPageLink":...}): VM spot and on-demand prices.
 	FormatAzureRetail Format = "azure-retail-prices-json"
+	// FormatAzureSpot: Azure Resource Graph SpotResources rows: spot
+	// eviction-rate buckets and spot price history per VM size and region.
+	FormatAzureSpot Format = "azure-spot-resources-json"
 )
 
 // Formats lists every supported format.
@@ -66,7 +69,7 @@ func Formats() []Format {
 		FormatSpotAdvisor, FormatInstanceTypes, FormatInstanceCatalog,
 		FormatGCPPrices, FormatGCPMachineTypes, FormatPlacementScores,
 		FormatEventBridge, FormatSkypilotTrace,
-		FormatAWSSpotFeed, FormatAzureRetail,
+		FormatAWSSpotFeed, FormatAzureRetail, FormatAzureSpot,
 	}
 }
 
@@ -194,6 +197,8 @@ func detectJSON(p []byte, name string) (Format, error) {
 			return FormatEventBridge, nil
 		case keys["instance_type"] && keys["price"] && keys["date"]:
 			return FormatOnDemandJSON, nil
+		case isSpotResourcesRow(keys):
+			return FormatAzureSpot, nil
 		}
 		return "", unknownFormat(name, "a JSON array of objects with keys "+keyList(keys))
 	}
@@ -223,6 +228,8 @@ keys:
 			return FormatAWSSpotFeed, nil
 		case "BillingCurrency", "CustomerEntityId", "CustomerEntityType", "Items", "NextPageLink":
 			return FormatAzureRetail, nil
+		case "totalRecords", "total_records", "skip_token", "$skipToken", "resultTruncated", "facets":
+			return FormatAzureSpot, nil
 		}
 		if keys["metadata"] && keys["data"] {
 			return FormatSkypilotTrace, nil
@@ -233,6 +240,18 @@ keys:
 		}
 		switch t {
 		case json.Delim('['):
+			if k == "data" {
+				// Resource Graph rows, or a trace's samples.
+				inner, isObj := firstObjectKeys(dec)
+				if isObj && isSpotResourcesRow(inner) {
+					return FormatAzureSpot, nil
+				}
+				if isObj {
+					if _, err := dec.Token(); err != nil { // the element's '}'
+						break keys
+					}
+				}
+			}
 			if skipRest(dec) != nil {
 				break keys
 			}
@@ -255,6 +274,13 @@ keys:
 		return FormatSkypilotTrace, nil
 	}
 	return "", unknownFormat(name, "a JSON object with keys "+keyList(keys))
+}
+
+// isSpotResourcesRow: a Resource Graph row of the SpotResources table, as
+// stored (sku and location) or as Microsoft's sample query projects it
+// (skuName and location).
+func isSpotResourcesRow(keys map[string]bool) bool {
+	return keys["location"] && (keys["sku"] || keys["skuName"])
 }
 
 // firstObjectKeys reads the first array element's keys; dec is positioned

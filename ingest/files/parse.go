@@ -225,6 +225,8 @@ func parse(ctx context.Context, in *input, name string, sink ingest.Sink, opts O
 		err = p.awsSpotFeed(br)
 	case FormatAzureRetail:
 		err = p.azureRetail(br)
+	case FormatAzureSpot:
+		err = p.azureSpotResources(br)
 	default:
 		err = fmt.Errorf("format %q has no parser", format)
 	}

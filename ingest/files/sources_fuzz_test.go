@@ -9,3 +9,7 @@ func FuzzAWSSpotFeed(f *testing.F) {
 func FuzzAzureRetail(f *testing.F) {
 	fuzzFormat(f, FormatAzureRetail, "prices.json", "azure_retail_prices.json", "bad/azure_retail_bad_price.json")
 }
+
+func FuzzAzureSpotResources(f *testing.F) {
+	fuzzFormat(f, FormatAzureSpot, "graph.json", "azure_spot_resources.json", "azure_spot_eviction_cli.json", "bad/azure_spot_bad_bucket.json")
+}
