@@ -132,3 +132,34 @@ func TestIngestAzureCommand(t *testing.T) {
 		t.Fatalf("pools: %s (%v)", out, err)
 	}
 }
+
+// TestGCPGPUsFromStoredMachineTypes: GCP GPU machine types resolve their
+// GPUs from the stored machine types (the real catalogue), whatever file
+// their prices came from.
+func TestGCPGPUsFromStoredMachineTypes(t *testing.T) {
+	types := sharedData(t, "gcp/machine_type_attributes_latest.json")
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	hist := filepath.Join("..", "..", "ingest", "files", "testdata", "gcp_capacity_history.json")
+	if _, errOut, err := spotcast(t, "", "ingest", "file", "--db", db, "--quiet", types, hist); err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	out, _, err := spotcast(t, "", "pools", "--db", db, "--cloud", "gcp", "--product", "", "--gpu-model", "A100", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Pools []struct {
+			InstanceType string  `json:"instance_type"`
+			GPUModel     string  `json:"gpu_model"`
+			GPUCount     int     `json:"gpu_count"`
+			GPUMemoryGiB float64 `json:"gpu_memory_gib"`
+		} `json:"pools"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Pools) != 1 || rep.Pools[0].InstanceType != "a2-highgpu-1g" || rep.Pools[0].GPUModel != "A100" ||
+		rep.Pools[0].GPUCount != 1 || rep.Pools[0].GPUMemoryGiB != 40 {
+		t.Fatalf("pools %s", out)
+	}
+}

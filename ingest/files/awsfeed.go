@@ -219,20 +219,8 @@ func (p *parser) snapshotTime() (time.Time, error) {
 // skipJSONP consumes a leading "callback(" and reports whether it was
 // there.
 func skipJSONP(r *bufio.Reader) (bool, error) {
-	for {
-		b, err := r.Peek(1)
-		if err != nil || (b[0] != ' ' && b[0] != '\t' && b[0] != '\r' && b[0] != '\n' && b[0] != 0xef) {
-			break
-		}
-		if b[0] == 0xef { // a UTF-8 byte-order mark
-			bom, _ := r.Peek(3)
-			if !bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
-				break
-			}
-			r.Discard(3)
-			continue
-		}
-		r.Discard(1)
+	if _, err := peekJSON(r); err != nil {
+		return false, err
 	}
 	b, _ := r.Peek(len(jsonpPrefix))
 	if string(b) != jsonpPrefix {
@@ -240,6 +228,31 @@ func skipJSONP(r *bufio.Reader) (bool, error) {
 	}
 	_, err := r.Discard(len(jsonpPrefix))
 	return true, err
+}
+
+// peekJSON discards white space and a byte-order mark and returns the
+// next byte, unread (0 at the end of the input).
+func peekJSON(r *bufio.Reader) (byte, error) {
+	for {
+		b, err := r.Peek(1)
+		if err == io.EOF {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			r.Discard(1)
+			continue
+		case 0xef:
+			if bom, _ := r.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+				r.Discard(3)
+				continue
+			}
+		}
+		return b[0], nil
+	}
 }
 
 // endJSONP checks that only ")" and an optional ";" follow the document.

@@ -60,6 +60,13 @@ const (
 	// FormatAzureSpot: Azure Resource Graph SpotResources rows: spot
 	// eviction-rate buckets and spot price history per VM size and region.
 	FormatAzureSpot Format = "azure-spot-resources-json"
+	// FormatGCPCapacityHistory: Compute Engine advice.capacityHistory
+	// responses: preemption rate and Spot price history per machine type
+	// and zone.
+	FormatGCPCapacityHistory Format = "gcp-capacity-history-json"
+	// FormatGCPCapacityAdvice: a Compute Engine advice.capacity response:
+	// obtainability and estimated uptime per zone and machine type.
+	FormatGCPCapacityAdvice Format = "gcp-capacity-advice-json"
 )
 
 // Formats lists every supported format.
@@ -70,6 +77,7 @@ func Formats() []Format {
 		FormatGCPPrices, FormatGCPMachineTypes, FormatPlacementScores,
 		FormatEventBridge, FormatSkypilotTrace,
 		FormatAWSSpotFeed, FormatAzureRetail, FormatAzureSpot,
+		FormatGCPCapacityHistory, FormatGCPCapacityAdvice,
 	}
 }
 
@@ -199,6 +207,8 @@ func detectJSON(p []byte, name string) (Format, error) {
 			return FormatOnDemandJSON, nil
 		case isSpotResourcesRow(keys):
 			return FormatAzureSpot, nil
+		case keys["preemptionHistory"] || keys["priceHistory"] || keys["location"] && keys["machineType"]:
+			return FormatGCPCapacityHistory, nil
 		}
 		return "", unknownFormat(name, "a JSON array of objects with keys "+keyList(keys))
 	}
@@ -230,9 +240,16 @@ keys:
 			return FormatAzureRetail, nil
 		case "totalRecords", "total_records", "skip_token", "$skipToken", "resultTruncated", "facets":
 			return FormatAzureSpot, nil
+		case "preemptionHistory", "priceHistory":
+			return FormatGCPCapacityHistory, nil
+		case "recommendations":
+			return FormatGCPCapacityAdvice, nil
 		}
 		if keys["metadata"] && keys["data"] {
 			return FormatSkypilotTrace, nil
+		}
+		if keys["location"] && keys["machineType"] {
+			return FormatGCPCapacityHistory, nil
 		}
 		t, err = dec.Token()
 		if err != nil {

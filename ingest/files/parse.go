@@ -227,6 +227,10 @@ func parse(ctx context.Context, in *input, name string, sink ingest.Sink, opts O
 		err = p.azureRetail(br)
 	case FormatAzureSpot:
 		err = p.azureSpotResources(br)
+	case FormatGCPCapacityHistory:
+		err = p.gcpCapacityHistory(br)
+	case FormatGCPCapacityAdvice:
+		err = p.gcpCapacityAdvice(br)
 	default:
 		err = fmt.Errorf("format %q has no parser", format)
 	}

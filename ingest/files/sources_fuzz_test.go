@@ -13,3 +13,11 @@ func FuzzAzureRetail(f *testing.F) {
 func FuzzAzureSpotResources(f *testing.F) {
 	fuzzFormat(f, FormatAzureSpot, "graph.json", "azure_spot_resources.json", "azure_spot_eviction_cli.json", "bad/azure_spot_bad_bucket.json")
 }
+
+func FuzzGCPCapacityHistory(f *testing.F) {
+	fuzzFormat(f, FormatGCPCapacityHistory, "history.json", "gcp_capacity_history.json", "gcp_capacity_history_list.json", "bad/gcp_capacity_history_bad_rate.json")
+}
+
+func FuzzGCPCapacityAdvice(f *testing.F) {
+	fuzzFormat(f, FormatGCPCapacityAdvice, "advice.json", "gcp_capacity_advice.json", "bad/gcp_capacity_advice_bad_uptime.json")
+}
