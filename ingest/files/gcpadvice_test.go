@@ -73,7 +73,9 @@ func TestGCPCapacityAdvice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc struct{ Recommendations []struct{ Shards []json.RawMessage } }
+	var doc struct {
+		Recommendations []struct{ Shards []json.RawMessage }
+	}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
