@@ -67,6 +67,9 @@ const (
 	// FormatGCPCapacityAdvice: a Compute Engine advice.capacity response:
 	// obtainability and estimated uptime per zone and machine type.
 	FormatGCPCapacityAdvice Format = "gcp-capacity-advice-json"
+	// FormatSpotLake: a SpotLake AWS snapshot, Time,InstanceType,Region,
+	// AZ,SPS,T3,T2,IF,OndemandPrice,SpotPrice,Savings.
+	FormatSpotLake Format = "spotlake-csv"
 )
 
 // Formats lists every supported format.
@@ -77,7 +80,7 @@ func Formats() []Format {
 		FormatGCPPrices, FormatGCPMachineTypes, FormatPlacementScores,
 		FormatEventBridge, FormatSkypilotTrace,
 		FormatAWSSpotFeed, FormatAzureRetail, FormatAzureSpot,
-		FormatGCPCapacityHistory, FormatGCPCapacityAdvice,
+		FormatGCPCapacityHistory, FormatGCPCapacityAdvice, FormatSpotLake,
 	}
 }
 
@@ -106,6 +109,7 @@ var csvHeaders = map[Format][]string{
 	FormatDailyOHLC:       {"provider", "region", "instance_type", "date", "open", "high", "low", "close", "avg"},
 	FormatInstanceCatalog: {"instance-type", "region", "arch", "vCPU", "memory", "GPU", "GPU_memory", "current-generation", "ondemand", "spot_avg"},
 	FormatGCPPrices:       {"snapshot_generated_utc", "commit", "machine_type", "region", "ondemand_hour", "spot_hour"},
+	FormatSpotLake:        {"Time", "InstanceType", "Region", "AZ", "SPS", "T3", "T2", "IF", "OndemandPrice", "SpotPrice", "Savings"},
 }
 
 var onDemandName = regexp.MustCompile(`^ondemand_([a-z0-9-]+)\.json$`)

@@ -231,6 +231,8 @@ func parse(ctx context.Context, in *input, name string, sink ingest.Sink, opts O
 		err = p.gcpCapacityHistory(br)
 	case FormatGCPCapacityAdvice:
 		err = p.gcpCapacityAdvice(br)
+	case FormatSpotLake:
+		err = p.spotLake(br)
 	default:
 		err = fmt.Errorf("format %q has no parser", format)
 	}

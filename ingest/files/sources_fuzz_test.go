@@ -21,3 +21,7 @@ func FuzzGCPCapacityHistory(f *testing.F) {
 func FuzzGCPCapacityAdvice(f *testing.F) {
 	fuzzFormat(f, FormatGCPCapacityAdvice, "advice.json", "gcp_capacity_advice.json", "bad/gcp_capacity_advice_bad_uptime.json")
 }
+
+func FuzzSpotLake(f *testing.F) {
+	fuzzFormat(f, FormatSpotLake, "x.csv", spotlakeSample, "bad/spotlake_bad_az.csv")
+}
