@@ -65,7 +65,7 @@ func runIngestFile(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := sources.apply(s, &opts); err != nil {
+	if err := sources.apply(ctx, s, &opts); err != nil {
 		return err
 	}
 	rep, err := files.Import(ctx, s, fs.Args(), opts)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spotcast/spotcast/ingest/awsfeed"
@@ -13,6 +14,7 @@ import (
 	"github.com/spotcast/spotcast/ingest/files"
 	"github.com/spotcast/spotcast/ingest/httpfetch"
 	"github.com/spotcast/spotcast/ingest/sim"
+	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
 
@@ -94,20 +96,31 @@ func fillWithoutCredentials(ctx context.Context, e env, s *storage.Store, asJSON
 // sourceFlags are the flags of `ingest file` for the formats of the
 // public sources and for CSV of any shape.
 type sourceFlags struct {
-	snapshot string
+	snapshot                                string
+	csvMap, delimiter                       string
+	noHeader                                bool
+	instanceType, product, zone, cloudConst string
 }
 
 // addSourceFlags registers them on fs.
 func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
 	f := &sourceFlags{}
 	fs.StringVar(&f.snapshot, "snapshot-time", "", "RFC 3339 `time` of a snapshot whose content carries none (AWS spot feed, Resource Graph rows, GCP capacity advice); default: the file's modification time")
+	fs.StringVar(&f.csvMap, "map", "", "with --format csv: field=COLUMN,... for the fields "+strings.Join(files.CSVFields, ", ")+" (COLUMN: a header name or a 1-based number)")
+	fs.StringVar(&f.delimiter, "delimiter", ",", "with --format csv: the field delimiter (one character; \\t for tab)")
+	fs.BoolVar(&f.noHeader, "no-header", false, "with --format csv: the first line is data (columns by number)")
+	fs.StringVar(&f.instanceType, "instance-type", "", "with --format csv: the instance type of every row")
+	fs.StringVar(&f.product, "product", "", "with --format csv: the product (OS) of every row, e.g. Linux/UNIX")
+	fs.StringVar(&f.zone, "zone", "", "with --format csv: the zone (name or AWS zone ID) of every row")
+	fs.StringVar(&f.cloudConst, "cloud", "", "with --format csv: the cloud of every row (default: the region's)")
 	return f
 }
 
-// apply sets opts from the flags. Prices of sources that report the
-// current price at every snapshot are stored only when they changed
-// (against what s holds).
-func (f *sourceFlags) apply(s *storage.Store, opts *files.Options) error {
+// apply sets opts from the flags (opts.Region is the --region constant).
+// Prices of sources that report the current price at every snapshot are
+// stored only when they changed (against what s holds); AWS zone IDs
+// resolve to the names stored zone_ids give them.
+func (f *sourceFlags) apply(ctx context.Context, s *storage.Store, opts *files.Options) error {
 	if f.snapshot != "" {
 		t, err := time.Parse(time.RFC3339, f.snapshot)
 		if err != nil {
@@ -116,7 +129,50 @@ func (f *sourceFlags) apply(s *storage.Store, opts *files.Options) error {
 		opts.SnapshotDate = t
 	}
 	opts.Changes = files.NewChangeFilter(files.StoreLatest(s))
+	csvOnly := f.csvMap != "" || f.noHeader || f.delimiter != "," || f.instanceType != "" || f.product != "" || f.zone != "" || f.cloudConst != ""
+	if opts.Format != files.FormatCSV {
+		if csvOnly {
+			return fmt.Errorf("--map, --delimiter, --no-header, --instance-type, --product, --zone and --cloud go with --format csv")
+		}
+		return nil
+	}
+	cols, err := files.ParseCSVMap(f.csvMap)
+	if err != nil {
+		return err
+	}
+	delim := f.delimiter
+	if delim == `\t` {
+		delim = "\t"
+	}
+	if len(delim) != 1 {
+		return fmt.Errorf("--delimiter %q: want one character", f.delimiter)
+	}
+	opts.CSV = &files.CSVMapping{Columns: cols, Delimiter: delim[0], NoHeader: f.noHeader, Constants: map[string]string{
+		"instance_type": f.instanceType, "product": f.product, "zone": f.zone, "cloud": f.cloudConst, "region": opts.Region,
+	}}
+	ids, err := s.ZoneIDs(ctx, market.AWS, "")
+	if err != nil {
+		return err
+	}
+	opts.ZoneNames = zoneNames(ids)
 	return nil
+}
+
+// zoneNames maps each zone ID to its name, leaving out IDs with more than
+// one name (two accounts' views): those stay IDs.
+func zoneNames(ids []market.ZoneID) map[string]string {
+	names := map[string]string{}
+	ambiguous := map[string]bool{}
+	for _, z := range ids {
+		if n, ok := names[z.ZoneID]; ok && n != z.Zone {
+			ambiguous[z.ZoneID] = true
+		}
+		names[z.ZoneID] = z.Zone
+	}
+	for id := range ambiguous {
+		delete(names, id)
+	}
+	return names
 }
 
 // runIngestAzure: spotcast ingest azure, VM spot and on-demand prices of

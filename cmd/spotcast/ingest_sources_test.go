@@ -163,3 +163,42 @@ func TestGCPGPUsFromStoredMachineTypes(t *testing.T) {
 		t.Fatalf("pools %s", out)
 	}
 }
+
+// TestIngestFileCSV: a CSV of another shape through --format csv, with
+// the account's zone names learnt from describe-availability-zones.
+func TestIngestFileCSV(t *testing.T) {
+	td := filepath.Join("..", "..", "ingest", "files", "testdata")
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	out, errOut, err := spotcast(t, "", "ingest", "file", "--db", db, "--quiet", "--json", "--format", "csv",
+		"--map", "timestamp=Timestamp,region=Region,price=3", "--instance-type", "t3.micro", "--product", "Linux/UNIX",
+		filepath.Join(td, "csv_timestamp_region_price.csv"))
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	var rep ingestReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.RowsStored != 4 {
+		t.Fatalf("report %s (%v)", out, err)
+	}
+	if _, errOut, err := spotcast(t, "", "ingest", "file", "--db", db, "--quiet", filepath.Join(td, "describe_availability_zones.json")); err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	out, errOut, err = spotcast(t, "", "ingest", "file", "--db", db, "--quiet", "--format", "csv", "--no-header", "--delimiter", ";",
+		"--map", "zone=1,instance_type=2,timestamp=3,price=4", "--product", "Linux/UNIX", filepath.Join(td, "csv_zone_ids_semicolon.csv"))
+	if err != nil {
+		t.Fatalf("%v: %s %s", err, out, errOut)
+	}
+	out, _, err = spotcast(t, "", "prices", "--db", db, "--zone", "us-east-1d", "--instance-type", "p3.2xlarge", "--product", "Linux/UNIX", "--json")
+	if err != nil || !strings.Contains(out, "0.923") {
+		t.Fatalf("prices of use1-az4 under its name us-east-1d: %s (%v)", out, err)
+	}
+	// A bad row names its file and line; the file stores nothing.
+	_, _, err = spotcast(t, "", "ingest", "file", "--db", db, "--quiet", "--format", "csv",
+		"--map", "timestamp=Timestamp,region=Region,price=SpotPrice", "--instance-type", "t3.micro", filepath.Join(td, "bad", "csv_bad_rows.csv"))
+	if err == nil || !strings.Contains(err.Error(), "csv_bad_rows.csv:3:") {
+		t.Fatalf("bad rows: err = %v", err)
+	}
+	if _, _, err := spotcast(t, "", "ingest", "file", "--db", db, "--map", "price=1", filepath.Join(td, "csv_timestamp_region_price.csv")); err == nil ||
+		!strings.Contains(err.Error(), "--format csv") {
+		t.Fatalf("--map without --format csv: err = %v", err)
+	}
+}

@@ -70,6 +70,12 @@ const (
 	// FormatSpotLake: a SpotLake AWS snapshot, Time,InstanceType,Region,
 	// AZ,SPS,T3,T2,IF,OndemandPrice,SpotPrice,Savings.
 	FormatSpotLake Format = "spotlake-csv"
+	// FormatCSV: spot prices in a CSV of any shape, read through a column
+	// mapping (Options.CSV); never detected, only forced.
+	FormatCSV Format = "csv"
+	// FormatAWSZones: `aws ec2 describe-availability-zones` output, the
+	// account's zone names paired with zone IDs.
+	FormatAWSZones Format = "aws-availability-zones-json"
 )
 
 // Formats lists every supported format.
@@ -80,7 +86,8 @@ func Formats() []Format {
 		FormatGCPPrices, FormatGCPMachineTypes, FormatPlacementScores,
 		FormatEventBridge, FormatSkypilotTrace,
 		FormatAWSSpotFeed, FormatAzureRetail, FormatAzureSpot,
-		FormatGCPCapacityHistory, FormatGCPCapacityAdvice, FormatSpotLake,
+		FormatGCPCapacityHistory, FormatGCPCapacityAdvice, FormatSpotLake, FormatCSV,
+		FormatAWSZones,
 	}
 }
 
@@ -244,6 +251,8 @@ keys:
 			return FormatAzureRetail, nil
 		case "totalRecords", "total_records", "skip_token", "$skipToken", "resultTruncated", "facets":
 			return FormatAzureSpot, nil
+		case "AvailabilityZones":
+			return FormatAWSZones, nil
 		case "preemptionHistory", "priceHistory":
 			return FormatGCPCapacityHistory, nil
 		case "recommendations":

@@ -43,6 +43,12 @@ type Options struct {
 	// TraceStart overrides the start time of a skypilot trace, which is
 	// otherwise the start date its README gives for the trace's folder.
 	TraceStart time.Time
+	// CSV maps the columns of a CSV of any shape (format csv).
+	CSV *CSVMapping
+	// ZoneNames maps AWS zone IDs to the zone names they have in the
+	// user's account (from stored zone_ids), so a zone given by ID is
+	// stored under its name with the pair kept.
+	ZoneNames map[string]string
 	// Changes, when set, drops price points that repeat their pool's
 	// previous price, for sources that report the current price at every
 	// fetch (the AWS spot feed, SpotLake); see ChangeFilter.
@@ -233,6 +239,10 @@ func parse(ctx context.Context, in *input, name string, sink ingest.Sink, opts O
 		err = p.gcpCapacityAdvice(br)
 	case FormatSpotLake:
 		err = p.spotLake(br)
+	case FormatCSV:
+		err = p.genericCSV(br)
+	case FormatAWSZones:
+		err = p.awsAvailabilityZones(br)
 	default:
 		err = fmt.Errorf("format %q has no parser", format)
 	}
