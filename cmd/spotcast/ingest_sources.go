@@ -78,7 +78,7 @@ func fillWithoutCredentials(ctx context.Context, e env, s *storage.Store, asJSON
 		URL: feedURL, Retries: 1, Backoff: time.Second, HTTP: &http.Client{Timeout: 20 * time.Second},
 	})
 	if err == nil {
-		fmt.Fprintf(e.stderr, "spotcast: filled the store from the AWS spot price feed (source=%s, REAL prices, region-level, no per-zone history)\n", rep.URL)
+		fmt.Fprintf(e.stderr, "spotcast: filled the store from the AWS spot price feed %s (source=%s: REAL prices, region-level, no per-zone history)\n", rep.URL, market.SourceAWSSpotFeed)
 		return printFeed(e, asJSON, rep)
 	}
 	if !errors.Is(err, httpfetch.ErrUnreachable) {

@@ -1,7 +1,8 @@
 // Package awsfeed reads the public AWS spot price feed, the JSON behind
 // the AWS Spot pricing page: region-level Linux and Windows prices per
 // instance type, refreshed hourly by AWS, readable without credentials.
-// Each fetch is one store import dated with its fetch time; a price equal
+// Each fetch is one store import dated with its fetch time (to the
+// minute); a price equal
 // to its pool's previous stored price stores nothing (files.ChangeFilter),
 // so polling builds a change series.
 //
@@ -100,6 +101,10 @@ func Ingest(ctx context.Context, store *storage.Store, opts Options) (Report, er
 	}
 	fetched := now().UTC().Truncate(time.Second)
 	rep.FetchedAt, rep.Attempts, rep.Bytes = fetched, resp.Attempts, len(resp.Body)
+	// The points are dated to the minute of the fetch: the feed changes
+	// hourly, and answers "as of" a minute must already see the snapshot
+	// taken within it.
+	snapshot := fetched.Truncate(time.Minute)
 
 	changes := files.NewChangeFilter(files.StoreLatest(store))
 	if err := changes.Load(ctx); err != nil {
@@ -113,7 +118,7 @@ func Ingest(ctx context.Context, store *storage.Store, opts Options) (Report, er
 	}, func(w *storage.Writer) error {
 		var perr error
 		res, perr = files.Parse(ctx, bytes.NewReader(resp.Body), url, w, files.Options{
-			Format: files.FormatAWSSpotFeed, SnapshotDate: fetched, Source: market.SourceAWSSpotFeed,
+			Format: files.FormatAWSSpotFeed, SnapshotDate: snapshot, Source: market.SourceAWSSpotFeed,
 			Changes: changes, Now: func() time.Time { return fetched },
 		})
 		return perr
