@@ -24,6 +24,14 @@ type Sink interface {
 	AddEvent(market.Event) error
 }
 
+// SignalSink takes what only some sources have: other clouds' capacity
+// signals and availability-zone IDs. *storage.Writer implements it;
+// parsers of those sources need a Sink that also is a SignalSink.
+type SignalSink interface {
+	AddCapacitySignal(market.CapacitySignal) error
+	AddZoneID(market.ZoneID) error
+}
+
 // ErrBadInput marks errors caused by the content of the input (a bad record,
 // a document of the wrong shape, an unknown format) rather than by I/O or
 // the store. errors.Is(err, ErrBadInput) tells the two apart.

@@ -18,17 +18,19 @@ import (
 
 func runIngest(ctx context.Context, e env, args []string) error {
 	sub := map[string]func(context.Context, env, []string) error{
-		"aws":    runIngestAWS,
-		"file":   runIngestFile,
-		"events": runIngestEvents,
-		"sim":    runIngestSim,
+		"aws":      runIngestAWS,
+		"file":     runIngestFile,
+		"events":   runIngestEvents,
+		"sim":      runIngestSim,
+		"aws-feed": runIngestAWSFeed,
+		"azure":    runIngestAzure,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
-		fmt.Fprintln(e.stderr, "usage: spotcast ingest aws|file|events|sim [flags]")
+		fmt.Fprintln(e.stderr, "usage: spotcast ingest aws|aws-feed|azure|file|events|sim [flags]")
 		if len(args) == 0 {
-			return fmt.Errorf("ingest: name a source: aws, file, events or sim")
+			return fmt.Errorf("ingest: name a source: aws, aws-feed, azure, file, events or sim")
 		}
-		return fmt.Errorf("ingest: unknown source %q: want aws, file, events or sim", args[0])
+		return fmt.Errorf("ingest: unknown source %q: want aws, aws-feed, azure, file, events or sim", args[0])
 	}
 	return sub[args[0]](ctx, e, args[1:])
 }
@@ -42,6 +44,7 @@ func runIngestFile(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&opts.SkipBad, "skip-bad", false, "skip and count bad rows instead of failing the file")
 	fs.StringVar(&region, "region", "", "region for formats that take it from the file name (ondemand_<region>.json)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	sources := addSourceFlags(fs)
 	if err := parse(fs, args, true); err != nil {
 		return err
 	}
@@ -65,6 +68,9 @@ func runIngestFile(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer s.Close()
+	if err := sources.apply(ctx, s, &opts); err != nil {
+		return err
+	}
 	rep, err := files.Import(ctx, s, fs.Args(), opts)
 	if c.json {
 		if jerr := writeJSON(e.stdout, rep); jerr != nil {
