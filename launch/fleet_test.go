@@ -234,9 +234,11 @@ func TestFleetAWSCLI(t *testing.T) {
 			var resp struct {
 				FleetId   string
 				Instances []struct {
-					LaunchTemplateAndOverrides struct{ Overrides struct{ InstanceType, AvailabilityZone string } }
-					InstanceIds                []string
-					Lifecycle                  string
+					LaunchTemplateAndOverrides struct {
+						Overrides struct{ InstanceType, AvailabilityZone string }
+					}
+					InstanceIds []string
+					Lifecycle   string
 				}
 			}
 			if err := json.Unmarshal(out, &resp); err != nil {
