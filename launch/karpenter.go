@@ -245,7 +245,7 @@ func Karpenter(in KarpenterInput) (KarpenterResult, error) {
 		"NodeOverlay is alpha in Karpenter (karpenter.sh/v1alpha1, from v1.7): enable the NodeOverlay feature gate, or apply the NodePools alone",
 		fmt.Sprintf("the NodePools launch with the EC2NodeClass %q (AMI, subnets, security groups): create it or pass your own", class))
 	res.Explain = recommend.Explanation{
-		Inputs: map[string]any{"region": pk.region, "pools": len(pk.pools), "node_pools": len(tiers), "gpus_per_node": g, "nodes": nodes, "node_class": class},
+		Inputs:  map[string]any{"region": pk.region, "pools": len(pk.pools), "node_pools": len(tiers), "gpus_per_node": g, "nodes": nodes, "node_class": class},
 		Formula: "one NodePool per instance type over the zones where it ranked, weight 100 for the type with the best expected cost per useful GPU-hour and lower for the next; one NodeOverlay per pool with priceAdjustment = +100 x expected overhead ratio %",
 		Notes:   notes,
 	}
