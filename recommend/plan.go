@@ -76,9 +76,9 @@ type PlanInput struct {
 	OnDemand float64
 	// Instances the job runs on, all stopped when one is interrupted (0:
 	// 1), and the common-shock share of their interruptions (see
-	// SurvivalN; 0 with Instances > 1 means DefaultCommonShare).
+	// SurvivalN; nil: DefaultCommonShare).
 	Instances   int
-	CommonShare float64
+	CommonShare *float64
 	// Step: the decision interval (0: DefaultPlanStep); Runs of the Monte
 	// Carlo (0: DefaultPlanRuns) and its Seed.
 	Step time.Duration
@@ -166,6 +166,7 @@ type planner struct {
 	c, d, delta, step, deadline float64
 	inst                        float64
 	factor                      float64 // job interruption rate / per-instance rate
+	share                       float64 // common-shock share
 	emergency                   bool
 	q                           float64
 	ticks                       int
@@ -198,12 +199,12 @@ func newPlanner(in PlanInput) (*planner, error) {
 		return nil, paramErr("missed_notice_share", fmt.Sprintf("must be in [0, 1], got %v", in.MissedNoticeShare))
 	case in.Instances < 0:
 		return nil, paramErr("instances", fmt.Sprintf("must not be negative, got %d", in.Instances))
-	case !(in.CommonShare >= 0 && in.CommonShare <= 1):
-		return nil, paramErr("common_share", fmt.Sprintf("must be in [0, 1], got %v", in.CommonShare))
+	case in.CommonShare != nil && !(*in.CommonShare >= 0 && *in.CommonShare <= 1):
+		return nil, paramErr("common_share", fmt.Sprintf("must be in [0, 1], got %v", *in.CommonShare))
 	case in.Runs < 0 || in.Runs > MaxPlanRuns:
 		return nil, paramErr("runs", fmt.Sprintf("must be in [0, %d], got %d", MaxPlanRuns, in.Runs))
-	case in.Step < 0 || (in.Step > 0 && in.Step < time.Minute):
-		return nil, paramErr("step", fmt.Sprintf("at least a minute, got %v", in.Step))
+	case in.Step < 0 || (in.Step > 0 && in.Step < 10*time.Second):
+		return nil, paramErr("step", fmt.Sprintf("at least 10 s, got %v", in.Step))
 	case len(in.Pools) > MaxPlanPools:
 		return nil, paramErr("pools", fmt.Sprintf("at most %d pools, got %d", MaxPlanPools, len(in.Pools)))
 	}
@@ -219,13 +220,15 @@ func newPlanner(in PlanInput) (*planner, error) {
 	if in.Instances == 0 {
 		in.Instances = 1
 	}
-	if in.Instances > 1 && in.CommonShare == 0 {
-		in.CommonShare = DefaultCommonShare
+	share := DefaultCommonShare
+	if in.CommonShare != nil {
+		share = *in.CommonShare
 	}
 	p := &planner{
 		in: in, c: in.Compute.Hours(), d: in.RestartCost.Hours(), delta: in.CheckpointCost.Hours(),
 		step: in.Step.Hours(), deadline: in.Deadline.Hours(), inst: float64(in.Instances),
-		factor:    CommonShockFactor(in.Instances, in.CommonShare),
+		factor:    CommonShockFactor(in.Instances, share),
+		share:     share,
 		emergency: in.NoticeWindow > 0 && in.CheckpointCost <= in.NoticeWindow,
 		q:         in.MissedNoticeShare,
 	}
@@ -601,14 +604,14 @@ func Plan(in PlanInput) (PlanResult, error) {
 		notes = append(notes, "some runs missed the deadline: the decision step or the changeovers leave too little slack; shorten the step or lengthen the deadline")
 	}
 	if in.Instances > 1 {
-		notes = append(notes, fmt.Sprintf("%d instances: the job's interruption rate is %.2f x the per-instance rate (common-shock share %.2f)", in.Instances, p.factor, in.CommonShare))
+		notes = append(notes, fmt.Sprintf("%d instances: the job's interruption rate is %.2f x the per-instance rate (common-shock share %.2f)", in.Instances, p.factor, p.share))
 	}
 	res.Explain = Explanation{
 		Inputs: map[string]any{
 			"compute_seconds": in.Compute.Seconds(), "deadline_seconds": in.Deadline.Seconds(),
 			"checkpoint_cost_seconds": in.CheckpointCost.Seconds(), "restart_cost_seconds": in.RestartCost.Seconds(),
 			"notice_window_seconds": in.NoticeWindow.Seconds(), "missed_notice_share": in.MissedNoticeShare,
-			"on_demand_usd_per_hour": in.OnDemand, "pools": len(in.Pools), "instances": in.Instances, "common_share": in.CommonShare,
+			"on_demand_usd_per_hour": in.OnDemand, "pools": len(in.Pools), "instances": in.Instances, "common_share": p.share,
 			"step_seconds": in.Step.Seconds(), "runs": in.Runs, "seed": in.Seed,
 		},
 		Formula: "Uniform Progress (Wu et al., NSDI 2024): target C·t/D; spot whenever available (the forecast's cheapest pool per useful hour); on demand when idle and behind; stay on demand until ahead of C·(t+2d)/D; on demand to the end when time left - work left < 2d + checkpoint + step. Monte Carlo over two-state availability paths with the forecast hazard",
