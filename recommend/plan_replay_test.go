@@ -204,11 +204,11 @@ func TestPlanReplayTraces(t *testing.T) {
 		for _, s := range settings {
 			for _, multi := range []bool{false, true} {
 				var tally replayTally
-				if multi { // the zones of each region as one pool set
+				if multi { // the zones of each region (one type) as one pool set
 					byRegion := map[string][]spotTrace{}
 					for _, tr := range traces {
 						r, _ := market.RegionOfZone(tr.zone)
-						byRegion[r] = append(byRegion[r], tr)
+						byRegion[r+" "+tr.typ] = append(byRegion[r+" "+tr.typ], tr)
 					}
 					for _, trs := range byRegion {
 						if prices[trs[0].typ] == nil {
