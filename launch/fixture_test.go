@@ -52,11 +52,3 @@ func placement(t *testing.T, w recommend.Workload, c []recommend.PoolCandidate) 
 	}
 	return p
 }
-
-func pools(p recommend.PlacementResult) []string {
-	var s []string
-	for _, r := range p.Ranked {
-		s = append(s, r.Pool.String())
-	}
-	return s
-}

@@ -209,7 +209,7 @@ func TestFleetAWSCLI(t *testing.T) {
 	}
 	emu, url := fleetServer(t)
 	home := t.TempDir()
-	run := func(doc []byte) ([]byte, error, string) {
+	run := func(doc []byte) ([]byte, string, error) {
 		f := filepath.Join(home, "fleet.json")
 		if err := os.WriteFile(f, doc, 0o600); err != nil {
 			t.Fatal(err)
@@ -222,12 +222,12 @@ func TestFleetAWSCLI(t *testing.T) {
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		return out, err, stderr.String()
+		return out, stderr.String(), err
 	}
 
 	for _, typ := range []string{launch.FleetTypeInstant, launch.FleetTypeMaintain} {
 		t.Run(typ, func(t *testing.T) {
-			out, err, stderr := run(fleetDoc(t, typ))
+			out, stderr, err := run(fleetDoc(t, typ))
 			if err != nil {
 				t.Fatalf("aws ec2 create-fleet: %v\n%s", err, stderr)
 			}
@@ -270,7 +270,7 @@ func TestFleetAWSCLI(t *testing.T) {
 	t.Run("the CLI's validation rejects a malformed request", func(t *testing.T) {
 		doc := bytes.Replace(fleetDoc(t, launch.FleetTypeInstant), []byte(`"WeightedCapacity": 4`), []byte(`"WeightedCapacity": "four"`), 1)
 		before := emu.Calls(ec2emu.ActionCreateFleet)
-		_, err, stderr := run(doc)
+		_, stderr, err := run(doc)
 		if err == nil || !strings.Contains(stderr, "Parameter validation failed") {
 			t.Fatalf("malformed request: err %v, stderr %s", err, stderr)
 		}

@@ -646,3 +646,22 @@ func ReplayPlan(in PlanInput, avail func(i, k int) bool, seed uint64) (ReplayRes
 		OnDemand:        p.onDemandOutcome(),
 	}, nil
 }
+
+// PlanPools turns placement candidates (forecast price and hazard per
+// pool, as ForecastCandidate builds them) into the plan's pool set, and
+// returns the lowest on-demand price among them (0: none known) for
+// PlanInput.OnDemand.
+func PlanPools(cands []PoolCandidate) ([]PlanPool, float64) {
+	var out []PlanPool
+	od := 0.0
+	for _, c := range cands {
+		if !(c.PriceMean > 0) || len(c.Hazard) == 0 {
+			continue
+		}
+		out = append(out, PlanPool{Pool: c.Pool, Price: c.PriceMean, Hazard: c.Hazard})
+		if c.OnDemand > 0 && (od == 0 || c.OnDemand < od) {
+			od = c.OnDemand
+		}
+	}
+	return out, od
+}

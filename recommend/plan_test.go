@@ -164,3 +164,16 @@ func BenchmarkPlan(b *testing.B) {
 		}
 	}
 }
+
+func TestPlanPools(t *testing.T) {
+	h := recommend.Hazard{{Start: planStart, Rate: 0.1}}
+	k := market.PoolKey{Cloud: market.AWS, Region: "us-west-2", Zone: "us-west-2a", InstanceType: "p3.2xlarge"}
+	pools, od := recommend.PlanPools([]recommend.PoolCandidate{
+		{Pool: k, PriceMean: 0.9, Hazard: h, OnDemand: 3.06},
+		{Pool: k, PriceMean: 0, Hazard: h, OnDemand: 2.0}, // no price forecast: left out
+		{Pool: k, PriceMean: 1.0, OnDemand: 3.0},          // no hazard forecast: left out
+	})
+	if len(pools) != 1 || pools[0].Price != 0.9 || od != 3.06 {
+		t.Errorf("pools %+v, on demand %v", pools, od)
+	}
+}
