@@ -317,7 +317,7 @@ func (p *planner) run(pol policy, avail func(i, k int) bool, rng *rand.Rand, vis
 	t, prog, w, restart := 0.0, 0.0, 0.0, 0.0
 	m, pool := idle, -1
 	forced := false
-	margin := 2*p.d + p.delta + p.step // the safety net: two changeovers, a checkpoint, a tick
+	margin := 2*p.d + p.delta + p.step // the safety net: two changeovers, a checkpoint, a step
 	for k := 0; ; k++ {
 		if prog >= p.c-1e-12 {
 			if visit != nil {
@@ -345,7 +345,13 @@ func (p *planner) run(pol policy, avail func(i, k int) bool, rng *rand.Rand, vis
 		}
 		rem, left := p.c-prog, p.deadline-t
 		want, wantPool := m, pool
-		if pol != spotOnly && !forced && m != onDemand && left-rem < margin {
+		// On spot, the work since the last checkpoint may be lost too,
+		// unless every notice is caught in time to checkpoint.
+		risk := w
+		if p.emergency && p.q == 0 {
+			risk = 0
+		}
+		if pol != spotOnly && !forced && m != onDemand && left-rem < margin+risk {
 			forced = true // the safety net: on demand until the end
 		}
 		switch {
@@ -420,7 +426,7 @@ func (p *planner) run(pol policy, avail func(i, k int) bool, rng *rand.Rand, vis
 					if m == onSpot {
 						w += gain
 						if tau := p.tau[pool]; !math.IsInf(tau, 1) {
-							w = math.Mod(w, tau*r)
+							w = math.Mod(w, tau) // a periodic checkpoint every τ of compute
 						}
 					}
 				}

@@ -177,3 +177,19 @@ func TestPlanPools(t *testing.T) {
 		t.Errorf("pools %+v, on demand %v", pools, od)
 	}
 }
+
+// When a checkpoint does not fit in the notice, an interruption loses the
+// work since the last periodic checkpoint; the safety net counts it, so
+// the deadline still holds in every run.
+func TestPlanLostWork(t *testing.T) {
+	in := planInput(planPool("us-west-2a", 0.918, 0.5), planPool("us-west-2b", 0.918, 0.3))
+	in.Deadline = 28 * time.Hour
+	in.CheckpointCost = 5 * time.Minute
+	res, err := recommend.Plan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ProbMeetsDeadline != 1 || res.ProbMeetsDeadlineSpotOnly >= 1 || res.ExpectedCostUSD >= res.OnDemandCostUSD {
+		t.Errorf("P(meet) %v (spot only %v), cost %.2f vs on demand %.2f", res.ProbMeetsDeadline, res.ProbMeetsDeadlineSpotOnly, res.ExpectedCostUSD, res.OnDemandCostUSD)
+	}
+}
