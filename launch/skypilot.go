@@ -78,11 +78,24 @@ func SkyPilot(in SkyPilotInput) (SkyPilotResult, error) {
 	}
 	res := SkyPilotResult{Task: SkyPilotTask{Resources: SkyPilotResources{UseSpot: true}}, Pools: pk.pools}
 	if n := max(in.Workload.Nodes, 1); n > 1 {
+		// num_nodes is one number for every candidate: keep those whose
+		// instances carry as many nodes as the best pool's.
 		g := max(in.Workload.GPUsPerNode, 1)
-		// SkyPilot's num_nodes counts machines: the top pool's instances.
+		want := usefulPerInstance(pk.pools[0], g)
+		kept := pk.pools[:0:0]
+		var dropped []string
+		for _, r := range pk.pools {
+			if usefulPerInstance(r, g) == want {
+				kept = append(kept, r)
+			} else {
+				dropped = append(dropped, r.Pool.String())
+			}
+		}
+		pk.pools = kept
+		res.Pools = kept
 		res.Task.NumNodes = pk.pools[0].Instances
-		if pk.pools[0].GPUsPerInstance/g != 1 {
-			pk.notes = append(pk.notes, fmt.Sprintf("num_nodes is the best pool's instance count (%d of %s for %d nodes of %d GPUs); candidates of other sizes need a matching num_nodes", pk.pools[0].Instances, pk.pools[0].InstanceType, n, g))
+		if len(dropped) > 0 {
+			pk.notes = append(pk.notes, fmt.Sprintf("num_nodes = %d instances of %d useful GPUs: %d candidates with other instance sizes are left out (%s)", res.Task.NumNodes, want, len(dropped), short(dropped)))
 		}
 	}
 	for _, r := range pk.pools {

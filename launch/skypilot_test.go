@@ -66,12 +66,31 @@ func TestSkyPilotResources(t *testing.T) {
 	for _, c := range res.Task.Resources.Ordered {
 		got = append(got, c.Cloud+"/"+c.Zone+"/"+c.InstanceType)
 	}
-	want := []string{"aws/us-west-2c/p3.8xlarge", "aws/us-west-2b/p3.2xlarge", "aws/us-east-1a/p3.2xlarge", "gcp/us-central1-a/a2-highgpu-1g"}
-	if !slices.Equal(got, want) || !res.Task.Resources.UseSpot {
-		t.Errorf("ordered %v, want %v", got, want)
+	// Four 1-GPU nodes: the best pool's p3.8xlarge carries all four, so
+	// num_nodes is 1 and the 1-GPU candidates (which would need 4) go.
+	if want := []string{"aws/us-west-2c/p3.8xlarge"}; !slices.Equal(got, want) || !res.Task.Resources.UseSpot || res.Task.NumNodes != 1 {
+		t.Errorf("ordered %v, num_nodes %d; want %v, 1", got, res.Task.NumNodes, want)
 	}
-	if res.Task.NumNodes != 1 || !strings.Contains(string(y), "USD per useful GPU-hour") {
-		t.Errorf("num_nodes %d (one p3.8xlarge carries the four 1-GPU nodes)\n%s", res.Task.NumNodes, y)
+	if !strings.Contains(string(y), "USD per useful GPU-hour") {
+		t.Errorf("no expected cost comments:\n%s", y)
+	}
+	// A one-node job keeps every cloud and region, best first.
+	w1 := workload()
+	w1.Nodes = 1
+	res1, err := launch.SkyPilot(launch.SkyPilotInput{Workload: w1, Placement: placement(t, w1, candidates())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, c := range res1.Task.Resources.Ordered {
+		got = append(got, c.Cloud+"/"+c.Zone+"/"+c.InstanceType)
+	}
+	// (one node on a 4-GPU p3.8xlarge pays for three idle GPUs: beyond the premium)
+	if want := []string{"aws/us-west-2b/p3.2xlarge", "aws/us-east-1a/p3.2xlarge", "aws/us-west-2a/p3.2xlarge", "gcp/us-central1-a/a2-highgpu-1g"}; !slices.Equal(got, want) || res1.Task.NumNodes != 0 {
+		t.Errorf("one node: ordered %v, num_nodes %d", got, res1.Task.NumNodes)
+	}
+	if err := schema.Validate(jsonValue(t, res1.Task.Resources)); err != nil {
+		t.Errorf("one-node resources: %v", err)
 	}
 
 	// The schema bites.
