@@ -296,6 +296,9 @@ func Fleet(in FleetInput) (FleetResult, error) {
 	}
 	switch typ {
 	case FleetTypeMaintain:
+		if nodes > 1 && len(zoneSet(pools)) > 1 {
+			notes = append(notes, "a maintain fleet may place the nodes in several zones (EC2 keeps one zone only for instant fleets): for a synchronous multi-node job ask for an instant fleet, or see recommend.MultiNode for what spreading costs")
+		}
 		delay := terminationDelay(in.Workload.CheckpointCost)
 		req.SpotOptions.MaintenanceStrategies = &MaintenanceStrategies{CapacityRebalance{ReplacementStrategy: "launch-before-terminate", TerminationDelay: delay}}
 		notes = append(notes, fmt.Sprintf("maintain fleet: on a rebalance recommendation EC2 launches a replacement first and terminates the old instance %d s later, time to write a checkpoint", delay))
@@ -346,4 +349,12 @@ func chooseStrategy(pools []recommend.PoolRank, g int) (string, string) {
 func terminationDelay(ck time.Duration) int {
 	d := int(math.Ceil((ck + time.Minute).Seconds()))
 	return min(max(d, 120), 7200)
+}
+
+func zoneSet(pools []recommend.PoolRank) map[string]bool {
+	z := map[string]bool{}
+	for _, r := range pools {
+		z[r.Pool.Zone] = true
+	}
+	return z
 }
