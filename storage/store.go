@@ -191,6 +191,7 @@ func (s *Store) migrateStep(ctx context.Context, from int) error {
 // Close closes the store cleanly (checkpointing the WAL).
 func (s *Store) Close() error {
 	if !s.readOnly && s.path != "" {
+		crashPoint("checkpoint")
 		if _, err := s.db.Exec(`CHECKPOINT`); err != nil {
 			s.db.Close()
 			return fmt.Errorf("close store %s: checkpoint: %w", s.path, err)
@@ -365,10 +366,12 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	if _, err := conn.ExecContext(ctx, dropStagingDDL); err != nil {
 		return ImportStats{}, fmt.Errorf("import: drop staging tables: %w", err)
 	}
+	crashPoint("commit")
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return ImportStats{}, fmt.Errorf("import: commit: %w", err)
 	}
 	committed = true
+	crashPoint("committed")
 	hook("committed")
 	s.maxPool = w.nextPool
 	return stats, nil
@@ -396,6 +399,7 @@ func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 				if err = a.run(j); err != nil {
 					w.setErr(err)
 				}
+				crashPoint("append")
 			}
 			if j.prices != nil {
 				j.prices.reset()
@@ -450,6 +454,7 @@ func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
 // table into its real table with one set-based statement each.
 func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int64, stats *ImportStats) error {
 	if len(w.newList) > 0 || len(w.provList) > 0 {
+		crashPoint("merge")
 		err := conn.Raw(func(dc any) error {
 			if len(w.newList) > 0 {
 				ap, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "pools")
@@ -494,6 +499,7 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 		}
 		var res sql.Result
 		var err error
+		crashPoint("merge")
 		if t == "prices" {
 			q := mergePricesSQL
 			if w.mayRepeat {

@@ -393,6 +393,7 @@ func (w *Writer) flushPrices() error {
 	if len(w.batch.pool) == 0 {
 		return nil
 	}
+	crashPoint("fill")
 	if err := w.submit(job{prices: w.batch}); err != nil {
 		return err
 	}
