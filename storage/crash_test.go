@@ -198,7 +198,7 @@ type runResult struct {
 // without a word, as under SIGKILL).
 func (r runResult) claim(rows int64) string {
 	switch {
-	case strings.Contains(r.stderr, "outcome is unknown"):
+	case strings.Contains(r.stderr, "is unknown"):
 		return "unknown"
 	case r.exit == 0 && r.report.RowsStored == rows:
 		return "all"

@@ -131,6 +131,25 @@ JOIN provenance v ON v.id = x.prov_id;
 ALTER TABLE ingest_runs ADD COLUMN rows_added BIGINT DEFAULT 0;
 ALTER TABLE ingest_runs ADD COLUMN tables VARCHAR DEFAULT '{}';
 `,
+	// v3: every row says which import wrote it, so rows that no committed
+	// import owns (left by a crash during COMMIT) can be found and removed:
+	// prices through provenance.run_id, the other tables through run_id
+	// (NULL on rows written before v3). import_journal lists the imports
+	// that have started and not yet committed or rolled back; a row left
+	// there means a process died mid-import.
+	`
+ALTER TABLE advisor ADD COLUMN run_id BIGINT;
+ALTER TABLE instance_types ADD COLUMN run_id BIGINT;
+ALTER TABLE ondemand_prices ADD COLUMN run_id BIGINT;
+ALTER TABLE placement_scores ADD COLUMN run_id BIGINT;
+ALTER TABLE events ADD COLUMN run_id BIGINT;
+CREATE TABLE import_journal (
+	run_id  BIGINT PRIMARY KEY,
+	path    VARCHAR NOT NULL,
+	started TIMESTAMP NOT NULL,
+	pid     INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -147,11 +166,11 @@ CREATE OR REPLACE TEMP TABLE stage_prices (pool_id INTEGER, ts BIGINT, price DOU
 CREATE OR REPLACE TEMP TABLE stage_bars (
 	pool_id INTEGER, ts BIGINT, price DOUBLE,
 	open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, prov_id INTEGER);
-CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * FROM advisor LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * FROM instance_types LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * FROM ondemand_prices LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * FROM placement_scores LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * FROM events LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * EXCLUDE (run_id) FROM advisor LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * EXCLUDE (run_id) FROM instance_types LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * EXCLUDE (run_id) FROM ondemand_prices LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * EXCLUDE (run_id) FROM placement_scores LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * EXCLUDE (run_id) FROM events LIMIT 0;
 `
 
 const dropStagingDDL = `
@@ -165,28 +184,29 @@ DROP TABLE IF EXISTS temp.stage_events;
 `
 
 // mergeSQL moves each staging table into its real table: one row per
-// natural key (the first appended wins), and only keys not yet stored.
+// natural key (the first appended wins), and only keys not yet stored,
+// each row owned by the import's run ($1).
 // The order matters only for reporting; the statements are independent.
 var mergeSQL = []struct{ table, sql string }{
 	{"advisor", `
-INSERT INTO advisor
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO advisor BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY region, os, instance_type, snapshot ORDER BY rowid) AS rn
 	FROM temp.stage_advisor) s
 WHERE s.rn = 1 AND NOT EXISTS (
 	SELECT 1 FROM advisor t
 	WHERE t.region = s.region AND t.os = s.os AND t.instance_type = s.instance_type AND t.snapshot = s.snapshot)`},
 	{"instance_types", `
-INSERT INTO instance_types
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO instance_types BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, name, source ORDER BY rowid) AS rn
 	FROM temp.stage_instance_types) s
 WHERE s.rn = 1 AND NOT EXISTS (
 	SELECT 1 FROM instance_types t
 	WHERE t.cloud = s.cloud AND t.name = s.name AND t.source = s.source)`},
 	{"ondemand_prices", `
-INSERT INTO ondemand_prices
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO ondemand_prices BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, region, instance_type, product, date ORDER BY rowid) AS rn
 	FROM temp.stage_ondemand_prices) s
 WHERE s.rn = 1 AND NOT EXISTS (
@@ -194,8 +214,8 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	WHERE t.cloud = s.cloud AND t.region = s.region AND t.instance_type = s.instance_type
 	  AND t.product = s.product AND t.date = s.date)`},
 	{"placement_scores", `
-INSERT INTO placement_scores
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO placement_scores BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY region, zone, instance_types, requirements, target_capacity, capacity_unit, ts ORDER BY rowid) AS rn
 	FROM temp.stage_placement_scores) s
 WHERE s.rn = 1 AND NOT EXISTS (
@@ -204,8 +224,8 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	  AND t.requirements = s.requirements AND t.target_capacity = s.target_capacity
 	  AND t.capacity_unit = s.capacity_unit AND t.ts = s.ts)`},
 	{"events", `
-INSERT INTO events
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO events BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, region, zone, instance_type, instance_id, kind, ts, event_id ORDER BY rowid) AS rn
 	FROM temp.stage_events) s
 WHERE s.rn = 1 AND NOT EXISTS (

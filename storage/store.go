@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ type Options struct {
 	ReadOnly bool
 	// Now is the clock (nil: time.Now); injected for tests.
 	Now func() time.Time
+	// SkipRecovery skips the integrity check Open runs after an unclean
+	// shutdown (for `spotcast verify`, which runs it itself).
+	SkipRecovery bool
 }
 
 // Store is an open DuckDB store. Its methods are safe for concurrent use:
@@ -57,6 +61,9 @@ type Store struct {
 	importMu sync.Mutex
 	pools    map[poolKey]int32 // nil until first loaded
 	maxPool  int32
+
+	// recovery is the check Open ran after an unclean shutdown.
+	recovery *VerifyReport
 }
 
 func isMemory(path string) bool { return path == "" || path == ":memory:" }
@@ -80,6 +87,7 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 			dsn += "?" + url.Values{"access_mode": {"read_only"}}.Encode()
 		}
 	}
+	walLeft := !isMemory(path) && walPending(path)
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, openError(path, err)
@@ -98,8 +106,18 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 		s.db.Close()
 		return nil, err
 	}
+	if target >= journalVersion && !opts.SkipRecovery {
+		if err := s.recoverOnOpen(ctx, walLeft); err != nil {
+			s.db.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
+
+// journalVersion is the schema version that added import_journal and the
+// run_id columns the integrity check needs.
+const journalVersion = 3
 
 var lockPID = regexp.MustCompile(`\bPID (\d+)`)
 
@@ -262,6 +280,19 @@ var importTables = []string{"prices", "advisor", "instance_types", "ondemand_pri
 // An ingest_runs row is written for every committed import, also when it
 // stored nothing new, so the run history shows re-imports.
 func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) error) (ImportStats, error) {
+	st, err := s.importTx(ctx, run, fill)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
+		// Cancelled before COMMIT (after it, a signal waits): say so.
+		return st, fmt.Errorf("%w before COMMIT, nothing of it was stored: %w", ErrInterrupted, err)
+	}
+	return st, err
+}
+
+// ErrInterrupted: an import was cancelled (a signal) before its COMMIT
+// and rolled back.
+var ErrInterrupted = errors.New("import interrupted")
+
+func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) error) (ImportStats, error) {
 	if s.readOnly {
 		return ImportStats{}, fmt.Errorf("import into %s: %w", s.name(), ErrReadOnly)
 	}
@@ -277,7 +308,19 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	if err := s.loadPools(ctx, conn); err != nil {
 		return ImportStats{}, err
 	}
+	// The journal row, committed on its own before the import starts and
+	// deleted by the import's own transaction, tells the next Open that
+	// this import never finished should the process die.
+	var runID int64
+	err = conn.QueryRowContext(ctx, `SELECT greatest((SELECT coalesce(max(id), 0) FROM ingest_runs), (SELECT coalesce(max(run_id), 0) FROM import_journal)) + 1`).Scan(&runID)
+	if err != nil {
+		return ImportStats{}, fmt.Errorf("import: next run id: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO import_journal VALUES (?, ?, ?, ?)`, runID, run.Path, started, os.Getpid()); err != nil {
+		return ImportStats{}, fmt.Errorf("import: journal: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		conn.ExecContext(context.Background(), `DELETE FROM import_journal WHERE run_id = ?`, runID)
 		return ImportStats{}, fmt.Errorf("import: begin: %w", err)
 	}
 	committed := false
@@ -286,14 +329,14 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 			// Background: the rollback must run even when ctx has ended.
 			conn.ExecContext(context.Background(), `ROLLBACK`)
 			conn.ExecContext(context.Background(), dropStagingDDL)
+			conn.ExecContext(context.Background(), `DELETE FROM import_journal WHERE run_id = ?`, runID)
 		}
 	}()
 
-	var runID int64
 	var provBase int32
-	err = conn.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) + 1 FROM ingest_runs), (SELECT coalesce(max(id), 0) FROM provenance)`).Scan(&runID, &provBase)
+	err = conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM provenance`).Scan(&provBase)
 	if err != nil {
-		return ImportStats{}, fmt.Errorf("import: next run id: %w", err)
+		return ImportStats{}, fmt.Errorf("import: next provenance id: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, stagingDDL); err != nil {
 		return ImportStats{}, fmt.Errorf("import: create staging tables: %w", err)
@@ -366,8 +409,17 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	if _, err := conn.ExecContext(ctx, dropStagingDDL); err != nil {
 		return ImportStats{}, fmt.Errorf("import: drop staging tables: %w", err)
 	}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM import_journal WHERE run_id = ?`, runID); err != nil {
+		return ImportStats{}, fmt.Errorf("import: journal: %w", err)
+	}
+	// Past this point the import is no longer cancelled: once COMMIT has
+	// started, its outcome is what the caller must hear, so a signal
+	// waits for it instead of interrupting it.
+	if err := ctx.Err(); err != nil {
+		return ImportStats{}, err
+	}
 	crashPoint("commit")
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), `COMMIT`); err != nil {
 		return ImportStats{}, fmt.Errorf("import: commit: %w", err)
 	}
 	committed = true
@@ -509,7 +561,7 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 		} else {
 			for _, m := range mergeSQL {
 				if m.table == t {
-					res, err = conn.ExecContext(ctx, m.sql)
+					res, err = conn.ExecContext(ctx, m.sql, runID)
 				}
 			}
 		}
