@@ -90,7 +90,7 @@ var orphanWhere = map[string]string{
 	"ondemand_prices":  `run_id IS NOT NULL AND run_id NOT IN (SELECT id FROM ingest_runs)`,
 	"placement_scores": `run_id IS NOT NULL AND run_id NOT IN (SELECT id FROM ingest_runs)`,
 	"events":           `run_id IS NOT NULL AND run_id NOT IN (SELECT id FROM ingest_runs)`,
-	"pools": `id NOT IN (SELECT DISTINCT pool_id FROM prices WHERE prov_id IN ` + committedProv + `)`,
+	"pools":            `id NOT IN (SELECT DISTINCT pool_id FROM prices WHERE prov_id IN ` + committedProv + `)`,
 }
 
 // orphanOrder is the order rows are removed in: prices before the
