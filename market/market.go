@@ -187,6 +187,9 @@ type Event struct {
 // ("us-east-1a" -> "us-east-1") or a GCP zone ("us-central1-a" ->
 // "us-central1").
 func RegionOfZone(zone string) (string, error) {
+	if parent, ok := awsWavelengthZone(zone); ok {
+		return parent, nil
+	}
 	n := len(zone)
 	if n < 2 {
 		return "", fmt.Errorf("zone %q: too short", zone)

@@ -119,8 +119,8 @@ func outcome(c, base storeCounts, rows, pools int64) string {
 }
 
 // writeCrashCSV writes a per-AZ CSV of rows price changes over pools
-// us-west-2 pools, every (pool, time) distinct, and returns its path.
-func writeCrashCSV(t testing.TB, dir string, rows, pools int, seed uint64) string {
+// pools of region, every (pool, time) distinct, and returns its path.
+func writeCrashCSV(t testing.TB, dir, region string, rows, pools int, seed uint64) string {
 	t.Helper()
 	path := filepath.Join(dir, "crash.csv")
 	f, err := os.Create(path)
@@ -130,7 +130,7 @@ func writeCrashCSV(t testing.TB, dir string, rows, pools int, seed uint64) strin
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "timestamp,availability_zone,instance_type,product_description,spot_price")
 	rng := rand.New(rand.NewPCG(seed, 1))
-	zones := []string{"us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"}
+	zones := []string{region + "a", region + "b", region + "c", region + "d"}
 	products := []string{"Linux/UNIX", "Windows", "SUSE Linux"}
 	start := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
 	last := make([]time.Time, pools)
@@ -426,12 +426,12 @@ func TestCrashImport(t *testing.T) {
 	if _, err := os.Stat(baseFile); err != nil {
 		sub := filepath.Join(dir, "base")
 		os.Mkdir(sub, 0o755)
-		baseFile = writeCrashCSV(t, sub, 20_000, 50, 99)
+		baseFile = writeCrashCSV(t, sub, "eu-west-1", 20_000, 50, 99)
 	}
 	if r := ingest(t, bin, base, baseFile, nil, nil); r.exit != 0 {
 		t.Fatalf("base import: %s %s", r.stdout, r.stderr)
 	}
-	file := writeCrashCSV(t, dir, crashRows, crashPools, 1)
+	file := writeCrashCSV(t, dir, "us-west-2", crashRows, crashPools, 1)
 	before := rawCounts(t, base)
 	if before.orphans() != 0 {
 		t.Fatalf("base store has orphans: %+v", before)

@@ -5,6 +5,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -395,7 +396,7 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 	_, err = conn.ExecContext(ctx, `INSERT INTO ingest_runs
 		(id, kind, source, path, format, sha256, started, finished, rows_stored, rows_added, tables)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		runID, run.Kind, run.Source, run.Path, run.Format, run.SHA256, started, s.now().UTC(),
+		runID, run.Kind, run.Source, run.Path, run.Format, cmp.Or(w.sha256, run.SHA256), started, s.now().UTC(),
 		stats.Stored(), stats.Added(), string(tables))
 	if err != nil {
 		return ImportStats{}, fmt.Errorf("import: record run: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spotcast/spotcast/market"
@@ -127,5 +128,28 @@ func TestOpenRepairsAfterInterruptedImport(t *testing.T) {
 	defer s.Close()
 	if s.Recovery() != nil {
 		t.Errorf("clean open ran recovery: %+v", s.Recovery())
+	}
+}
+
+// TestTextBounds: over-long, non-UTF-8 or NUL-holding text is a row error
+// (ErrInvalidRow) on every table, whatever path the row came by.
+func TestTextBounds(t *testing.T) {
+	s := openMem(t)
+	ev := market.Event{Time: t0, Cloud: "aws", Region: "us-east-1", Zone: "us-east-1a", InstanceType: "p3.2xlarge",
+		InstanceID: "i-0", Kind: "interruption", Count: 1}
+	for _, id := range []string{strings.Repeat("x", MaxText+1), "e\xff", "e\x00"} {
+		e := ev
+		e.EventID = id
+		_, err := s.Import(context.Background(), RunInfo{Source: "test"}, func(w *Writer) error { return w.AddEvent(e) })
+		if !errors.Is(err, ErrInvalidRow) || !strings.Contains(err.Error(), "event_id") {
+			t.Errorf("event id %.20q: err = %v, want ErrInvalidRow naming event_id", id, err)
+		}
+	}
+	p := pt(zoneKey("us-east-1a", "m5.large"), 0, 1e308)
+	if _, err := s.Import(context.Background(), RunInfo{Source: "test"}, addAll(p)); !errors.Is(err, ErrInvalidRow) {
+		t.Errorf("price 1e308: err = %v, want ErrInvalidRow", err)
+	}
+	if c := counts(t, s); c["events"] != 0 || c["prices"] != 0 {
+		t.Errorf("stored %v", c)
 	}
 }

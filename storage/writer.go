@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -173,7 +174,12 @@ type Writer struct {
 	events    []market.Event
 
 	watermarks map[string]time.Time
+	sha256     string // set by fill when only reading the input gives it
 }
+
+// SetRunSHA256 records the checksum of the import's input for its
+// ingest_runs row, for inputs hashed while they are read.
+func (w *Writer) SetRunSHA256(sum string) { w.sha256 = sum }
 
 func (w *Writer) appendErr() error {
 	w.mu.Lock()
@@ -224,29 +230,74 @@ var (
 	maxUnix = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 )
 
+// ErrInvalidRow marks a row the Writer refused for its content (a time out
+// of range, an implausible price, text that is not UTF-8): the caller's
+// bad-row policy applies, as for a row its parser refused.
+var ErrInvalidRow = errors.New("invalid row")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrInvalidRow)
+}
+
 func validTime(field string, t time.Time) error {
 	if sec := t.Unix(); sec < minUnix || sec >= maxUnix {
 		if t.IsZero() {
-			return fmt.Errorf("field %s: zero time", field)
+			return invalid("field %s: zero time", field)
 		}
-		return fmt.Errorf("field %s: time %s out of range", field, t.Format(time.RFC3339))
+		return invalid("field %s: time %s out of range (1970 to 2999)", field, t.Format(time.RFC3339))
 	}
 	return nil
 }
 
+// MaxPrice bounds every price the store takes, in USD per hour: far above
+// any instance's on-demand price (the largest are a few hundred USD per
+// hour), low enough that sums and squares over a series stay finite.
+const MaxPrice = 1e6
+
 func validPrice(field string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("field %s: %v is not a finite number", field, v)
+		return invalid("field %s: %v is not a finite number", field, v)
 	}
 	if v < 0 {
-		return fmt.Errorf("field %s: %v is negative", field, v)
+		return invalid("field %s: %v is negative", field, v)
+	}
+	if v > MaxPrice {
+		return invalid("field %s: %v is above the plausible maximum %g", field, v, float64(MaxPrice))
+	}
+	return nil
+}
+
+// MaxText bounds every text field the store takes, in bytes: names,
+// ids and sources are short; a field longer than this is a broken input.
+const MaxText = 4096
+
+// validText refuses text that is too long, not UTF-8 or holds NUL bytes
+// (which DuckDB would store and every consumer would trip over).
+func validText(field, v string) error {
+	switch {
+	case len(v) > MaxText:
+		return invalid("field %s: %d bytes, more than %d", field, len(v), MaxText)
+	case !utf8.ValidString(v):
+		return invalid("field %s: invalid UTF-8", field)
+	case strings.IndexByte(v, 0) >= 0:
+		return invalid("field %s: NUL byte", field)
 	}
 	return nil
 }
 
 func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
-		return fmt.Errorf("field %s: empty", field)
+		return invalid("field %s: empty", field)
+	}
+	return validText(field, v)
+}
+
+// validTexts checks optional text fields (name, value pairs).
+func validTexts(fields ...string) error {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if err := validText(fields[i], fields[i+1]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -261,13 +312,26 @@ func validPoolKey(k market.PoolKey) error {
 	if err := required("pool.instance_type", k.InstanceType); err != nil {
 		return err
 	}
+	if err := validTexts("pool.zone", k.Zone, "pool.product", k.Product); err != nil {
+		return err
+	}
+	if parent, ok := market.AWSLocalZoneGroup(k.Zone); ok && k.Cloud == market.AWS {
+		// A region-level series of a Local Zone group ("us-west-2-lax-1").
+		if parent != k.Region {
+			return invalid("field pool.zone: Local Zone group %q is not in region %q", k.Zone, k.Region)
+		}
+		return nil
+	}
 	if k.Zone != "" && k.Cloud == market.AWS {
 		r, err := market.RegionOfZone(k.Zone)
 		if err != nil {
-			return fmt.Errorf("field pool.zone: %w", err)
+			return invalid("field pool.zone: %v", err)
 		}
 		if r != k.Region {
-			return fmt.Errorf("field pool.zone: zone %q is not in region %q", k.Zone, k.Region)
+			return invalid("field pool.zone: zone %q is not in region %q", k.Zone, k.Region)
+		}
+		if !market.KnownZone(market.AWS, k.Zone) {
+			return invalid("field pool.zone: %q is not a zone of region %s", k.Zone, r)
 		}
 	}
 	return nil
@@ -417,10 +481,10 @@ func (w *Writer) AddAdvisor(a market.AdvisorRow) error {
 		}
 	}
 	if a.Bucket < 0 || a.Bucket > 4 {
-		return fmt.Errorf("field bucket: %d is not 0-4", a.Bucket)
+		return invalid("field bucket: %d is not 0-4", a.Bucket)
 	}
 	if a.SavingsPct < 0 || a.SavingsPct > 100 {
-		return fmt.Errorf("field savings_pct: %d is not 0-100", a.SavingsPct)
+		return invalid("field savings_pct: %d is not 0-100", a.SavingsPct)
 	}
 	if err := validTime("snapshot", a.Snapshot); err != nil {
 		return err
@@ -450,10 +514,13 @@ func (w *Writer) AddInstanceType(t market.InstanceType) error {
 		return err
 	}
 	if t.VCPU < 0 {
-		return fmt.Errorf("field vcpu: %d is negative", t.VCPU)
+		return invalid("field vcpu: %d is negative", t.VCPU)
 	}
 	if t.GPUCount < 0 {
-		return fmt.Errorf("field gpu_count: %d is negative", t.GPUCount)
+		return invalid("field gpu_count: %d is negative", t.GPUCount)
+	}
+	if err := validTexts("arch", t.Arch, "gpu_model", t.GPUModel, "gpu_manufacturer", t.GPUManufacturer, "source", t.Source); err != nil {
+		return err
 	}
 	if err := validPrice("memory_gib", t.MemoryGiB); err != nil {
 		return err
@@ -484,6 +551,9 @@ func (w *Writer) AddOnDemand(o market.OnDemandPrice) error {
 			return err
 		}
 	}
+	if err := validTexts("product", o.Product, "source", o.Source); err != nil {
+		return err
+	}
 	if err := validTime("date", o.Date); err != nil {
 		return err
 	}
@@ -513,18 +583,21 @@ func (w *Writer) AddPlacementScore(p market.PlacementScore) error {
 		return err
 	}
 	if len(p.InstanceTypes) == 0 && p.Requirements == "" {
-		return errors.New("field instance_types: empty and no requirements")
+		return invalid("field instance_types: empty and no requirements")
 	}
 	for i, t := range p.InstanceTypes {
 		if err := required(fmt.Sprintf("instance_types[%d]", i), t); err != nil {
 			return err
 		}
 	}
+	if err := validTexts("zone", p.Zone, "requirements", p.Requirements, "capacity_unit", p.CapacityUnit, "source", p.Source); err != nil {
+		return err
+	}
 	if p.Score < 1 || p.Score > 10 {
-		return fmt.Errorf("field score: %d is not 1-10", p.Score)
+		return invalid("field score: %d is not 1-10", p.Score)
 	}
 	if p.TargetCapacity < 0 {
-		return fmt.Errorf("field target_capacity: %d is negative", p.TargetCapacity)
+		return invalid("field target_capacity: %d is negative", p.TargetCapacity)
 	}
 	if err := validTime("time", p.Time); err != nil {
 		return err
@@ -557,8 +630,12 @@ func (w *Writer) AddEvent(e market.Event) error {
 	if err := validTime("time", e.Time); err != nil {
 		return err
 	}
+	if err := validTexts("zone", e.Zone, "instance_type", e.InstanceType, "instance_id", e.InstanceID,
+		"event_id", e.EventID, "source", e.Source); err != nil {
+		return err
+	}
 	if e.Count < 0 {
-		return fmt.Errorf("field count: %d is negative", e.Count)
+		return invalid("field count: %d is negative", e.Count)
 	}
 	var err error
 	if e.Source, err = w.source(e.Source); err != nil {

@@ -41,6 +41,9 @@ type Options struct {
 	// TraceStart overrides the start time of a skypilot trace, which is
 	// otherwise the start date its README gives for the trace's folder.
 	TraceStart time.Time
+	// MaxPrice is the plausible maximum of a spot price in USD per hour
+	// (0: DefaultMaxPrice); a price above it is a bad row.
+	MaxPrice float64
 	// Source is written on every row; "" means "file:" + the base name.
 	Source string
 	// Progress receives a progress line about every second for long
