@@ -397,7 +397,7 @@ func TestCrashImport(t *testing.T) {
 		}
 		seed0 = n
 	}
-	trials := 16
+	trials := 12
 	if v := os.Getenv("SPOTCAST_CRASH_TRIALS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

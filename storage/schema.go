@@ -161,16 +161,21 @@ var SchemaVersion = len(migrations)
 // rows carry no NULL bar columns (each NULL costs the Appender a call
 // into DuckDB); their times stage as Unix microseconds (BIGINT), which
 // the Appender takes more cheaply than a time.Time.
-const stagingDDL = `
-CREATE OR REPLACE TEMP TABLE stage_prices (pool_id INTEGER, ts BIGINT, price DOUBLE, prov_id INTEGER);
-CREATE OR REPLACE TEMP TABLE stage_bars (
-	pool_id INTEGER, ts BIGINT, price DOUBLE,
-	open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, prov_id INTEGER);
+const stagingDDL = stagePricesDDL + `
 CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * EXCLUDE (run_id) FROM advisor LIMIT 0;
 CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * EXCLUDE (run_id) FROM instance_types LIMIT 0;
 CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * EXCLUDE (run_id) FROM ondemand_prices LIMIT 0;
 CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * EXCLUDE (run_id) FROM placement_scores LIMIT 0;
 CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * EXCLUDE (run_id) FROM events LIMIT 0;
+`
+
+// stagePricesDDL (re)creates the price staging tables empty: Import's
+// chunk merges drop a merged chunk this way.
+const stagePricesDDL = `
+CREATE OR REPLACE TEMP TABLE stage_prices (pool_id INTEGER, ts BIGINT, price DOUBLE, prov_id INTEGER);
+CREATE OR REPLACE TEMP TABLE stage_bars (
+	pool_id INTEGER, ts BIGINT, price DOUBLE,
+	open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, prov_id INTEGER);
 `
 
 const dropStagingDDL = `

@@ -62,6 +62,10 @@ type Store struct {
 	importMu sync.Mutex
 	pools    map[poolKey]int32 // nil until first loaded
 	maxPool  int32
+	// ranges is each pool's stored time range by pool id, loaded with
+	// pools and kept up to date by Import.
+	ranges  []tsRange
+	lastRun int64 // the newest ingest_runs id the caches include
 
 	// recovery is the check Open ran after an unclean shutdown.
 	recovery *VerifyReport
@@ -350,6 +354,7 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 		ctxErr:     ctx.Err,
 		pools:      s.pools,
 		nextPool:   s.maxPool,
+		stored:     s.ranges,
 		prov:       map[provKey]int32{},
 		provBase:   provBase,
 		batch:      newPriceBatch(),
@@ -427,6 +432,23 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 	crashPoint("committed")
 	hook("committed")
 	s.maxPool = w.nextPool
+	s.lastRun = runID
+	// Every staged row lay inside its pool's stored or directly written
+	// range, so the union of the two covers all the pool has now.
+	for id, r := range w.wrote {
+		if !r.ok {
+			continue
+		}
+		if id >= len(s.ranges) {
+			s.ranges = append(s.ranges, make([]tsRange, id+1-len(s.ranges))...)
+		}
+		old := &s.ranges[id]
+		if old.ok {
+			r.add(old.min)
+			r.add(old.max)
+		}
+		*old = r
+	}
 	return stats, nil
 }
 
@@ -459,6 +481,8 @@ func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 				w.free <- j.prices
 			}
 		}
+		w.nDirect, w.nMerged = a.nDirect, a.merged
+		w.stagedLeft, w.stagedRange, w.stagedRepeat = a.staged > 0, a.stRange, a.repeat
 		return errors.Join(err, a.close())
 	})
 	if err != nil {
@@ -470,13 +494,19 @@ func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 // another Store on the same file (sharing its database) have added pools.
 func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
 	if s.pools != nil {
+		// The caches hold until another writer (a Store sharing the
+		// database) commits an import.
 		var maxID int32
-		if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM pools`).Scan(&maxID); err != nil {
+		var lastRun int64
+		if err := conn.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM pools), (SELECT coalesce(max(id), 0) FROM ingest_runs)`).Scan(&maxID, &lastRun); err != nil {
 			return fmt.Errorf("load pools: %w", err)
 		}
-		if maxID == s.maxPool {
+		if maxID == s.maxPool && lastRun == s.lastRun {
 			return nil
 		}
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM ingest_runs`).Scan(&s.lastRun); err != nil {
+		return fmt.Errorf("load pools: %w", err)
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT id, cloud, region, zone, instance_type, product, resolution FROM pools`)
 	if err != nil {
@@ -500,6 +530,35 @@ func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("load pools: %w", err)
 	}
 	s.pools, s.maxPool = pools, maxID
+	return s.loadRanges(ctx, conn)
+}
+
+// loadRanges reads each pool's stored time range (one aggregate over
+// prices, bounded by the number of pools), which decides which rows of
+// an import can go straight into prices.
+func (s *Store) loadRanges(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, `SELECT pool_id, epoch_us(min(ts)), epoch_us(max(ts)) FROM prices GROUP BY pool_id`)
+	if err != nil {
+		return fmt.Errorf("load pool ranges: %w", err)
+	}
+	defer rows.Close()
+	ranges := make([]tsRange, s.maxPool+1)
+	for rows.Next() {
+		var id int32
+		var r tsRange
+		if err := rows.Scan(&id, &r.min, &r.max); err != nil {
+			return fmt.Errorf("load pool ranges: %w", err)
+		}
+		r.ok = true
+		if int(id) >= len(ranges) {
+			ranges = append(ranges, make([]tsRange, int(id)+1-len(ranges))...)
+		}
+		ranges[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load pool ranges: %w", err)
+	}
+	s.ranges = ranges
 	return nil
 }
 
@@ -554,11 +613,26 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 		var err error
 		crashPoint("merge")
 		if t == "prices" {
-			q := mergePricesSQL
-			if w.mayRepeat {
-				q = mergePricesDedupSQL
+			// Direct rows and merged chunks are in prices already; the
+			// last staged chunk is merged here.
+			stored := w.nDirect + w.nMerged
+			if w.stagedLeft {
+				q := mergePricesSQL
+				if w.stagedRepeat || w.mayRepeat {
+					q = mergePricesDedupSQL
+				}
+				res, err := conn.ExecContext(ctx, q, time.UnixMicro(w.stagedRange.min).UTC(), time.UnixMicro(w.stagedRange.max).UTC())
+				if err != nil {
+					return fmt.Errorf("merge prices: %w", err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return fmt.Errorf("merge prices: %w", err)
+				}
+				stored += n
 			}
-			res, err = conn.ExecContext(ctx, q, time.UnixMicro(w.minTS).UTC(), time.UnixMicro(w.maxTS).UTC())
+			stats.Tables[t] = TableStats{Added: added, Stored: stored}
+			continue
 		} else {
 			for _, m := range mergeSQL {
 				if m.table == t {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -96,6 +97,9 @@ type priceBatch struct {
 	bar    []market.Bar
 	hasBar []bool
 	prov   []int32
+	// direct marks rows that cannot repeat a stored key: they go straight
+	// into prices; the others go through staging and the anti-join.
+	direct []bool
 }
 
 func newPriceBatch() *priceBatch {
@@ -106,12 +110,58 @@ func newPriceBatch() *priceBatch {
 		bar:    make([]market.Bar, 0, priceBatchSize),
 		hasBar: make([]bool, 0, priceBatchSize),
 		prov:   make([]int32, 0, priceBatchSize),
+		direct: make([]bool, 0, priceBatchSize),
 	}
 }
 
 func (b *priceBatch) reset() {
 	b.pool, b.ts, b.price = b.pool[:0], b.ts[:0], b.price[:0]
-	b.bar, b.hasBar, b.prov = b.bar[:0], b.hasBar[:0], b.prov[:0]
+	b.bar, b.hasBar, b.prov, b.direct = b.bar[:0], b.hasBar[:0], b.prov[:0], b.direct[:0]
+}
+
+// tsRange is a closed range of Unix microseconds, empty until the first add.
+type tsRange struct {
+	min, max int64
+	ok       bool
+}
+
+func (r tsRange) outside(us int64) bool { return !r.ok || us < r.min || us > r.max }
+
+func (r *tsRange) add(us int64) {
+	if !r.ok {
+		r.min, r.max, r.ok = us, us, true
+		return
+	}
+	r.min, r.max = min(r.min, us), max(r.max, us)
+}
+
+// rangeOf returns ranges[id], empty beyond the slice.
+func rangeOf(ranges []tsRange, id int32) tsRange {
+	if int(id) < len(ranges) {
+		return ranges[id]
+	}
+	return tsRange{}
+}
+
+// direct decides where a price row goes. A row whose time lies outside
+// its pool's stored range and outside what this import has already
+// written straight into prices for the pool cannot repeat a stored key:
+// it is appended to prices directly (DuckDB writes full row groups to the
+// file as they fill, so memory stays bounded). Only the other rows (a
+// re-import, an overlap) are staged for the anti-join.
+func (w *Writer) direct(pool int32, us int64) bool {
+	if !rangeOf(w.stored, pool).outside(us) {
+		return false
+	}
+	if int(pool) >= len(w.wrote) {
+		w.wrote = append(w.wrote, make([]tsRange, int(pool)+1-len(w.wrote)+64)...)
+	}
+	r := &w.wrote[pool]
+	if !r.outside(us) {
+		return false
+	}
+	r.add(us)
+	return true
 }
 
 // job is one batch for the appending goroutine: either prices or the rows
@@ -120,6 +170,9 @@ type job struct {
 	prices *priceBatch
 	table  string
 	rows   any
+	// mayRepeat is the Writer's mayRepeat when the batch left: the staged
+	// rows so far may repeat a key among themselves.
+	mayRepeat bool
 }
 
 // Writer takes the rows of one Import. Not safe for concurrent use.
@@ -166,6 +219,17 @@ type Writer struct {
 	// and the merge skips its de-duplication step.
 	order     []poolOrder
 	mayRepeat bool
+
+	// stored is each pool's stored time range (by pool id) when the import
+	// began, wrote the range this import appended directly.
+	stored, wrote []tsRange
+	// Set by the appending goroutine when it ends: rows stored directly
+	// and by chunk merges, and whether staged rows remain to merge (in
+	// stagedRange, possibly repeating among themselves).
+	nDirect, nMerged int64
+	stagedLeft       bool
+	stagedRange      tsRange
+	stagedRepeat     bool
 
 	advisor   []market.AdvisorRow
 	itypes    []market.InstanceType
@@ -439,6 +503,7 @@ func (w *Writer) AddPrice(p market.PricePoint) error {
 	b.bar = append(b.bar, p.Bar)
 	b.hasBar = append(b.hasBar, p.HasBar)
 	b.prov = append(b.prov, prov)
+	b.direct = append(b.direct, w.direct(pool, us))
 	if w.nPrices == 0 || us < w.minTS {
 		w.minTS = us
 	}
@@ -458,7 +523,7 @@ func (w *Writer) flushPrices() error {
 		return nil
 	}
 	crashPoint("fill")
-	if err := w.submit(job{prices: w.batch}); err != nil {
+	if err := w.submit(job{prices: w.batch, mayRepeat: w.mayRepeat}); err != nil {
 		return err
 	}
 	select {
@@ -719,8 +784,18 @@ type appenders struct {
 	conn driver.Conn
 	by   map[string]*duckdb.Appender
 	args []driver.Value
-	// prices and bars are by["prices"] and by["bars"], kept at hand.
-	prices, bars *duckdb.Appender
+	// prices and bars are by["prices"] and by["bars"] (the staging
+	// tables), kept at hand; direct and directBars append to the prices
+	// table itself.
+	prices, bars       *duckdb.Appender
+	direct, directBars *duckdb.Appender
+
+	// nDirect counts rows appended to prices directly; staged the rows
+	// staged since the last chunk merge, in time range stRange; merged the
+	// rows chunk merges stored; repeat whether staged rows may repeat.
+	nDirect, staged, merged int64
+	stRange                 tsRange
+	repeat                  bool
 	// boxed caches interface values of small ids so appending a price row
 	// does not allocate for its pool and provenance.
 	boxed []driver.Value
@@ -752,6 +827,7 @@ type boxed struct {
 
 type boxCache struct {
 	times  [1 << boxCacheBits]boxed
+	stamps [1 << boxCacheBits]boxed
 	floats [1 << boxCacheBits]boxed
 }
 
@@ -759,6 +835,16 @@ func (c *boxCache) time(us int64) driver.Value {
 	e := &c.times[(uint64(us)*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
 	if e.v == nil || e.bits != uint64(us) {
 		e.bits, e.v = uint64(us), us
+	}
+	return e.v
+}
+
+// stamp is time for a TIMESTAMP column, which the Appender takes as a
+// time.Time.
+func (c *boxCache) stamp(us int64) driver.Value {
+	e := &c.stamps[(uint64(us)*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
+	if e.v == nil || e.bits != uint64(us) {
+		e.bits, e.v = uint64(us), time.UnixMicro(us).UTC()
 	}
 	return e.v
 }
@@ -777,6 +863,94 @@ func (a *appenders) box(id int32) driver.Value {
 		a.boxed = append(a.boxed, driver.Value(int32(len(a.boxed))))
 	}
 	return a.boxed[id]
+}
+
+// stageChunk is how many staged price rows are merged at a time: the
+// staging table of a re-import or an overlapping import never holds more,
+// whatever the file's size.
+var stageChunk int64 = 2 << 20
+
+func (a *appenders) appendDirect(b *priceBatch, i int) error {
+	a.nDirect++
+	if b.hasBar[i] {
+		if a.directBars == nil {
+			ap, err := duckdb.NewAppender(a.conn, "", "main", "prices")
+			if err != nil {
+				return fmt.Errorf("appender for prices: %w", err)
+			}
+			a.directBars = ap
+		}
+		args := a.args[:8]
+		bar := b.bar[i]
+		args[0] = a.box(b.pool[i])
+		args[1] = a.cache.stamp(b.ts[i])
+		args[2] = a.cache.float(b.price[i])
+		args[3], args[4] = a.cache.float(bar.Open), a.cache.float(bar.High)
+		args[5], args[6] = a.cache.float(bar.Low), a.cache.float(bar.Close)
+		args[7] = a.box(b.prov[i])
+		return a.directBars.AppendRow(args...)
+	}
+	if a.direct == nil {
+		ap, err := duckdb.NewAppenderWithColumns(a.conn, "", "main", "prices", []string{"pool_id", "ts", "price", "prov_id"})
+		if err != nil {
+			return fmt.Errorf("appender for prices: %w", err)
+		}
+		a.direct = ap
+	}
+	args := a.args[:4]
+	args[0] = a.box(b.pool[i])
+	args[1] = a.cache.stamp(b.ts[i])
+	args[2] = a.cache.float(b.price[i])
+	args[3] = a.box(b.prov[i])
+	return a.direct.AppendRow(args...)
+}
+
+// mergeStaged merges the staged chunk into prices (within the import's
+// transaction, after the direct rows so far, which the anti-join sees)
+// and empties the staging tables, so they never hold more than a chunk.
+func (a *appenders) mergeStaged() error {
+	if a.staged == 0 {
+		return nil
+	}
+	crashPoint("merge")
+	for _, ap := range []*duckdb.Appender{a.direct, a.directBars} {
+		if ap != nil {
+			if err := ap.Flush(); err != nil {
+				return fmt.Errorf("flush prices: %w", err)
+			}
+		}
+	}
+	for _, t := range []string{"prices", "bars"} {
+		if ap, ok := a.by[t]; ok {
+			delete(a.by, t)
+			if err := ap.Close(); err != nil {
+				return fmt.Errorf("close appender for %s: %w", t, err)
+			}
+		}
+	}
+	a.prices, a.bars = nil, nil
+	ex := a.conn.(driver.ExecerContext)
+	q := mergePricesSQL
+	if a.repeat {
+		q = mergePricesDedupSQL
+	}
+	res, err := ex.ExecContext(context.Background(), q, []driver.NamedValue{
+		{Ordinal: 1, Value: time.UnixMicro(a.stRange.min).UTC()},
+		{Ordinal: 2, Value: time.UnixMicro(a.stRange.max).UTC()},
+	})
+	if err != nil {
+		return fmt.Errorf("merge staged prices: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("merge staged prices: %w", err)
+	}
+	if _, err := ex.ExecContext(context.Background(), stagePricesDDL, nil); err != nil {
+		return fmt.Errorf("empty staging: %w", err)
+	}
+	a.merged += n
+	a.staged, a.stRange = 0, tsRange{}
+	return nil
 }
 
 func (a *appenders) appendPrice(b *priceBatch, i int) error {
@@ -816,6 +990,13 @@ func (a *appenders) appendBar(b *priceBatch, i int) error {
 
 func (a *appenders) close() error {
 	var errs []error
+	for _, ap := range []*duckdb.Appender{a.direct, a.directBars} {
+		if ap != nil {
+			if err := ap.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close appender for prices: %w", err))
+			}
+		}
+	}
 	for t, ap := range a.by {
 		if err := ap.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close appender for %s: %w", t, err))
@@ -828,14 +1009,25 @@ func (a *appenders) run(j job) error {
 	if b := j.prices; b != nil {
 		for i := range b.pool {
 			var err error
-			if b.hasBar[i] {
+			switch {
+			case b.direct[i]:
+				err = a.appendDirect(b, i)
+			case b.hasBar[i]:
+				a.staged++
+				a.stRange.add(b.ts[i])
 				err = a.appendBar(b, i)
-			} else {
+			default:
+				a.staged++
+				a.stRange.add(b.ts[i])
 				err = a.appendPrice(b, i)
 			}
 			if err != nil {
 				return fmt.Errorf("append price: %w", err)
 			}
+		}
+		a.repeat = j.mayRepeat
+		if a.staged >= stageChunk {
+			return a.mergeStaged()
 		}
 		return nil
 	}
