@@ -553,3 +553,42 @@ func TestCrashImport(t *testing.T) {
 		t.Logf("%3d trials: %s", n, k)
 	}
 }
+
+// TestImportDiskFull imports into a store on a small tmpfs that fills
+// during the import: the error says so, the store keeps what it had and
+// verifies clean, and the import completes once there is room. It needs
+// root (to mount the tmpfs) and skips otherwise.
+func TestImportDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the spotcast binary")
+	}
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	os.Mkdir(small, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", small).Run() })
+	bin := spotcastBinary(t)
+	db := filepath.Join(small, "full.duckdb")
+	base := writeCrashCSV(t, dir, "eu-west-1", 2000, 20, 7)
+	if r := ingest(t, bin, db, base, nil, nil); r.exit != 0 {
+		t.Fatalf("base import: %s %s", r.stdout, r.stderr)
+	}
+	before := rawCounts(t, db)
+	file := writeCrashCSV(t, dir, "us-west-2", crashRows, crashPools, 1)
+	r := ingest(t, bin, db, file, nil, nil)
+	if r.exit == 0 || !strings.Contains(r.stderr, "disk full") || !strings.Contains(r.stderr, "nothing of this import was stored") {
+		t.Fatalf("import onto a full disk: exit %d\n%s%s", r.exit, r.stdout, r.stderr)
+	}
+	if after := rawCounts(t, db); after != before {
+		t.Errorf("store changed: %+v, before %+v", after, before)
+	}
+	// Room again: the same import completes.
+	if out, err := exec.Command("mount", "-o", "remount,size=256m", small).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v %s", err, out)
+	}
+	if r := ingest(t, bin, db, file, nil, nil); r.exit != 0 || r.report.RowsStored != crashRows {
+		t.Errorf("import after freeing space: exit %d stored %d\n%s", r.exit, r.report.RowsStored, r.stderr)
+	}
+}

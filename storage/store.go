@@ -286,12 +286,18 @@ var importTables = []string{"prices", "advisor", "instance_types", "ondemand_pri
 // stored nothing new, so the run history shows re-imports.
 func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) error) (ImportStats, error) {
 	st, err := s.importTx(ctx, run, fill)
+	if err != nil && strings.Contains(err.Error(), "No space left on device") {
+		return st, fmt.Errorf("store %s: %w: nothing of this import was stored; free space and run it again (%w)", s.name(), ErrDiskFull, err)
+	}
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
 		// Cancelled before COMMIT (after it, a signal waits): say so.
 		return st, fmt.Errorf("%w before COMMIT, nothing of it was stored: %w", ErrInterrupted, err)
 	}
 	return st, err
 }
+
+// ErrDiskFull: the disk filled during an import, which was rolled back.
+var ErrDiskFull = errors.New("disk full")
 
 // ErrInterrupted: an import was cancelled (a signal) before its COMMIT
 // and rolled back.
