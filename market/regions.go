@@ -1,6 +1,9 @@
 package market
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // The region lists below are the public region names of each cloud, as
 // published in:
@@ -253,3 +256,9 @@ func awsWavelengthZone(zone string) (string, bool) {
 	last := zone[len(zone)-1]
 	return parent, isDigit(last)
 }
+
+// ErrInvalidRow marks a row refused for its content (a time out of range,
+// an implausible price, text that is not UTF-8) by whatever takes it: the
+// store's Writer wraps it, and parsers apply their bad-row policy to it
+// as to a row they refused themselves.
+var ErrInvalidRow = errors.New("invalid row")

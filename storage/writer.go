@@ -297,7 +297,7 @@ var (
 // ErrInvalidRow marks a row the Writer refused for its content (a time out
 // of range, an implausible price, text that is not UTF-8): the caller's
 // bad-row policy applies, as for a row its parser refused.
-var ErrInvalidRow = errors.New("invalid row")
+var ErrInvalidRow = market.ErrInvalidRow
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrInvalidRow)

@@ -98,8 +98,11 @@ func (p *parser) tick() error {
 
 // Sink wrappers count rows handed to the store.
 func (p *parser) price(pp market.PricePoint) error {
+	if err := p.sink.AddPrice(pp); err != nil {
+		return err
+	}
 	p.t.Added++
-	return p.sink.AddPrice(pp)
+	return nil
 }
 func (p *parser) advisor(a market.AdvisorRow) error {
 	p.t.Added++

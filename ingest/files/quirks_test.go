@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -150,5 +151,34 @@ func TestChecksumOfReadBytes(t *testing.T) {
 		if want := hex.EncodeToString(sum[:]); rep.Files[0].SHA256 != want || runs[0].SHA256 != want {
 			t.Errorf("%s: report sha %s, run sha %s, want %s", name, rep.Files[0].SHA256, runs[0].SHA256, want)
 		}
+	}
+}
+
+// TestLongEventID: an event id far over any sane length (here 64 KiB, a
+// stand-in for the 50 MB one) is a bad row with its line, skippable.
+func TestLongEventID(t *testing.T) {
+	b, err := os.ReadFile(td("events.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, rest, _ := strings.Cut(string(b), "\n")
+	long := strings.Replace(first, `"id":"1e5527d7-bb36-4607-3370-4164db56a40e"`, `"id":"`+strings.Repeat("x", 64<<10)+`"`, 1)
+	path := filepath.Join(t.TempDir(), "events.ndjson")
+	if err := os.WriteFile(path, []byte(rest+"\n"+long+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t)
+	if _, err := Import(context.Background(), s, []string{path}, Options{}); err == nil || !strings.Contains(err.Error(), "event_id") {
+		t.Fatalf("strict: err = %v, want the event id refused", err)
+	}
+	lines := int64(strings.Count(rest, "\n") + 2)
+	rep, err := Import(context.Background(), s, []string{path}, Options{SkipBad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rep.Files[0]
+	if f.BadRows != 1 || f.RowsStored != f.RowsRead-1 || len(f.BadReasons) != 1 ||
+		!strings.Contains(f.BadReasons[0], fmt.Sprintf("events.ndjson:%d:", lines)) {
+		t.Errorf("skip-bad: %+v", f)
 	}
 }
