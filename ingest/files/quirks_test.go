@@ -3,8 +3,8 @@ package files
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
