@@ -49,9 +49,26 @@ import (
 // DuckDB's row groups (122,880 rows), so the merge writes to the file
 // before COMMIT as a big import does.
 const (
-	crashRows  = 300_000
-	crashPools = 2000
+	crashRows    = 300_000
+	crashPools   = 2000
+	crashOverlap = 30_000
 )
+
+// writeHead copies the header and the first n rows of the CSV from to to.
+func writeHead(t *testing.T, from, to string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := 0
+	for range n + 1 {
+		end += bytes.IndexByte(b[end:], '\n') + 1
+	}
+	if err := os.WriteFile(to, b[:end], 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // crashPhases are the hook points the harness cycles through.
 var crashPhases = []string{"fill", "append", "merge", "commit", "committed", "checkpoint"}
@@ -432,9 +449,30 @@ func TestCrashImport(t *testing.T) {
 		t.Fatalf("base import: %s %s", r.stdout, r.stderr)
 	}
 	file := writeCrashCSV(t, dir, "us-west-2", crashRows, crashPools, 1)
-	before := rawCounts(t, base)
-	if before.orphans() != 0 {
-		t.Fatalf("base store has orphans: %+v", before)
+	// A second base that already holds the file's first crashOverlap rows
+	// (every pool's earliest points): importing the file onto it stages
+	// and merges those rows through the anti-join, where onto the first
+	// base every row goes straight into prices. Odd trials use it.
+	overlap := filepath.Join(dir, "overlap.duckdb")
+	copyFile(t, base, overlap)
+	head := filepath.Join(dir, "head.csv")
+	writeHead(t, file, head, crashOverlap)
+	if r := ingest(t, bin, overlap, head, nil, nil); r.exit != 0 {
+		t.Fatalf("overlap import: %s %s", r.stdout, r.stderr)
+	}
+	type start struct {
+		path        string
+		counts      storeCounts
+		rows, pools int64 // what the file adds
+	}
+	starts := []start{
+		{base, rawCounts(t, base), crashRows, crashPools},
+		{overlap, rawCounts(t, overlap), crashRows - crashOverlap, 0},
+	}
+	for _, st := range starts {
+		if st.counts.orphans() != 0 {
+			t.Fatalf("base store %s has orphans: %+v", st.path, st.counts)
+		}
 	}
 	phases, total := traceImport(t, bin, base, file, dir)
 	t.Logf("traced import of %d rows: %s; phases %v", crashRows, total.Round(time.Millisecond), phases)
@@ -447,7 +485,9 @@ func TestCrashImport(t *testing.T) {
 		db := filepath.Join(dir, "trial.duckdb")
 		os.Remove(db)
 		os.Remove(db + ".wal")
-		copyFile(t, base, db)
+		st := starts[i%2]
+		before, newRows, newPools := st.counts, st.rows, st.pools
+		copyFile(t, st.path, db)
 
 		var env []string
 		var kill func(*os.Process, <-chan string)
@@ -495,10 +535,10 @@ func TestCrashImport(t *testing.T) {
 			}
 		}
 		r := ingest(t, bin, db, file, env, kill)
-		claim := r.claim(crashRows)
+		claim := r.claim(newRows)
 
 		raw := rawCounts(t, db)
-		rawOutcome := outcome(raw, before, crashRows, crashPools)
+		rawOutcome := outcome(raw, before, newRows, newPools)
 
 		// What spotcast shows after the crash: open it as any command
 		// does (read-write), close, count again.
@@ -510,10 +550,10 @@ func TestCrashImport(t *testing.T) {
 			t.Fatalf("seed %d (%s): close: %v", seed, plan, err)
 		}
 		after := rawCounts(t, db)
-		got := outcome(after, before, crashRows, crashPools)
+		got := outcome(after, before, newRows, newPools)
 		tally[fmt.Sprintf("duckdb-recovery=%s spotcast=%s claim=%s", rawOutcome, got, claim)]++
-		t.Logf("seed %d kill %-34s exit %3d claim %-7q raw %-4s -> %-4s (prices %d, pools %d, runs %d, orphans %d)",
-			seed, plan, r.exit, claim, rawOutcome, got, raw.prices, raw.pools, raw.runs, raw.orphans())
+		t.Logf("seed %d base %d kill %-34s exit %3d claim %-7q raw %-4s -> %-4s (prices %d, pools %d, runs %d, orphans %d)",
+			seed, i%2, plan, r.exit, claim, rawOutcome, got, raw.prices, raw.pools, raw.runs, raw.orphans())
 
 		if got == "torn" {
 			t.Errorf("seed %d (%s): store torn after reopen: %+v (before %+v)", seed, plan, after, before)
@@ -532,7 +572,7 @@ func TestCrashImport(t *testing.T) {
 
 		// The next run completes and stores what is missing; one more
 		// stores nothing.
-		want := int64(crashRows)
+		want := newRows
 		if got == "all" {
 			want = 0
 		}
@@ -545,7 +585,7 @@ func TestCrashImport(t *testing.T) {
 		r3 := ingest(t, bin, db, file, nil, nil)
 		full := rawCounts(t, db)
 		if r3.exit != 0 || r3.report.RowsStored != 0 || full.orphans() != 0 ||
-			full.prices != before.prices+crashRows || full.pools != before.pools+crashPools {
+			full.prices != before.prices+newRows || full.pools != before.pools+newPools {
 			t.Errorf("seed %d (%s): re-import: exit %d stored %d, store %+v", seed, plan, r3.exit, r3.report.RowsStored, full)
 		}
 	}
