@@ -195,6 +195,9 @@ func RegionOfZone(zone string) (string, error) {
 	if r, ok := AWSRegionOfZoneID(zone); ok {
 		return r, nil
 	}
+	if parent, ok := awsWavelengthZone(zone); ok {
+		return parent, nil
+	}
 	n := len(zone)
 	if n < 2 {
 		return "", fmt.Errorf("zone %q: too short", zone)

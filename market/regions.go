@@ -1,6 +1,9 @@
 package market
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // The region lists below are the public region names of each cloud, as
 // published in:
@@ -201,3 +204,61 @@ func isWavelengthSuffix(s string) bool {
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// awsLastZoneLetter is the last availability-zone letter of an AWS
+// region: the largest, us-east-1, has six zones (a to f). Which letters a
+// smaller region has differs between accounts (zone names are mapped per
+// account), so the bound is the same for every region: it refuses what
+// no region has ("us-east-1q") without refusing a real zone.
+const awsLastZoneLetter = 'f'
+
+// KnownZone reports whether zone is an availability zone of a known AWS
+// region: the region's own zones (a to f), its Local Zones
+// ("us-west-2-lax-1a": a group, then a letter) and its Wavelength Zones
+// ("us-east-1-wl1-bos-wlz-1"). For other clouds it reports whether the
+// zone's region is known.
+func KnownZone(cloud, zone string) bool {
+	if cloud != AWS {
+		r, err := RegionOfZone(zone)
+		return err == nil && KnownRegion(cloud, r)
+	}
+	if _, ok := awsWavelengthZone(zone); ok {
+		return true
+	}
+	n := len(zone)
+	if n < 2 {
+		return false
+	}
+	letter, loc := zone[n-1], zone[:n-1]
+	if letter < 'a' || letter > 'z' {
+		return false
+	}
+	if KnownRegion(AWS, loc) {
+		return letter <= awsLastZoneLetter
+	}
+	// Local Zone groups have one to three zones.
+	_, ok := AWSLocalZoneGroup(loc)
+	return ok && letter <= 'c'
+}
+
+// awsWavelengthZone recognises a Wavelength Zone name,
+// REGION-wlN-CITY-wlz-N ("us-east-1-wl1-bos-wlz-1"), and returns its
+// parent region.
+func awsWavelengthZone(zone string) (string, bool) {
+	i := strings.Index(zone, "-wl")
+	if i < 0 || !strings.Contains(zone[i:], "-wlz-") {
+		return "", false
+	}
+	parent := zone[:i]
+	if !KnownRegion(AWS, parent) {
+		return "", false
+	}
+	last := zone[len(zone)-1]
+	return parent, isDigit(last)
+}
+
+// ErrInvalidRow marks a row refused for its content (a time out of range,
+// an implausible price, text that is not UTF-8) by whatever takes it: the
+// store's Writer wraps it, and parsers apply their bad-row policy to it
+// as to a row they refused themselves.
+var ErrInvalidRow = errors.New("invalid row")

@@ -56,3 +56,19 @@ func TestRegionOfZone(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownZone(t *testing.T) {
+	for zone, want := range map[string]bool{
+		"us-east-1a": true, "us-east-1f": true, "us-east-1q": false, "us-east-1g": false,
+		"eu-west-1c": true, "eu-west-1z": false, "us-west-2d": true, "mx-central-1a": true,
+		"us-west-2-lax-1a": true, "us-west-2-lax-1b": true, "us-east-1-bos-1a": true,
+		"us-east-1-wl1-bos-wlz-1": true, "xx-east-1a": false, "us-east-1": false, "": false,
+	} {
+		if got := KnownZone(AWS, zone); got != want {
+			t.Errorf("KnownZone(aws, %q) = %v, want %v", zone, got, want)
+		}
+	}
+	if r, err := RegionOfZone("us-east-1-wl1-bos-wlz-1"); err != nil || r != "us-east-1" {
+		t.Errorf("RegionOfZone(wavelength) = %q, %v", r, err)
+	}
+}

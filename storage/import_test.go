@@ -454,3 +454,59 @@ func TestAddValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestImportChunkedMerge: rows that may repeat a stored key are staged and
+// merged in chunks (here of 1,000 rows) inside the one transaction; rows
+// beyond every pool's stored range go straight into prices. Whatever the
+// path, each key is stored once and counts add up.
+func TestImportChunkedMerge(t *testing.T) {
+	defer func(n int64) { stageChunk = n }(stageChunk)
+	stageChunk = 1000
+	ctx := context.Background()
+	s := openMem(t)
+	pools := []market.PoolKey{zoneKey("us-east-1a", "m5.large"), zoneKey("us-east-1b", "m5.large"), zoneKey("us-east-1c", "c5.large")}
+	rows := func(from, to int, repeatEvery int) func(w *Writer) error {
+		return func(w *Writer) error {
+			for h := from; h < to; h++ {
+				for _, k := range pools {
+					if err := w.AddPrice(pt(k, h, float64(h))); err != nil {
+						return err
+					}
+					if repeatEvery > 0 && h%repeatEvery == 0 {
+						if err := w.AddPrice(pt(k, h, -0+float64(h)+0.5)); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return nil
+		}
+	}
+	st, err := s.Import(ctx, RunInfo{Source: "a"}, rows(0, 2000, 0))
+	if err != nil || st.Stored() != 6000 {
+		t.Fatalf("first import: %+v, %v", st, err)
+	}
+	// A re-import: every row staged, six chunks, nothing stored.
+	st, err = s.Import(ctx, RunInfo{Source: "a"}, rows(0, 2000, 0))
+	if err != nil || st.Stored() != 0 || st.Added() != 6000 {
+		t.Fatalf("re-import: %+v, %v", st, err)
+	}
+	// Overlap plus new rows plus repeats within the import: hours
+	// 1500-3499, each 100th hour twice (the first row wins).
+	st, err = s.Import(ctx, RunInfo{Source: "a"}, rows(1500, 3500, 100))
+	if err != nil || st.Stored() != 4500 {
+		t.Fatalf("overlapping import: stored %d, %v; want 4500", st.Stored(), err)
+	}
+	if c := counts(t, s); c["prices"] != 10500 {
+		t.Errorf("prices = %d, want 10500", c["prices"])
+	}
+	ser, err := s.Series(ctx, pools[0], time.Time{}, time.Time{})
+	if err != nil || len(ser) != 3500 {
+		t.Fatalf("series: %d points, %v", len(ser), err)
+	}
+	for i, p := range ser {
+		if p.Price != float64(i) {
+			t.Fatalf("point %d price %v, want %d (the first row of a repeated key wins)", i, p.Price, i)
+		}
+	}
+}

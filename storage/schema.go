@@ -165,6 +165,27 @@ CREATE TABLE zone_ids (
 );
 ALTER TABLE placement_scores ADD COLUMN scale_max TINYINT DEFAULT 10;
 `,
+	// Every row says which import wrote it, so rows that no committed
+	// import owns (left by a crash during COMMIT) can be found and removed:
+	// prices through provenance.run_id, the other tables through run_id
+	// (NULL on rows written before v3). import_journal lists the imports
+	// that have started and not yet committed or rolled back; a row left
+	// there means a process died mid-import.
+	`
+ALTER TABLE advisor ADD COLUMN run_id BIGINT;
+ALTER TABLE instance_types ADD COLUMN run_id BIGINT;
+ALTER TABLE ondemand_prices ADD COLUMN run_id BIGINT;
+ALTER TABLE placement_scores ADD COLUMN run_id BIGINT;
+ALTER TABLE events ADD COLUMN run_id BIGINT;
+ALTER TABLE capacity_signals ADD COLUMN run_id BIGINT;
+ALTER TABLE zone_ids ADD COLUMN run_id BIGINT;
+CREATE TABLE import_journal (
+	run_id  BIGINT PRIMARY KEY,
+	path    VARCHAR NOT NULL,
+	started TIMESTAMP NOT NULL,
+	pid     INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this code writes.
@@ -176,18 +197,23 @@ var SchemaVersion = len(migrations)
 // rows carry no NULL bar columns (each NULL costs the Appender a call
 // into DuckDB); their times stage as Unix microseconds (BIGINT), which
 // the Appender takes more cheaply than a time.Time.
-const stagingDDL = `
+const stagingDDL = stagePricesDDL + `
+CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * EXCLUDE (run_id) FROM advisor LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * EXCLUDE (run_id) FROM instance_types LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * EXCLUDE (run_id) FROM ondemand_prices LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * EXCLUDE (run_id) FROM placement_scores LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * EXCLUDE (run_id) FROM events LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_capacity_signals AS SELECT * EXCLUDE (run_id) FROM capacity_signals LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_zone_ids AS SELECT * EXCLUDE (run_id) FROM zone_ids LIMIT 0;
+`
+
+// stagePricesDDL (re)creates the price staging tables empty: Import's
+// chunk merges drop a merged chunk this way.
+const stagePricesDDL = `
 CREATE OR REPLACE TEMP TABLE stage_prices (pool_id INTEGER, ts BIGINT, price DOUBLE, prov_id INTEGER);
 CREATE OR REPLACE TEMP TABLE stage_bars (
 	pool_id INTEGER, ts BIGINT, price DOUBLE,
 	open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, prov_id INTEGER);
-CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * FROM advisor LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * FROM instance_types LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * FROM ondemand_prices LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * FROM placement_scores LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * FROM events LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_capacity_signals AS SELECT * FROM capacity_signals LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_zone_ids AS SELECT * FROM zone_ids LIMIT 0;
 `
 
 const dropStagingDDL = `
@@ -203,28 +229,29 @@ DROP TABLE IF EXISTS temp.stage_zone_ids;
 `
 
 // mergeSQL moves each staging table into its real table: one row per
-// natural key (the first appended wins), and only keys not yet stored.
+// natural key (the first appended wins), and only keys not yet stored,
+// each row owned by the import's run ($1).
 // The order matters only for reporting; the statements are independent.
 var mergeSQL = []struct{ table, sql string }{
 	{"advisor", `
-INSERT INTO advisor
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO advisor BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY region, os, instance_type, snapshot ORDER BY rowid) AS rn
 	FROM temp.stage_advisor) s
 WHERE s.rn = 1 AND NOT EXISTS (
 	SELECT 1 FROM advisor t
 	WHERE t.region = s.region AND t.os = s.os AND t.instance_type = s.instance_type AND t.snapshot = s.snapshot)`},
 	{"instance_types", `
-INSERT INTO instance_types
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO instance_types BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, name, source ORDER BY rowid) AS rn
 	FROM temp.stage_instance_types) s
 WHERE s.rn = 1 AND NOT EXISTS (
 	SELECT 1 FROM instance_types t
 	WHERE t.cloud = s.cloud AND t.name = s.name AND t.source = s.source)`},
 	{"ondemand_prices", `
-INSERT INTO ondemand_prices
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO ondemand_prices BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, region, instance_type, product, date ORDER BY rowid) AS rn
 	FROM temp.stage_ondemand_prices) s
 WHERE s.rn = 1 AND NOT EXISTS (
@@ -232,8 +259,8 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	WHERE t.cloud = s.cloud AND t.region = s.region AND t.instance_type = s.instance_type
 	  AND t.product = s.product AND t.date = s.date)`},
 	{"placement_scores", `
-INSERT INTO placement_scores
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO placement_scores BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY region, zone, instance_types, requirements, target_capacity, capacity_unit, ts ORDER BY rowid) AS rn
 	FROM temp.stage_placement_scores) s
 WHERE s.rn = 1 AND NOT EXISTS (
@@ -242,8 +269,8 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	  AND t.requirements = s.requirements AND t.target_capacity = s.target_capacity
 	  AND t.capacity_unit = s.capacity_unit AND t.ts = s.ts)`},
 	{"events", `
-INSERT INTO events
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO events BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, region, zone, instance_type, instance_id, kind, ts, event_id ORDER BY rowid) AS rn
 	FROM temp.stage_events) s
 WHERE s.rn = 1 AND NOT EXISTS (
@@ -252,8 +279,8 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	  AND t.instance_type = s.instance_type AND t.instance_id = s.instance_id
 	  AND t.kind = s.kind AND t.ts = s.ts AND t.event_id = s.event_id)`},
 	{"capacity_signals", `
-INSERT INTO capacity_signals
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO capacity_signals BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, region, zone, instance_type, os, kind, target_capacity, period_start, ts ORDER BY rowid) AS rn
 	FROM temp.stage_capacity_signals) s
 WHERE s.rn = 1 AND NOT EXISTS (
@@ -262,8 +289,8 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	  AND t.os = s.os AND t.kind = s.kind AND t.target_capacity = s.target_capacity
 	  AND t.period_start = s.period_start AND t.ts = s.ts)`},
 	{"zone_ids", `
-INSERT INTO zone_ids
-SELECT s.* EXCLUDE (rn) FROM (
+INSERT INTO zone_ids BY NAME
+SELECT s.* EXCLUDE (rn), $1::BIGINT AS run_id FROM (
 	SELECT *, row_number() OVER (PARTITION BY cloud, region, zone, zone_id ORDER BY rowid) AS rn
 	FROM temp.stage_zone_ids) s
 WHERE s.rn = 1 AND NOT EXISTS (

@@ -5,6 +5,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,6 +44,9 @@ type Options struct {
 	ReadOnly bool
 	// Now is the clock (nil: time.Now); injected for tests.
 	Now func() time.Time
+	// SkipRecovery skips the integrity check Open runs after an unclean
+	// shutdown (for `spotcast verify`, which runs it itself).
+	SkipRecovery bool
 }
 
 // Store is an open DuckDB store. Its methods are safe for concurrent use:
@@ -57,6 +62,13 @@ type Store struct {
 	importMu sync.Mutex
 	pools    map[poolKey]int32 // nil until first loaded
 	maxPool  int32
+	// ranges is each pool's stored time range by pool id, loaded with
+	// pools and kept up to date by Import.
+	ranges  []tsRange
+	lastRun int64 // the newest ingest_runs id the caches include
+
+	// recovery is the check Open ran after an unclean shutdown.
+	recovery *VerifyReport
 }
 
 func isMemory(path string) bool { return path == "" || path == ":memory:" }
@@ -80,6 +92,7 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 			dsn += "?" + url.Values{"access_mode": {"read_only"}}.Encode()
 		}
 	}
+	walLeft := !isMemory(path) && walPending(path)
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, openError(path, err)
@@ -98,8 +111,18 @@ func open(ctx context.Context, path string, opts Options, target int) (*Store, e
 		s.db.Close()
 		return nil, err
 	}
+	if target >= journalVersion && !opts.SkipRecovery {
+		if err := s.recoverOnOpen(ctx, walLeft); err != nil {
+			s.db.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
+
+// journalVersion is the schema version that added import_journal and the
+// run_id columns the integrity check needs.
+const journalVersion = 3
 
 var lockPID = regexp.MustCompile(`\bPID (\d+)`)
 
@@ -191,6 +214,7 @@ func (s *Store) migrateStep(ctx context.Context, from int) error {
 // Close closes the store cleanly (checkpointing the WAL).
 func (s *Store) Close() error {
 	if !s.readOnly && s.path != "" {
+		crashPoint("checkpoint")
 		if _, err := s.db.Exec(`CHECKPOINT`); err != nil {
 			s.db.Close()
 			return fmt.Errorf("close store %s: checkpoint: %w", s.path, err)
@@ -262,6 +286,25 @@ var importTables = []string{"prices", "advisor", "instance_types", "ondemand_pri
 // An ingest_runs row is written for every committed import, also when it
 // stored nothing new, so the run history shows re-imports.
 func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) error) (ImportStats, error) {
+	st, err := s.importTx(ctx, run, fill)
+	if err != nil && strings.Contains(err.Error(), "No space left on device") {
+		return st, fmt.Errorf("store %s: %w: nothing of this import was stored; free space and run it again (%w)", s.name(), ErrDiskFull, err)
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
+		// Cancelled before COMMIT (after it, a signal waits): say so.
+		return st, fmt.Errorf("%w before COMMIT, nothing of it was stored: %w", ErrInterrupted, err)
+	}
+	return st, err
+}
+
+// ErrDiskFull: the disk filled during an import, which was rolled back.
+var ErrDiskFull = errors.New("disk full")
+
+// ErrInterrupted: an import was cancelled (a signal) before its COMMIT
+// and rolled back.
+var ErrInterrupted = errors.New("import interrupted")
+
+func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) error) (ImportStats, error) {
 	if s.readOnly {
 		return ImportStats{}, fmt.Errorf("import into %s: %w", s.name(), ErrReadOnly)
 	}
@@ -277,7 +320,19 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	if err := s.loadPools(ctx, conn); err != nil {
 		return ImportStats{}, err
 	}
+	// The journal row, committed on its own before the import starts and
+	// deleted by the import's own transaction, tells the next Open that
+	// this import never finished should the process die.
+	var runID int64
+	err = conn.QueryRowContext(ctx, `SELECT greatest((SELECT coalesce(max(id), 0) FROM ingest_runs), (SELECT coalesce(max(run_id), 0) FROM import_journal)) + 1`).Scan(&runID)
+	if err != nil {
+		return ImportStats{}, fmt.Errorf("import: next run id: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO import_journal VALUES (?, ?, ?, ?)`, runID, run.Path, started, os.Getpid()); err != nil {
+		return ImportStats{}, fmt.Errorf("import: journal: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		conn.ExecContext(context.Background(), `DELETE FROM import_journal WHERE run_id = ?`, runID)
 		return ImportStats{}, fmt.Errorf("import: begin: %w", err)
 	}
 	committed := false
@@ -286,14 +341,14 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 			// Background: the rollback must run even when ctx has ended.
 			conn.ExecContext(context.Background(), `ROLLBACK`)
 			conn.ExecContext(context.Background(), dropStagingDDL)
+			conn.ExecContext(context.Background(), `DELETE FROM import_journal WHERE run_id = ?`, runID)
 		}
 	}()
 
-	var runID int64
 	var provBase int32
-	err = conn.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) + 1 FROM ingest_runs), (SELECT coalesce(max(id), 0) FROM provenance)`).Scan(&runID, &provBase)
+	err = conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM provenance`).Scan(&provBase)
 	if err != nil {
-		return ImportStats{}, fmt.Errorf("import: next run id: %w", err)
+		return ImportStats{}, fmt.Errorf("import: next provenance id: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, stagingDDL); err != nil {
 		return ImportStats{}, fmt.Errorf("import: create staging tables: %w", err)
@@ -306,6 +361,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 		ctxErr:     ctx.Err,
 		pools:      s.pools,
 		nextPool:   s.maxPool,
+		stored:     s.ranges,
 		prov:       map[provKey]int32{},
 		provBase:   provBase,
 		batch:      newPriceBatch(),
@@ -352,7 +408,7 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	_, err = conn.ExecContext(ctx, `INSERT INTO ingest_runs
 		(id, kind, source, path, format, sha256, started, finished, rows_stored, rows_added, tables)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		runID, run.Kind, run.Source, run.Path, run.Format, run.SHA256, started, s.now().UTC(),
+		runID, run.Kind, run.Source, run.Path, run.Format, cmp.Or(w.sha256, run.SHA256), started, s.now().UTC(),
 		stats.Stored(), stats.Added(), string(tables))
 	if err != nil {
 		return ImportStats{}, fmt.Errorf("import: record run: %w", err)
@@ -366,12 +422,40 @@ func (s *Store) Import(ctx context.Context, run RunInfo, fill func(w *Writer) er
 	if _, err := conn.ExecContext(ctx, dropStagingDDL); err != nil {
 		return ImportStats{}, fmt.Errorf("import: drop staging tables: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+	if _, err := conn.ExecContext(ctx, `DELETE FROM import_journal WHERE run_id = ?`, runID); err != nil {
+		return ImportStats{}, fmt.Errorf("import: journal: %w", err)
+	}
+	// Past this point the import is no longer cancelled: once COMMIT has
+	// started, its outcome is what the caller must hear, so a signal
+	// waits for it instead of interrupting it.
+	if err := ctx.Err(); err != nil {
+		return ImportStats{}, err
+	}
+	crashPoint("commit")
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), `COMMIT`); err != nil {
 		return ImportStats{}, fmt.Errorf("import: commit: %w", err)
 	}
 	committed = true
+	crashPoint("committed")
 	hook("committed")
 	s.maxPool = w.nextPool
+	s.lastRun = runID
+	// Every staged row lay inside its pool's stored or directly written
+	// range, so the union of the two covers all the pool has now.
+	for id, r := range w.wrote {
+		if !r.ok {
+			continue
+		}
+		if id >= len(s.ranges) {
+			s.ranges = append(s.ranges, make([]tsRange, id+1-len(s.ranges))...)
+		}
+		old := &s.ranges[id]
+		if old.ok {
+			r.add(old.min)
+			r.add(old.max)
+		}
+		*old = r
+	}
 	return stats, nil
 }
 
@@ -397,12 +481,15 @@ func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 				if err = a.run(j); err != nil {
 					w.setErr(err)
 				}
+				crashPoint("append")
 			}
 			if j.prices != nil {
 				j.prices.reset()
 				w.free <- j.prices
 			}
 		}
+		w.nDirect, w.nMerged = a.nDirect, a.merged
+		w.stagedLeft, w.stagedRange, w.stagedRepeat = a.staged > 0, a.stRange, a.repeat
 		return errors.Join(err, a.close())
 	})
 	if err != nil {
@@ -414,13 +501,19 @@ func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 // another Store on the same file (sharing its database) have added pools.
 func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
 	if s.pools != nil {
+		// The caches hold until another writer (a Store sharing the
+		// database) commits an import.
 		var maxID int32
-		if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM pools`).Scan(&maxID); err != nil {
+		var lastRun int64
+		if err := conn.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM pools), (SELECT coalesce(max(id), 0) FROM ingest_runs)`).Scan(&maxID, &lastRun); err != nil {
 			return fmt.Errorf("load pools: %w", err)
 		}
-		if maxID == s.maxPool {
+		if maxID == s.maxPool && lastRun == s.lastRun {
 			return nil
 		}
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM ingest_runs`).Scan(&s.lastRun); err != nil {
+		return fmt.Errorf("load pools: %w", err)
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT id, cloud, region, zone, instance_type, product, resolution FROM pools`)
 	if err != nil {
@@ -444,6 +537,35 @@ func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("load pools: %w", err)
 	}
 	s.pools, s.maxPool = pools, maxID
+	return s.loadRanges(ctx, conn)
+}
+
+// loadRanges reads each pool's stored time range (one aggregate over
+// prices, bounded by the number of pools), which decides which rows of
+// an import can go straight into prices.
+func (s *Store) loadRanges(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, `SELECT pool_id, epoch_us(min(ts)), epoch_us(max(ts)) FROM prices GROUP BY pool_id`)
+	if err != nil {
+		return fmt.Errorf("load pool ranges: %w", err)
+	}
+	defer rows.Close()
+	ranges := make([]tsRange, s.maxPool+1)
+	for rows.Next() {
+		var id int32
+		var r tsRange
+		if err := rows.Scan(&id, &r.min, &r.max); err != nil {
+			return fmt.Errorf("load pool ranges: %w", err)
+		}
+		r.ok = true
+		if int(id) >= len(ranges) {
+			ranges = append(ranges, make([]tsRange, int(id)+1-len(ranges))...)
+		}
+		ranges[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load pool ranges: %w", err)
+	}
+	s.ranges = ranges
 	return nil
 }
 
@@ -451,6 +573,7 @@ func (s *Store) loadPools(ctx context.Context, conn *sql.Conn) error {
 // table into its real table with one set-based statement each.
 func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int64, stats *ImportStats) error {
 	if len(w.newList) > 0 || len(w.provList) > 0 {
+		crashPoint("merge")
 		err := conn.Raw(func(dc any) error {
 			if len(w.newList) > 0 {
 				ap, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "pools")
@@ -495,16 +618,32 @@ func (s *Store) merge(ctx context.Context, conn *sql.Conn, w *Writer, runID int6
 		}
 		var res sql.Result
 		var err error
+		crashPoint("merge")
 		if t == "prices" {
-			q := mergePricesSQL
-			if w.mayRepeat {
-				q = mergePricesDedupSQL
+			// Direct rows and merged chunks are in prices already; the
+			// last staged chunk is merged here.
+			stored := w.nDirect + w.nMerged
+			if w.stagedLeft {
+				q := mergePricesSQL
+				if w.stagedRepeat || w.mayRepeat {
+					q = mergePricesDedupSQL
+				}
+				res, err := conn.ExecContext(ctx, q, time.UnixMicro(w.stagedRange.min).UTC(), time.UnixMicro(w.stagedRange.max).UTC())
+				if err != nil {
+					return fmt.Errorf("merge prices: %w", err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return fmt.Errorf("merge prices: %w", err)
+				}
+				stored += n
 			}
-			res, err = conn.ExecContext(ctx, q, time.UnixMicro(w.minTS).UTC(), time.UnixMicro(w.maxTS).UTC())
+			stats.Tables[t] = TableStats{Added: added, Stored: stored}
+			continue
 		} else {
 			for _, m := range mergeSQL {
 				if m.table == t {
-					res, err = conn.ExecContext(ctx, m.sql)
+					res, err = conn.ExecContext(ctx, m.sql, runID)
 				}
 			}
 		}

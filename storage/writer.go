@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -95,6 +97,9 @@ type priceBatch struct {
 	bar    []market.Bar
 	hasBar []bool
 	prov   []int32
+	// direct marks rows that cannot repeat a stored key: they go straight
+	// into prices; the others go through staging and the anti-join.
+	direct []bool
 }
 
 func newPriceBatch() *priceBatch {
@@ -105,12 +110,58 @@ func newPriceBatch() *priceBatch {
 		bar:    make([]market.Bar, 0, priceBatchSize),
 		hasBar: make([]bool, 0, priceBatchSize),
 		prov:   make([]int32, 0, priceBatchSize),
+		direct: make([]bool, 0, priceBatchSize),
 	}
 }
 
 func (b *priceBatch) reset() {
 	b.pool, b.ts, b.price = b.pool[:0], b.ts[:0], b.price[:0]
-	b.bar, b.hasBar, b.prov = b.bar[:0], b.hasBar[:0], b.prov[:0]
+	b.bar, b.hasBar, b.prov, b.direct = b.bar[:0], b.hasBar[:0], b.prov[:0], b.direct[:0]
+}
+
+// tsRange is a closed range of Unix microseconds, empty until the first add.
+type tsRange struct {
+	min, max int64
+	ok       bool
+}
+
+func (r tsRange) outside(us int64) bool { return !r.ok || us < r.min || us > r.max }
+
+func (r *tsRange) add(us int64) {
+	if !r.ok {
+		r.min, r.max, r.ok = us, us, true
+		return
+	}
+	r.min, r.max = min(r.min, us), max(r.max, us)
+}
+
+// rangeOf returns ranges[id], empty beyond the slice.
+func rangeOf(ranges []tsRange, id int32) tsRange {
+	if int(id) < len(ranges) {
+		return ranges[id]
+	}
+	return tsRange{}
+}
+
+// direct decides where a price row goes. A row whose time lies outside
+// its pool's stored range and outside what this import has already
+// written straight into prices for the pool cannot repeat a stored key:
+// it is appended to prices directly (DuckDB writes full row groups to the
+// file as they fill, so memory stays bounded). Only the other rows (a
+// re-import, an overlap) are staged for the anti-join.
+func (w *Writer) direct(pool int32, us int64) bool {
+	if !rangeOf(w.stored, pool).outside(us) {
+		return false
+	}
+	if int(pool) >= len(w.wrote) {
+		w.wrote = append(w.wrote, make([]tsRange, int(pool)+1-len(w.wrote)+64)...)
+	}
+	r := &w.wrote[pool]
+	if !r.outside(us) {
+		return false
+	}
+	r.add(us)
+	return true
 }
 
 // job is one batch for the appending goroutine: either prices or the rows
@@ -119,6 +170,9 @@ type job struct {
 	prices *priceBatch
 	table  string
 	rows   any
+	// mayRepeat is the Writer's mayRepeat when the batch left: the staged
+	// rows so far may repeat a key among themselves.
+	mayRepeat bool
 }
 
 // Writer takes the rows of one Import. Not safe for concurrent use.
@@ -166,6 +220,17 @@ type Writer struct {
 	order     []poolOrder
 	mayRepeat bool
 
+	// stored is each pool's stored time range (by pool id) when the import
+	// began, wrote the range this import appended directly.
+	stored, wrote []tsRange
+	// Set by the appending goroutine when it ends: rows stored directly
+	// and by chunk merges, and whether staged rows remain to merge (in
+	// stagedRange, possibly repeating among themselves).
+	nDirect, nMerged int64
+	stagedLeft       bool
+	stagedRange      tsRange
+	stagedRepeat     bool
+
 	advisor   []market.AdvisorRow
 	itypes    []market.InstanceType
 	ondemand  []market.OnDemandPrice
@@ -175,7 +240,12 @@ type Writer struct {
 	zoneIDs   []market.ZoneID
 
 	watermarks map[string]time.Time
+	sha256     string // set by fill when only reading the input gives it
 }
+
+// SetRunSHA256 records the checksum of the import's input for its
+// ingest_runs row, for inputs hashed while they are read.
+func (w *Writer) SetRunSHA256(sum string) { w.sha256 = sum }
 
 func (w *Writer) appendErr() error {
 	w.mu.Lock()
@@ -226,29 +296,74 @@ var (
 	maxUnix = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 )
 
+// ErrInvalidRow marks a row the Writer refused for its content (a time out
+// of range, an implausible price, text that is not UTF-8): the caller's
+// bad-row policy applies, as for a row its parser refused.
+var ErrInvalidRow = market.ErrInvalidRow
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrInvalidRow)
+}
+
 func validTime(field string, t time.Time) error {
 	if sec := t.Unix(); sec < minUnix || sec >= maxUnix {
 		if t.IsZero() {
-			return fmt.Errorf("field %s: zero time", field)
+			return invalid("field %s: zero time", field)
 		}
-		return fmt.Errorf("field %s: time %s out of range", field, t.Format(time.RFC3339))
+		return invalid("field %s: time %s out of range (1970 to 2999)", field, t.Format(time.RFC3339))
 	}
 	return nil
 }
 
+// MaxPrice bounds every price the store takes, in USD per hour: far above
+// any instance's on-demand price (the largest are a few hundred USD per
+// hour), low enough that sums and squares over a series stay finite.
+const MaxPrice = 1e6
+
 func validPrice(field string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("field %s: %v is not a finite number", field, v)
+		return invalid("field %s: %v is not a finite number", field, v)
 	}
 	if v < 0 {
-		return fmt.Errorf("field %s: %v is negative", field, v)
+		return invalid("field %s: %v is negative", field, v)
+	}
+	if v > MaxPrice {
+		return invalid("field %s: %v is above the plausible maximum %g", field, v, float64(MaxPrice))
+	}
+	return nil
+}
+
+// MaxText bounds every text field the store takes, in bytes: names,
+// ids and sources are short; a field longer than this is a broken input.
+const MaxText = 4096
+
+// validText refuses text that is too long, not UTF-8 or holds NUL bytes
+// (which DuckDB would store and every consumer would trip over).
+func validText(field, v string) error {
+	switch {
+	case len(v) > MaxText:
+		return invalid("field %s: %d bytes, more than %d", field, len(v), MaxText)
+	case !utf8.ValidString(v):
+		return invalid("field %s: invalid UTF-8", field)
+	case strings.IndexByte(v, 0) >= 0:
+		return invalid("field %s: NUL byte", field)
 	}
 	return nil
 }
 
 func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
-		return fmt.Errorf("field %s: empty", field)
+		return invalid("field %s: empty", field)
+	}
+	return validText(field, v)
+}
+
+// validTexts checks optional text fields (name, value pairs).
+func validTexts(fields ...string) error {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if err := validText(fields[i], fields[i+1]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -263,13 +378,28 @@ func validPoolKey(k market.PoolKey) error {
 	if err := required("pool.instance_type", k.InstanceType); err != nil {
 		return err
 	}
+	if err := validTexts("pool.zone", k.Zone, "pool.product", k.Product); err != nil {
+		return err
+	}
+	if parent, ok := market.AWSLocalZoneGroup(k.Zone); ok && k.Cloud == market.AWS {
+		// A region-level series of a Local Zone group ("us-west-2-lax-1").
+		if parent != k.Region {
+			return invalid("field pool.zone: Local Zone group %q is not in region %q", k.Zone, k.Region)
+		}
+		return nil
+	}
 	if k.Zone != "" && k.Cloud == market.AWS {
 		r, err := market.RegionOfZone(k.Zone)
 		if err != nil {
-			return fmt.Errorf("field pool.zone: %w", err)
+			return invalid("field pool.zone: %v", err)
 		}
 		if r != k.Region {
-			return fmt.Errorf("field pool.zone: zone %q is not in region %q", k.Zone, k.Region)
+			return invalid("field pool.zone: zone %q is not in region %q", k.Zone, k.Region)
+		}
+		// A zone ID ("use1-az4") stands where the account's zone name is
+		// not known; IDs are not checked against the zone-letter list.
+		if _, isID := market.AWSRegionOfZoneID(k.Zone); !isID && !market.KnownZone(market.AWS, k.Zone) {
+			return invalid("field pool.zone: %q is not a zone of region %s", k.Zone, r)
 		}
 	}
 	return nil
@@ -377,6 +507,7 @@ func (w *Writer) AddPrice(p market.PricePoint) error {
 	b.bar = append(b.bar, p.Bar)
 	b.hasBar = append(b.hasBar, p.HasBar)
 	b.prov = append(b.prov, prov)
+	b.direct = append(b.direct, w.direct(pool, us))
 	if w.nPrices == 0 || us < w.minTS {
 		w.minTS = us
 	}
@@ -395,7 +526,8 @@ func (w *Writer) flushPrices() error {
 	if len(w.batch.pool) == 0 {
 		return nil
 	}
-	if err := w.submit(job{prices: w.batch}); err != nil {
+	crashPoint("fill")
+	if err := w.submit(job{prices: w.batch, mayRepeat: w.mayRepeat}); err != nil {
 		return err
 	}
 	select {
@@ -418,10 +550,10 @@ func (w *Writer) AddAdvisor(a market.AdvisorRow) error {
 		}
 	}
 	if a.Bucket < 0 || a.Bucket > 4 {
-		return fmt.Errorf("field bucket: %d is not 0-4", a.Bucket)
+		return invalid("field bucket: %d is not 0-4", a.Bucket)
 	}
 	if a.SavingsPct < 0 || a.SavingsPct > 100 {
-		return fmt.Errorf("field savings_pct: %d is not 0-100", a.SavingsPct)
+		return invalid("field savings_pct: %d is not 0-100", a.SavingsPct)
 	}
 	if err := validTime("snapshot", a.Snapshot); err != nil {
 		return err
@@ -451,10 +583,13 @@ func (w *Writer) AddInstanceType(t market.InstanceType) error {
 		return err
 	}
 	if t.VCPU < 0 {
-		return fmt.Errorf("field vcpu: %d is negative", t.VCPU)
+		return invalid("field vcpu: %d is negative", t.VCPU)
 	}
 	if t.GPUCount < 0 {
-		return fmt.Errorf("field gpu_count: %d is negative", t.GPUCount)
+		return invalid("field gpu_count: %d is negative", t.GPUCount)
+	}
+	if err := validTexts("arch", t.Arch, "gpu_model", t.GPUModel, "gpu_manufacturer", t.GPUManufacturer, "source", t.Source); err != nil {
+		return err
 	}
 	if err := validPrice("memory_gib", t.MemoryGiB); err != nil {
 		return err
@@ -485,6 +620,9 @@ func (w *Writer) AddOnDemand(o market.OnDemandPrice) error {
 			return err
 		}
 	}
+	if err := validTexts("product", o.Product, "source", o.Source); err != nil {
+		return err
+	}
 	if err := validTime("date", o.Date); err != nil {
 		return err
 	}
@@ -514,24 +652,27 @@ func (w *Writer) AddPlacementScore(p market.PlacementScore) error {
 		return err
 	}
 	if len(p.InstanceTypes) == 0 && p.Requirements == "" {
-		return errors.New("field instance_types: empty and no requirements")
+		return invalid("field instance_types: empty and no requirements")
 	}
 	for i, t := range p.InstanceTypes {
 		if err := required(fmt.Sprintf("instance_types[%d]", i), t); err != nil {
 			return err
 		}
 	}
+	if err := validTexts("zone", p.Zone, "requirements", p.Requirements, "capacity_unit", p.CapacityUnit, "source", p.Source); err != nil {
+		return err
+	}
 	if p.ScaleMax == 0 {
 		p.ScaleMax = 10
 	}
 	if p.ScaleMax < 1 || p.ScaleMax > 10 {
-		return fmt.Errorf("field scale_max: %d is not 1-10", p.ScaleMax)
+		return invalid("field scale_max: %d is not 1-10", p.ScaleMax)
 	}
 	if p.Score < 1 || p.Score > p.ScaleMax {
-		return fmt.Errorf("field score: %d is not 1-%d", p.Score, p.ScaleMax)
+		return invalid("field score: %d is not 1-%d", p.Score, p.ScaleMax)
 	}
 	if p.TargetCapacity < 0 {
-		return fmt.Errorf("field target_capacity: %d is negative", p.TargetCapacity)
+		return invalid("field target_capacity: %d is negative", p.TargetCapacity)
 	}
 	if err := validTime("time", p.Time); err != nil {
 		return err
@@ -564,8 +705,12 @@ func (w *Writer) AddEvent(e market.Event) error {
 	if err := validTime("time", e.Time); err != nil {
 		return err
 	}
+	if err := validTexts("zone", e.Zone, "instance_type", e.InstanceType, "instance_id", e.InstanceID,
+		"event_id", e.EventID, "source", e.Source); err != nil {
+		return err
+	}
 	if e.Count < 0 {
-		return fmt.Errorf("field count: %d is negative", e.Count)
+		return invalid("field count: %d is negative", e.Count)
 	}
 	var err error
 	if e.Source, err = w.source(e.Source); err != nil {
@@ -659,8 +804,18 @@ type appenders struct {
 	conn driver.Conn
 	by   map[string]*duckdb.Appender
 	args []driver.Value
-	// prices and bars are by["prices"] and by["bars"], kept at hand.
-	prices, bars *duckdb.Appender
+	// prices and bars are by["prices"] and by["bars"] (the staging
+	// tables), kept at hand; direct and directBars append to the prices
+	// table itself.
+	prices, bars       *duckdb.Appender
+	direct, directBars *duckdb.Appender
+
+	// nDirect counts rows appended to prices directly; staged the rows
+	// staged since the last chunk merge, in time range stRange; merged the
+	// rows chunk merges stored; repeat whether staged rows may repeat.
+	nDirect, staged, merged int64
+	stRange                 tsRange
+	repeat                  bool
 	// boxed caches interface values of small ids so appending a price row
 	// does not allocate for its pool and provenance.
 	boxed []driver.Value
@@ -692,6 +847,7 @@ type boxed struct {
 
 type boxCache struct {
 	times  [1 << boxCacheBits]boxed
+	stamps [1 << boxCacheBits]boxed
 	floats [1 << boxCacheBits]boxed
 }
 
@@ -699,6 +855,16 @@ func (c *boxCache) time(us int64) driver.Value {
 	e := &c.times[(uint64(us)*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
 	if e.v == nil || e.bits != uint64(us) {
 		e.bits, e.v = uint64(us), us
+	}
+	return e.v
+}
+
+// stamp is time for a TIMESTAMP column, which the Appender takes as a
+// time.Time.
+func (c *boxCache) stamp(us int64) driver.Value {
+	e := &c.stamps[(uint64(us)*0x9E3779B97F4A7C15)>>(64-boxCacheBits)]
+	if e.v == nil || e.bits != uint64(us) {
+		e.bits, e.v = uint64(us), time.UnixMicro(us).UTC()
 	}
 	return e.v
 }
@@ -717,6 +883,94 @@ func (a *appenders) box(id int32) driver.Value {
 		a.boxed = append(a.boxed, driver.Value(int32(len(a.boxed))))
 	}
 	return a.boxed[id]
+}
+
+// stageChunk is how many staged price rows are merged at a time: the
+// staging table of a re-import or an overlapping import never holds more,
+// whatever the file's size.
+var stageChunk int64 = 2 << 20
+
+func (a *appenders) appendDirect(b *priceBatch, i int) error {
+	a.nDirect++
+	if b.hasBar[i] {
+		if a.directBars == nil {
+			ap, err := duckdb.NewAppender(a.conn, "", "main", "prices")
+			if err != nil {
+				return fmt.Errorf("appender for prices: %w", err)
+			}
+			a.directBars = ap
+		}
+		args := a.args[:8]
+		bar := b.bar[i]
+		args[0] = a.box(b.pool[i])
+		args[1] = a.cache.stamp(b.ts[i])
+		args[2] = a.cache.float(b.price[i])
+		args[3], args[4] = a.cache.float(bar.Open), a.cache.float(bar.High)
+		args[5], args[6] = a.cache.float(bar.Low), a.cache.float(bar.Close)
+		args[7] = a.box(b.prov[i])
+		return a.directBars.AppendRow(args...)
+	}
+	if a.direct == nil {
+		ap, err := duckdb.NewAppenderWithColumns(a.conn, "", "main", "prices", []string{"pool_id", "ts", "price", "prov_id"})
+		if err != nil {
+			return fmt.Errorf("appender for prices: %w", err)
+		}
+		a.direct = ap
+	}
+	args := a.args[:4]
+	args[0] = a.box(b.pool[i])
+	args[1] = a.cache.stamp(b.ts[i])
+	args[2] = a.cache.float(b.price[i])
+	args[3] = a.box(b.prov[i])
+	return a.direct.AppendRow(args...)
+}
+
+// mergeStaged merges the staged chunk into prices (within the import's
+// transaction, after the direct rows so far, which the anti-join sees)
+// and empties the staging tables, so they never hold more than a chunk.
+func (a *appenders) mergeStaged() error {
+	if a.staged == 0 {
+		return nil
+	}
+	crashPoint("merge")
+	for _, ap := range []*duckdb.Appender{a.direct, a.directBars} {
+		if ap != nil {
+			if err := ap.Flush(); err != nil {
+				return fmt.Errorf("flush prices: %w", err)
+			}
+		}
+	}
+	for _, t := range []string{"prices", "bars"} {
+		if ap, ok := a.by[t]; ok {
+			delete(a.by, t)
+			if err := ap.Close(); err != nil {
+				return fmt.Errorf("close appender for %s: %w", t, err)
+			}
+		}
+	}
+	a.prices, a.bars = nil, nil
+	ex := a.conn.(driver.ExecerContext)
+	q := mergePricesSQL
+	if a.repeat {
+		q = mergePricesDedupSQL
+	}
+	res, err := ex.ExecContext(context.Background(), q, []driver.NamedValue{
+		{Ordinal: 1, Value: time.UnixMicro(a.stRange.min).UTC()},
+		{Ordinal: 2, Value: time.UnixMicro(a.stRange.max).UTC()},
+	})
+	if err != nil {
+		return fmt.Errorf("merge staged prices: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("merge staged prices: %w", err)
+	}
+	if _, err := ex.ExecContext(context.Background(), stagePricesDDL, nil); err != nil {
+		return fmt.Errorf("empty staging: %w", err)
+	}
+	a.merged += n
+	a.staged, a.stRange = 0, tsRange{}
+	return nil
 }
 
 func (a *appenders) appendPrice(b *priceBatch, i int) error {
@@ -756,6 +1010,13 @@ func (a *appenders) appendBar(b *priceBatch, i int) error {
 
 func (a *appenders) close() error {
 	var errs []error
+	for _, ap := range []*duckdb.Appender{a.direct, a.directBars} {
+		if ap != nil {
+			if err := ap.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close appender for prices: %w", err))
+			}
+		}
+	}
 	for t, ap := range a.by {
 		if err := ap.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close appender for %s: %w", t, err))
@@ -768,14 +1029,25 @@ func (a *appenders) run(j job) error {
 	if b := j.prices; b != nil {
 		for i := range b.pool {
 			var err error
-			if b.hasBar[i] {
+			switch {
+			case b.direct[i]:
+				err = a.appendDirect(b, i)
+			case b.hasBar[i]:
+				a.staged++
+				a.stRange.add(b.ts[i])
 				err = a.appendBar(b, i)
-			} else {
+			default:
+				a.staged++
+				a.stRange.add(b.ts[i])
 				err = a.appendPrice(b, i)
 			}
 			if err != nil {
 				return fmt.Errorf("append price: %w", err)
 			}
+		}
+		a.repeat = j.mayRepeat
+		if a.staged >= stageChunk {
+			return a.mergeStaged()
 		}
 		return nil
 	}

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/spotcast/spotcast/market"
@@ -19,19 +18,22 @@ func (w *Writer) AddCapacitySignal(c market.CapacitySignal) error {
 			return err
 		}
 	}
+	if err := validTexts("zone", c.Zone, "os", c.OS, "label", c.Label, "source", c.Source); err != nil {
+		return err
+	}
 	for _, f := range [...]struct {
 		name string
 		v    float64
 	}{{"value", c.Value}, {"value_high", c.ValueHigh}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("field %s: %v is not a finite number", f.name, f.v)
+			return invalid("field %s: %v is not a finite number", f.name, f.v)
 		}
 	}
 	if c.ValueHigh < c.Value {
-		return fmt.Errorf("field value_high: %v is below value %v", c.ValueHigh, c.Value)
+		return invalid("field value_high: %v is below value %v", c.ValueHigh, c.Value)
 	}
 	if c.TargetCapacity < 0 {
-		return fmt.Errorf("field target_capacity: %d is negative", c.TargetCapacity)
+		return invalid("field target_capacity: %d is negative", c.TargetCapacity)
 	}
 	if err := validTime("time", c.Time); err != nil {
 		return err
@@ -43,7 +45,7 @@ func (w *Writer) AddCapacitySignal(c market.CapacitySignal) error {
 		return err
 	}
 	if c.Start.After(c.Time) {
-		return fmt.Errorf("field start: %s is after time %s", c.Start, c.Time)
+		return invalid("field start: %s is after time %s", c.Start, c.Time)
 	}
 	var err error
 	if c.Source, err = w.source(c.Source); err != nil {
@@ -67,6 +69,9 @@ func (w *Writer) AddZoneID(z market.ZoneID) error {
 		if err := required(f[0], f[1]); err != nil {
 			return err
 		}
+	}
+	if err := validTexts("zone", z.Zone, "zone_id", z.ZoneID, "source", z.Source); err != nil {
+		return err
 	}
 	var err error
 	if z.Source, err = w.source(z.Source); err != nil {

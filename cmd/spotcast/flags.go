@@ -75,6 +75,9 @@ func (c *common) open(ctx context.Context, readOnly bool) (*storage.Store, confi
 	if err != nil {
 		return nil, cfg, err
 	}
+	if r := s.Recovery(); r != nil && !r.Clean() {
+		fmt.Fprintf(os.Stderr, "spotcast: %s: %s\n", r.Reason, r)
+	}
 	return s, cfg, nil
 }
 

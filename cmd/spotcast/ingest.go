@@ -43,12 +43,14 @@ func runIngestFile(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&format, "format", "", "force a format instead of detecting it: "+formatList())
 	fs.BoolVar(&opts.SkipBad, "skip-bad", false, "skip and count bad rows instead of failing the file")
 	fs.StringVar(&region, "region", "", "region for formats that take it from the file name (ondemand_<region>.json)")
+	fs.Float64Var(&opts.MaxPrice, "max-price", files.DefaultMaxPrice, "plausible maximum of a spot price in USD/h; a price above it is a bad row")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	sources := addSourceFlags(fs)
-	if err := parse(fs, args, true); err != nil {
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(paths) == 0 {
 		fs.Usage()
 		return fmt.Errorf("ingest file: name at least one file")
 	}
@@ -71,7 +73,7 @@ func runIngestFile(ctx context.Context, e env, args []string) error {
 	if err := sources.apply(ctx, s, &opts); err != nil {
 		return err
 	}
-	rep, err := files.Import(ctx, s, fs.Args(), opts)
+	rep, err := files.Import(ctx, s, paths, opts)
 	if c.json {
 		if jerr := writeJSON(e.stdout, rep); jerr != nil {
 			return jerr
@@ -95,6 +97,29 @@ func runIngestFile(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// parseInterleaved parses flags that come before, between or after the
+// positional arguments (`ingest file x.csv --skip-bad`), which the flag
+// package alone stops at; "--" ends the flags.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// The flag package consumed a "--" before rest if the argument
+		// preceding rest was "--": then everything left is positional.
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 func formatList() string {

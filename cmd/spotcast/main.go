@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(os.Stderr)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
@@ -51,6 +49,7 @@ func commands() []command {
 		{"pools", "list pools (filter by region, type, GPU model, GPU memory)", runPools},
 		{"prices", "a pool's price points in time order", runPrices},
 		{"export", "export parquet --out DIR", runExport},
+		{"verify", "check that every row belongs to a committed import (--repair removes the rest)", runVerify},
 		{"forecast", "a pool's price or interruption forecast", runForecast},
 		{"recommend", "recommend bid | checkpoint | placement", runRecommend},
 		{"backtest", "rolling-origin backtest of the price and interruption forecasts", runBacktest},

@@ -134,6 +134,14 @@ func ParseOptions(r io.Reader, name string, sink ingest.Sink, opts Options) (ing
 		e.FetchedAt = fetched
 		t.Added++
 		if err := sink.AddEvent(e); err != nil {
+			if errors.Is(err, market.ErrInvalidRow) {
+				// Refused for its content (an over-long event id): a bad row.
+				t.Added--
+				if err := t.Reject(&ingest.RowError{File: name, Line: line, Record: record, Reason: err.Error()}); err != nil {
+					return t, err
+				}
+				continue
+			}
 			return t, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 	}

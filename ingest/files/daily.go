@@ -27,7 +27,7 @@ func (p *parser) dailyOHLC(r *bufio.Reader) error {
 	dates := dateCache{}
 	// Rows come grouped by series: remember the last provider/region.
 	var lastProv, lastReg []byte
-	var cloud, region, typ string
+	var cloud, region, zone, typ string
 	var lastType []byte
 	var names = [...]string{"open", "high", "low", "close", "avg"}
 	return c.each(func(f [][]byte) error {
@@ -39,10 +39,19 @@ func (p *parser) dailyOHLC(r *bufio.Reader) error {
 				return c.badRow("provider %q: expected aws, gcp or azure", f[0])
 			}
 			reg, ok := market.CanonicalRegion(cl, string(f[1]))
+			group := ""
+			if !ok && cl == market.AWS {
+				// A Local Zone or Wavelength group ("us-west-2-lax-1"):
+				// its own pools, filed under the parent region with the
+				// group as the zone, since its prices differ.
+				if parent, isGroup := market.AWSLocalZoneGroup(string(f[1])); isGroup {
+					reg, group, ok = parent, string(f[1]), true
+				}
+			}
 			if !ok {
 				return c.badRow("unknown %s region %q", cl, f[1])
 			}
-			cloud, region = cl, reg
+			cloud, region, zone = cl, reg, group
 			lastProv = append(lastProv[:0], f[0]...)
 			lastReg = append(lastReg[:0], f[1]...)
 		}
@@ -71,7 +80,7 @@ func (p *parser) dailyOHLC(r *bufio.Reader) error {
 			return c.badRow("inconsistent bar: open %g high %g low %g close %g avg %g", open, high, low, cl, avg)
 		}
 		return p.price(market.PricePoint{
-			Pool:   market.PoolKey{Cloud: cloud, Region: region, InstanceType: typ},
+			Pool:   market.PoolKey{Cloud: cloud, Region: region, Zone: zone, InstanceType: typ},
 			Time:   day,
 			Price:  avg,
 			Bar:    market.Bar{Open: open, High: high, Low: low, Close: cl},

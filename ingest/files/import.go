@@ -116,24 +116,31 @@ func importFile(ctx context.Context, store *storage.Store, path string, opts Opt
 		fr.Error = err.Error()
 		return fr
 	}
-	sum, modTime, err := hashFile(path)
+	// Refuse anything but a regular file before opening it: opening a
+	// FIFO blocks until a writer comes, a device never ends.
+	fi, err := os.Stat(path)
 	if err != nil {
 		return fail(err)
 	}
-	fr.SHA256 = sum
+	if !fi.Mode().IsRegular() {
+		return fail(fmt.Errorf("%s: not a regular file (%s): spotcast imports files only: %w", path, fileKind(fi.Mode()), ingest.ErrBadInput))
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fail(err)
 	}
 	defer f.Close()
-	in, err := open(f, path, opts.Format)
+	// The file is read once: the checksum is of the bytes the parser read.
+	h := sha256.New()
+	tee := io.TeeReader(f, h)
+	in, err := open(tee, path, opts.Format)
 	if err != nil {
 		return fail(err)
 	}
 	defer in.close()
 	fr.Format = in.format
 	o := opts
-	o.modTime = modTime
+	o.modTime = fi.ModTime()
 	if o.Source == "" {
 		o.Source = market.SourceFile + ":" + filepath.Base(path)
 	}
@@ -149,11 +156,22 @@ func importFile(ctx context.Context, store *storage.Store, path string, opts Opt
 	}
 	var res Result
 	st, err := store.Import(ctx, storage.RunInfo{
-		Kind: "file", Source: o.Source, Path: abs, Format: string(in.format), SHA256: sum,
+		Kind: "file", Source: o.Source, Path: abs, Format: string(in.format),
 	}, func(w *storage.Writer) error {
 		var perr error
 		res, perr = parse(ctx, in, path, w, o)
-		return perr
+		if perr != nil {
+			return perr
+		}
+		// What the parser left unread (trailing bytes after a JSON
+		// document's end are refused, but a parser may stop early)
+		// still belongs to the file's checksum.
+		if _, err := io.Copy(io.Discard, tee); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		fr.SHA256 = hex.EncodeToString(h.Sum(nil))
+		w.SetRunSHA256(fr.SHA256)
+		return nil
 	})
 	fr.RowsRead = res.Read
 	fr.BadRows = res.Bad
@@ -171,26 +189,19 @@ func importFile(ctx context.Context, store *storage.Store, path string, opts Opt
 	return fr
 }
 
-// hashFile returns the SHA-256 of the file's bytes (as stored, before any
-// decompression) and its modification time.
-func hashFile(path string) (string, time.Time, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", time.Time{}, err
+// fileKind names a non-regular file's type for an error message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	if fi.IsDir() {
-		return "", time.Time{}, fmt.Errorf("%s: is a directory", path)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", time.Time{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), fi.ModTime(), nil
+	return m.Type().String()
 }
 
 type listErr struct {

@@ -260,6 +260,41 @@ func parseSpotPrice(field string, b []byte) (float64, error) {
 	return v, err
 }
 
+// DefaultMaxPrice is the plausible maximum of a spot price in USD per
+// hour unless Options.MaxPrice says otherwise: several times the largest
+// on-demand price (about 100-400 USD per hour for the largest GPU and
+// memory instances), far below the overflowing values a broken feed
+// writes (1e308).
+const DefaultMaxPrice = 1000
+
+// zeroPrice is the skip reason of a spot price of 0. Real AWS price
+// history has a few: a feed glitch, not a price, since no market sells
+// capacity for nothing.
+const zeroPrice = "spot price 0 (a feed glitch, not a price)"
+
+// spotPrice parses a spot price of a change series: 0 is reported for
+// skipping (skip true), a price above the plausible maximum is an error
+// naming the bound.
+func (p *parser) spotPrice(field string, b []byte) (v float64, skip bool, err error) {
+	v, err = parsePrice(field, b)
+	switch {
+	case err != nil:
+		return 0, false, err
+	case v == 0:
+		return 0, true, nil
+	case v > p.maxPrice():
+		return 0, false, fmt.Errorf("%s %q: above the plausible maximum of %g USD/h (--max-price)", field, b, p.maxPrice())
+	}
+	return v, false, nil
+}
+
+func (p *parser) maxPrice() float64 {
+	if p.opts.MaxPrice > 0 {
+		return p.opts.MaxPrice
+	}
+	return DefaultMaxPrice
+}
+
 // tsCache remembers the last timestamp parsed: price files list many rows
 // per timestamp.
 type tsCache struct {

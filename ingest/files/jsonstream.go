@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/spotcast/spotcast/ingest"
+	"github.com/spotcast/spotcast/storage"
 )
 
 // jsonDoc streams a JSON document token by token, decoding one record at
@@ -185,4 +186,13 @@ func tokenName(t json.Token) string {
 // row reports a bad record at line under the bad-row policy.
 func (p *parser) row(line, record int64, reason string) error {
 	return p.bad(p.rowErr(line, record, "%s", reason))
+}
+
+// rowOf turns a row the store refused for its content (err matching
+// storage.ErrInvalidRow) into a bad row at line; other errors pass.
+func (p *parser) rowOf(line, record int64, err error) error {
+	if errors.Is(err, storage.ErrInvalidRow) {
+		return p.row(line, record, err.Error())
+	}
+	return err
 }

@@ -53,6 +53,9 @@ type Options struct {
 	// previous price, for sources that report the current price at every
 	// fetch (the AWS spot feed, SpotLake); see ChangeFilter.
 	Changes *ChangeFilter
+	// MaxPrice is the plausible maximum of a spot price in USD per hour
+	// (0: DefaultMaxPrice); a price above it is a bad row.
+	MaxPrice float64
 	// Source is written on every row; "" means "file:" + the base name.
 	Source string
 	// Progress receives a progress line about every second for long
@@ -107,8 +110,11 @@ func (p *parser) tick() error {
 
 // Sink wrappers count rows handed to the store.
 func (p *parser) price(pp market.PricePoint) error {
+	if err := p.sink.AddPrice(pp); err != nil {
+		return err
+	}
 	p.t.Added++
-	return p.sink.AddPrice(pp)
+	return nil
 }
 func (p *parser) advisor(a market.AdvisorRow) error {
 	p.t.Added++

@@ -3,11 +3,13 @@ package files
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/storage"
 )
 
 // csvTable reads a CSV file with a known header line by line.
@@ -130,6 +132,13 @@ func (c *csvTable) each(fn func(f [][]byte) error) error {
 			}
 			continue
 		}
+		if errors.Is(err, storage.ErrInvalidRow) {
+			// The store refused the row's content: a bad row too.
+			if err := c.p.bad(c.p.rowErr(c.lr.line, 0, "%v", err)); err != nil {
+				return err
+			}
+			continue
+		}
 		return err
 	}
 }
@@ -159,9 +168,13 @@ func (p *parser) spotPriceCSV(r *bufio.Reader) error {
 		if len(f[3]) == 0 {
 			return c.badRow("product_description is empty")
 		}
-		price, err := parseSpotPrice("spot_price", f[4])
+		price, skip, err := p.spotPrice("spot_price", f[4])
 		if err != nil {
 			return c.badRow("%v", err)
+		}
+		if skip {
+			p.t.Skip(zeroPrice)
+			return nil
 		}
 		return p.price(market.PricePoint{
 			Pool: market.PoolKey{
@@ -200,6 +213,9 @@ func awsRegionOfZone(zone string) (string, error) {
 		return "", fmt.Errorf("availability zone %q: %v", zone, err)
 	}
 	if market.KnownRegion(market.AWS, region) {
+		if !market.KnownZone(market.AWS, zone) {
+			return "", fmt.Errorf("availability zone %q: not a zone of %s", zone, region)
+		}
 		return region, nil
 	}
 	if parent, ok := market.AWSLocalZoneGroup(region); ok {
@@ -245,7 +261,11 @@ func (p *parser) spotPriceJSON(r io.Reader) error {
 					var pp marketPoint
 					pp, bad = p.spotPriceFromRecord(&rec, zones, strs, &ts)
 					if bad == "" {
-						return p.price(pp)
+						return p.rowOf(line, d.record, p.price(pp))
+					}
+					if bad == zeroPrice {
+						p.t.Skip(zeroPrice)
+						return nil
 					}
 				}
 				return p.row(line, d.record, bad)
@@ -296,9 +316,12 @@ func (p *parser) spotPriceFromRecord(rec *spotPriceRecord, zones zoneCache, strs
 	if err != nil {
 		return market.PricePoint{}, err.Error()
 	}
-	price, err := parseSpotPrice("SpotPrice", []byte(*rec.SpotPrice))
+	price, skip, err := p.spotPrice("SpotPrice", []byte(*rec.SpotPrice))
 	if err != nil {
 		return market.PricePoint{}, err.Error()
+	}
+	if skip {
+		return market.PricePoint{}, zeroPrice
 	}
 	return market.PricePoint{
 		Pool: market.PoolKey{
