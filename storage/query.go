@@ -401,14 +401,19 @@ func (s *Store) OnDemand(ctx context.Context, cloud, region, instanceType, produ
 	w.add("cloud = ?", cloud)
 	w.add("region = ?", region)
 	w.add("instance_type = ?", instanceType)
-	w.eq("product", product)
+	// A price stored without a product (a catalogue's list price, GCP and
+	// Azure, which have none) stands for any product; one stored for the
+	// product asked wins over it.
+	if product != "" {
+		w.add("(product = ? OR product = '')", product)
+	}
 	if !at.IsZero() {
 		w.add("date <= ?::DATE", dateOf(at))
 	}
 	var o market.OnDemandPrice
 	err := s.db.QueryRowContext(ctx, `SELECT cloud, region, instance_type, product, date, price, source, fetched_at
 		FROM ondemand_prices WHERE `+w.sql()+`
-		ORDER BY (product ILIKE 'linux%' OR product = '') DESC, date DESC, product LIMIT 1`, w.args...).
+		ORDER BY product = ? DESC, (product ILIKE 'linux%' OR product = '') DESC, date DESC, product LIMIT 1`, append(w.args, product)...).
 		Scan(&o.Cloud, &o.Region, &o.InstanceType, &o.Product, &o.Date, &o.Price, &o.Source, &o.FetchedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("on-demand price %s/%s/%s: %w", cloud, region, instanceType, ErrNotFound)

@@ -400,3 +400,29 @@ func TestSpotPricesView(t *testing.T) {
 		t.Errorf("%d rows, want 7", n)
 	}
 }
+
+// A catalogue's list price is stored without a product; it answers for
+// any product, and a price stored for the product asked wins over it.
+func TestOnDemandWithoutProduct(t *testing.T) {
+	s := openMem(t)
+	ctx := context.Background()
+	day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err := s.Import(ctx, RunInfo{Kind: "file", Source: "file:catalogue.csv", Path: "/x/catalogue.csv", Format: "csv", SHA256: "od"}, func(w *Writer) error {
+		return errors.Join(
+			w.AddOnDemand(market.OnDemandPrice{Cloud: "aws", Region: "us-east-1", InstanceType: "g5.xlarge", Date: day, Price: 1.006}),
+			w.AddOnDemand(market.OnDemandPrice{Cloud: "aws", Region: "us-east-1", InstanceType: "g5.xlarge", Product: "Windows", Date: day, Price: 1.19}),
+		)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		product string
+		price   float64
+	}{{"Linux/UNIX", 1.006}, {"", 1.006}, {"Windows", 1.19}} {
+		o, err := s.OnDemand(ctx, "aws", "us-east-1", "g5.xlarge", tc.product, time.Time{})
+		if err != nil || o.Price != tc.price {
+			t.Errorf("product %q: price %v, %v; want %v", tc.product, o.Price, err, tc.price)
+		}
+	}
+}
