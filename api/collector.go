@@ -111,7 +111,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(c.onDemand, p.OnDemand, l...)
 			}
 			for _, q := range p.Quantiles {
-				gauge(c.quantile, q.Value, append(l, horizonLabel(q.Horizon), strconv.FormatFloat(q.Level, 'g', -1, 64))...)
+				gauge(c.quantile, q.Value, append(l, horizonLabel(time.Duration(q.Horizon*float64(time.Second))), strconv.FormatFloat(q.Level, 'g', -1, 64))...)
 			}
 			gauge(c.prob, p.ProbWithin1h, append(l, "1h")...)
 			gauge(c.prob, p.ProbWithin24h, append(l, "24h")...)
@@ -151,7 +151,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 	defer cancel()
-	fresh, err := c.svc.store.Freshness(ctx)
+	fresh, err := c.svc.eng.Freshness(ctx)
 	if err != nil {
 		c.svc.log.Error("metrics: read freshness", "err", err)
 		gauge(c.scrapeErr, 1)

@@ -13,8 +13,8 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/spotcast/spotcast/engine"
 	"slices"
 	"strings"
 	"time"
@@ -23,11 +23,10 @@ import (
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/recommend"
-	"github.com/spotcast/spotcast/storage"
 )
 
 // ErrEmptyStore: the store holds no price data to report on.
-var ErrEmptyStore = errors.New("store holds no price data")
+var ErrEmptyStore = engine.ErrEmptyStore
 
 // Defaults of Options.
 const (
@@ -99,7 +98,10 @@ func (o Options) withDefaults() Options {
 
 // Workload is a job to recommend capacity for.
 type Workload struct {
-	Name            string        `json:"name"`
+	Name string `json:"name"`
+	// Cloud whose pools are placed (default aws); the checkpoint policy
+	// follows its interruption notice.
+	Cloud           string        `json:"cloud"`
 	GPUModel        string        `json:"gpu_model,omitempty"`
 	MinGPUMemoryGiB float64       `json:"min_gpu_memory_gib,omitempty"`
 	GPUsPerNode     int           `json:"gpus_per_node"`
@@ -118,6 +120,9 @@ type Workload struct {
 }
 
 func (w Workload) withDefaults() Workload {
+	if w.Cloud == "" {
+		w.Cloud = market.AWS
+	}
 	if w.GPUsPerNode <= 0 {
 		w.GPUsPerNode = 1
 	}
@@ -153,6 +158,9 @@ func (w Workload) Describe() string {
 		gpu += fmt.Sprintf(" with ≥%g GiB", w.MinGPUMemoryGiB)
 	}
 	s := fmt.Sprintf("%d node(s) × %d %s, %s runs", w.Nodes, w.GPUsPerNode, gpu, fmtDuration(w.RunLength))
+	if w.Cloud != market.AWS {
+		s += " on " + w.Cloud
+	}
 	if len(w.Regions) > 0 {
 		s += " in " + strings.Join(w.Regions, ", ")
 	}
@@ -412,15 +420,15 @@ type FreshnessSection struct {
 // Generate computes a report from the store. It returns ErrEmptyStore
 // (wrapped) when the store holds no prices; a workload nothing satisfies
 // or a failed backtest is reported in its section, not as an error.
-func Generate(ctx context.Context, st *storage.Store, opts Options) (Report, error) {
+func Generate(ctx context.Context, eng *engine.Engine, opts Options) (Report, error) {
 	opts = opts.withDefaults()
 	start := time.Now()
 	now := opts.Now().UTC()
-	r := Report{Title: "spotcast report", Generated: now, Store: st.Path()}
+	r := Report{Title: "spotcast report", Generated: now, Store: eng.StorePath()}
 	if r.Store == "" {
 		r.Store = "(in memory)"
 	}
-	counts, err := st.Counts(ctx)
+	counts, err := eng.Counts(ctx)
 	if err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
@@ -428,37 +436,37 @@ func Generate(ctx context.Context, st *storage.Store, opts Options) (Report, err
 	if counts["prices"] == 0 {
 		return r, fmt.Errorf("report on %s: %w: load data first (spotcast ingest file|aws|sim)", r.Store, ErrEmptyStore)
 	}
-	snap, err := loadSnapshot(ctx, st, opts.AsOf, now, opts.MaxAge)
+	snap, err := loadSnapshot(ctx, eng, opts.AsOf, opts.MaxAge)
 	if err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 	r.AsOf = snap.asOf
-	if err := freshness(ctx, st, &r); err != nil {
+	if err := freshness(ctx, eng, &r); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
-	hz := newHazards(st, snap.asOf)
+	hz := newHazards(eng, snap.asOf)
 
 	cheapest(ctx, &r, snap, hz, opts)
 	moves(&r, snap, opts)
 	watch := watchedPools(&r, snap, opts)
-	if err := forecasts(ctx, st, &r, snap, watch); err != nil {
+	if err := forecasts(ctx, eng, &r, snap, watch); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 	if err := interruptions(ctx, &r, snap, hz, watch); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
-	if err := recommendations(ctx, st, &r, snap, hz, opts); err != nil {
+	if err := recommendations(ctx, eng, &r, snap, opts); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 	savings(&r, snap, watch)
-	scorecard(ctx, st, &r, snap, watch, opts)
+	scorecard(ctx, eng, &r, snap, watch, opts)
 	if err := ctx.Err(); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 
 	srcs := map[string]bool{}
 	for _, p := range snap.pools {
-		srcs[p.source] = true
+		srcs[p.Source] = true
 	}
 	for s := range srcs {
 		r.Sources = append(r.Sources, s)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/spotcast/spotcast/engine"
 	"image/png"
 	"math"
 	"slices"
@@ -260,7 +261,7 @@ func TestGenerateEmptyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, err = Generate(context.Background(), st, Options{Now: clock})
+	_, err = Generate(context.Background(), engine.New(st, engine.Options{Now: clock}), Options{Now: clock})
 	if !errors.Is(err, ErrEmptyStore) || !strings.Contains(err.Error(), "load data first") {
 		t.Errorf("empty store: %v, want ErrEmptyStore with advice", err)
 	}
@@ -274,7 +275,7 @@ func TestWorkloadNothingSatisfies(t *testing.T) {
 		{Name: "l40s-eu", GPUModel: "L40S", Regions: []string{"eu-west-1"}}, // g6e is US-only in the simulator
 		{Name: "ok", GPUModel: "T4"},
 	}
-	r, err := Generate(context.Background(), st, Options{Now: clock, Workloads: ws, Backtest: &forecast.BacktestReport{}})
+	r, err := Generate(context.Background(), engine.New(st, engine.Options{Now: clock}), Options{Now: clock, Workloads: ws, Backtest: &forecast.BacktestReport{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,17 @@
-package hazard
+package engine
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
 
-// ForPool reads a pool's inputs from the store and forecasts its hazard
+// HazardForPool reads a pool's inputs from the store and forecasts its hazard
 // from now on:
 //   - the newest advisor row at or before now for the pool's region, OS
 //     (from the product: Windows or Linux) and type;
@@ -24,24 +24,24 @@ import (
 //   - the weekly profile estimated from all of the cloud's events of the
 //     last Options.MaxAge (flat when there are too few).
 //
-// For many pools at once, ForPools reads the same inputs with fewer
+// For many pools at once, HazardForPools reads the same inputs with fewer
 // queries.
-func ForPool(ctx context.Context, store *storage.Store, key market.PoolKey, now time.Time, opts Options) (Forecast, error) {
-	b := NewBatch(store, now, opts)
+func HazardForPool(ctx context.Context, store *storage.Store, key market.PoolKey, now time.Time, opts hazard.Options) (hazard.Forecast, error) {
+	b := NewHazardBatch(store, now, opts)
 	// One pool needs only its type's events and the cloud's recent ones,
 	// not the whole history of every type.
 	b.perType = true
-	return b.Forecast(ctx, PoolInput{Key: key})
+	return b.Forecast(ctx, HazardInput{Key: key})
 }
 
-// ForPools forecasts the hazard of many pools from now on, each as ForPool
-// would, through one Batch: each cloud's events are read once for all its
-// pools (ForPool reads them twice per pool, which dominates its cost) and
+// HazardForPools forecasts the hazard of many pools from now on, each as
+// HazardForPool would, through one HazardBatch: each cloud's events are
+// read once for all its pools (HazardForPool reads them twice per pool, which dominates its cost) and
 // each region and type's placement scores once. The map is keyed by each
-// PoolInput's Key as given.
-func ForPools(ctx context.Context, store *storage.Store, pools []PoolInput, now time.Time, opts Options) (map[market.PoolKey]Forecast, error) {
-	b := NewBatch(store, now, opts)
-	out := make(map[market.PoolKey]Forecast, len(pools))
+// HazardInput's Key as given.
+func HazardForPools(ctx context.Context, store *storage.Store, pools []HazardInput, now time.Time, opts hazard.Options) (map[market.PoolKey]hazard.Forecast, error) {
+	b := NewHazardBatch(store, now, opts)
+	out := make(map[market.PoolKey]hazard.Forecast, len(pools))
 	for _, p := range pools {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -55,9 +55,9 @@ func ForPools(ctx context.Context, store *storage.Store, pools []PoolInput, now 
 	return out, nil
 }
 
-// PoolInput names a pool to forecast, with what its caller already knows
+// HazardInput names a pool to forecast, with what its caller already knows
 // of it at the batch's instant.
-type PoolInput struct {
+type HazardInput struct {
 	Key market.PoolKey
 	// Resolution of the series the spot price is read from when SpotPrice
 	// is nil ("" prefers the change series, as storage.Store.Series).
@@ -72,22 +72,22 @@ type PoolInput struct {
 // instant.
 type CloudProfile struct {
 	// Profile is nil when there are too few events (Stats.Flat).
-	Profile *Profile
-	Stats   ProfileStats
+	Profile *hazard.Profile
+	Stats   hazard.ProfileStats
 	// Recent are the cloud's events of the last Options.MaxAge before now,
 	// in time order: what the profile is estimated from.
 	Recent []market.Event
 }
 
-// Batch reads the hazard inputs of many pools of one store at one instant
-// (see ForPool for what they are), reading each cloud's events and each
+// HazardBatch reads the hazard inputs of many pools of one store at one
+// instant (see HazardForPool for what they are), reading each cloud's events and each
 // region and type's placement scores once and keeping them for the next
-// pool. A Batch is for one pass over a store that does not change under
+// pool. A HazardBatch is for one pass over a store that does not change under
 // it; it is not safe for concurrent use.
-type Batch struct {
+type HazardBatch struct {
 	store  *storage.Store
 	now    time.Time
-	opts   Options
+	opts   hazard.Options
 	maxAge time.Duration
 	err    error // from invalid options: every method returns it
 	// perType reads the events of one instance type at a time (and the
@@ -103,29 +103,35 @@ type cloudEvents struct {
 	byType map[string][]market.Event // every event before now; nil when perType
 }
 
-// NewBatch starts a batch of forecasts from now with opts. Invalid options
+// HazardBatch starts a batch of hazard forecasts from now over the
+// engine's store.
+func (e *Engine) HazardBatch(now time.Time, opts hazard.Options) *HazardBatch {
+	return NewHazardBatch(e.store, now, opts)
+}
+
+// NewHazardBatch starts a batch of forecasts from now with opts. Invalid options
 // are reported by every method.
-func NewBatch(store *storage.Store, now time.Time, opts Options) *Batch {
-	o, err := opts.withDefaults()
-	return &Batch{store: store, now: now, opts: opts, maxAge: o.MaxAge, err: err,
+func NewHazardBatch(store *storage.Store, now time.Time, opts hazard.Options) *HazardBatch {
+	maxAge, err := opts.EvidenceAge()
+	return &HazardBatch{store: store, now: now, opts: opts, maxAge: maxAge, err: err,
 		clouds: map[string]*cloudEvents{}, typed: map[[2]string][]market.Event{}, scores: map[[2]string][]market.PlacementScore{}}
 }
 
 // Forecast forecasts p's hazard from the batch's instant on, with the
 // batch's options; its Prior ends with a note on the cloud's weekly
 // profile.
-func (b *Batch) Forecast(ctx context.Context, p PoolInput) (Forecast, error) {
+func (b *HazardBatch) Forecast(ctx context.Context, p HazardInput) (hazard.Forecast, error) {
 	in, err := b.Inputs(ctx, p)
 	if err != nil {
-		return Forecast{}, err
+		return hazard.Forecast{}, err
 	}
 	cp, err := b.Profile(ctx, in.Pool.Cloud)
 	if err != nil {
-		return Forecast{}, fmt.Errorf("hazard %s: %w", in.Pool, err)
+		return hazard.Forecast{}, fmt.Errorf("hazard %s: %w", in.Pool, err)
 	}
-	f, err := Estimate(in, b.now, b.opts)
+	f, err := hazard.Estimate(in, b.now, b.opts)
 	if err != nil {
-		return Forecast{}, fmt.Errorf("hazard %s: %w", in.Pool, err)
+		return hazard.Forecast{}, fmt.Errorf("hazard %s: %w", in.Pool, err)
 	}
 	if st := cp.Stats; st.Flat {
 		f.Prior += fmt.Sprintf("; weekly profile flat (%d events in %d pools, too few)", st.Events, st.Pools)
@@ -137,13 +143,13 @@ func (b *Batch) Forecast(ctx context.Context, p PoolInput) (Forecast, error) {
 
 // Inputs reads what Estimate needs to know of p at the batch's instant.
 // An empty cloud is AWS; an empty region is the zone's.
-func (b *Batch) Inputs(ctx context.Context, p PoolInput) (Inputs, error) {
+func (b *HazardBatch) Inputs(ctx context.Context, p HazardInput) (hazard.Inputs, error) {
 	if b.err != nil {
-		return Inputs{}, b.err
+		return hazard.Inputs{}, b.err
 	}
 	key := p.Key
 	if key.InstanceType == "" {
-		return Inputs{}, fmt.Errorf("pool %s: no instance type: %w", key, ErrInput)
+		return hazard.Inputs{}, fmt.Errorf("pool %s: no instance type: %w", key, hazard.ErrInput)
 	}
 	if key.Cloud == "" {
 		key.Cloud = market.AWS
@@ -152,13 +158,13 @@ func (b *Batch) Inputs(ctx context.Context, p PoolInput) (Inputs, error) {
 	if region == "" && key.Zone != "" {
 		var err error
 		if region, err = market.RegionOfZone(key.Zone); err != nil {
-			return Inputs{}, fmt.Errorf("pool %s: %w: %w", key, err, ErrInput)
+			return hazard.Inputs{}, fmt.Errorf("pool %s: %w: %w", key, err, hazard.ErrInput)
 		}
 	}
-	in := Inputs{Pool: key}
-	fail := func(err error) (Inputs, error) { return Inputs{}, fmt.Errorf("hazard %s: %w", key, err) }
+	in := hazard.Inputs{Pool: key}
+	fail := func(err error) (hazard.Inputs, error) { return hazard.Inputs{}, fmt.Errorf("hazard %s: %w", key, err) }
 
-	adv, err := b.store.Advisor(ctx, region, AdvisorOS(key.Product), key.InstanceType, b.now)
+	adv, err := b.store.Advisor(ctx, region, hazard.AdvisorOS(key.Product), key.InstanceType, b.now)
 	switch {
 	case err == nil:
 		in.Advisor = &adv
@@ -174,7 +180,7 @@ func (b *Batch) Inputs(ctx context.Context, p PoolInput) (Inputs, error) {
 		}
 		b.scores[sk] = scores
 	}
-	in.Score = PickScore(scores, key.Zone, b.now)
+	in.Score = hazard.PickScore(scores, key.Zone, b.now)
 
 	if p.SpotPrice != nil {
 		in.SpotPrice = *p.SpotPrice
@@ -212,7 +218,7 @@ func (b *Batch) Inputs(ctx context.Context, p PoolInput) (Inputs, error) {
 
 // Profile is the cloud's weekly profile estimated from its events of the
 // last Options.MaxAge before the batch's instant.
-func (b *Batch) Profile(ctx context.Context, cloud string) (CloudProfile, error) {
+func (b *HazardBatch) Profile(ctx context.Context, cloud string) (CloudProfile, error) {
 	c, err := b.cloud(ctx, cloud)
 	if err != nil {
 		return CloudProfile{}, err
@@ -222,7 +228,7 @@ func (b *Batch) Profile(ctx context.Context, cloud string) (CloudProfile, error)
 
 // cloud reads the cloud's events once: all of them before now, or with
 // perType only the recent ones the profile needs.
-func (b *Batch) cloud(ctx context.Context, cloud string) (*cloudEvents, error) {
+func (b *HazardBatch) cloud(ctx context.Context, cloud string) (*cloudEvents, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -250,7 +256,7 @@ func (b *Batch) cloud(ctx context.Context, cloud string) (*cloudEvents, error) {
 			}
 		}
 	}
-	p, st := EstimateProfile(c.Recent, b.now, ProfileOptions{MaxAge: b.maxAge})
+	p, st := hazard.EstimateProfile(c.Recent, b.now, hazard.ProfileOptions{MaxAge: b.maxAge})
 	c.Stats = st
 	if !st.Flat {
 		c.Profile = &p
@@ -262,7 +268,7 @@ func (b *Batch) cloud(ctx context.Context, cloud string) (*cloudEvents, error) {
 // events are the cloud's events of one instance type before now, all
 // history: an observation that started long ago still says how many
 // instances are running.
-func (b *Batch) events(ctx context.Context, cloud, instanceType string) ([]market.Event, error) {
+func (b *HazardBatch) events(ctx context.Context, cloud, instanceType string) ([]market.Event, error) {
 	if !b.perType {
 		c, err := b.cloud(ctx, cloud)
 		if err != nil {
@@ -280,50 +286,4 @@ func (b *Batch) events(ctx context.Context, cloud, instanceType string) ([]marke
 	}
 	b.typed[k] = evs
 	return evs, nil
-}
-
-// AdvisorOS maps a product description to the advisor's OS column: the
-// advisor has only Linux and Windows; "" lets the store prefer Linux.
-func AdvisorOS(product string) string {
-	switch {
-	case product == "":
-		return ""
-	case strings.Contains(strings.ToLower(product), "windows"):
-		return "Windows"
-	default:
-		return "Linux"
-	}
-}
-
-// PickScore chooses the placement score that speaks most directly about
-// the pool in zone: its zone over its region, a request for fewer types
-// over more, then the newest; scores after now are not known yet, and
-// scores for other zones say nothing of this one.
-func PickScore(scores []market.PlacementScore, zone string, now time.Time) *market.PlacementScore {
-	var best *market.PlacementScore
-	rank := func(p market.PlacementScore) (int, int) {
-		z := 2
-		switch {
-		case zone != "" && p.Zone == zone:
-			z = 0
-		case p.Zone == "":
-			z = 1
-		}
-		return z, len(p.InstanceTypes)
-	}
-	for i, p := range scores {
-		if p.Time.After(now) || (p.Zone != "" && p.Zone != zone) {
-			continue
-		}
-		if best == nil {
-			best = &scores[i]
-			continue
-		}
-		z1, n1 := rank(p)
-		z0, n0 := rank(*best)
-		if z1 < z0 || (z1 == z0 && (n1 < n0 || (n1 == n0 && p.Time.After(best.Time)))) {
-			best = &scores[i]
-		}
-	}
-	return best
 }
