@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/spotcast/spotcast/market"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +58,7 @@ func NewCollector(svc *Service) *Collector {
 		refitTime:     prometheus.NewDesc("spotcast_refit_timestamp_seconds", "Unix time of the newest refit of the watched pools' forecasts.", nil, nil),
 		refitDuration: prometheus.NewDesc("spotcast_refit_duration_seconds", "How long the newest refit took.", nil, nil),
 		watched:       prometheus.NewDesc("spotcast_watched_pools", "Number of watched pools.", nil, nil),
-		simulated:     prometheus.NewDesc("spotcast_data_simulated", "1 if the served data comes from the market simulator (demo), else 0.", nil, nil),
+		simulated:     prometheus.NewDesc("spotcast_data_simulated", "1 if the store holds data from the market simulator (demo), else 0.", nil, nil),
 
 		srcLastIngest: prometheus.NewDesc("spotcast_source_last_ingest_timestamp_seconds", "Unix time of the newest stored row's fetch, per source kind.", []string{"source"}, nil),
 		srcNewest:     prometheus.NewDesc("spotcast_source_newest_point_timestamp_seconds", "Unix time the newest stored data point speaks of, per source kind.", []string{"source"}, nil),
@@ -89,13 +90,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	ch <- prometheus.MustNewConstMetric(c.watched, prometheus.GaugeValue, float64(len(c.svc.Watch())))
-	simulated := 0.0
 	if snap := c.svc.Snapshot(); snap != nil {
 		gauge(c.refitTime, unix(snap.Generated))
 		gauge(c.refitDuration, snap.Seconds)
-		if snap.Simulated {
-			simulated = 1
-		}
 		for _, p := range snap.Pools {
 			l := []string{p.Pool.Cloud, p.Pool.Region, p.Pool.Zone, p.Pool.InstanceType, p.Pool.Product, sourceLabel(p.Source)}
 			up := 0.0
@@ -132,7 +129,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	gauge(c.simulated, simulated)
 
 	if bt := c.svc.Backtest(); bt != nil {
 		gauge(c.btTime, unix(bt.Generated))
@@ -159,7 +155,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.scrapeErr, 0)
 	now := c.svc.now()
+	// Simulated follows the stored data, not the watch list: a store the
+	// simulator filled says so even when no pool is watched.
+	simulated := 0.0
 	for _, f := range mergeFreshness(fresh) {
+		if f.Source == market.SourceSimulated && f.Rows > 0 {
+			simulated = 1
+		}
 		gauge(c.srcRows, float64(f.Rows), f.Source)
 		if !f.LastIngest.IsZero() {
 			gauge(c.srcLastIngest, unix(f.LastIngest), f.Source)
@@ -169,6 +171,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.srcAge, max(now.Sub(f.NewestPoint).Seconds(), 0), f.Source)
 		}
 	}
+	gauge(c.simulated, simulated)
 }
 
 // mergeFreshness folds "file:NAME" sources into one "file" source, so the

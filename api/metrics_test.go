@@ -155,7 +155,7 @@ func TestCollectorValuesFromStore(t *testing.T) {
 	for _, s := range srcs {
 		fmt.Fprintf(&b, "spotcast_source_rows{source=%q} %d\n", s, rows[s])
 	}
-	fmt.Fprintln(&b, "# HELP spotcast_data_simulated 1 if the served data comes from the market simulator (demo), else 0.")
+	fmt.Fprintln(&b, "# HELP spotcast_data_simulated 1 if the store holds data from the market simulator (demo), else 0.")
 	fmt.Fprintln(&b, "# TYPE spotcast_data_simulated gauge")
 	fmt.Fprintln(&b, "spotcast_data_simulated 1")
 	fmt.Fprintln(&b, "# HELP spotcast_watched_pools Number of watched pools.")
@@ -227,5 +227,19 @@ func TestHTTPMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("/metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// spotcast_data_simulated follows the stored data, not the watch list: a
+// store the simulator filled says so with no pool watched and no
+// snapshot taken.
+func TestSimulatedGaugeFollowsStore(t *testing.T) {
+	svc := newSvc(sharedSimStore(t), Options{Now: clock})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(svc))
+	want := "# HELP spotcast_data_simulated 1 if the store holds data from the market simulator (demo), else 0.\n" +
+		"# TYPE spotcast_data_simulated gauge\nspotcast_data_simulated 1\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "spotcast_data_simulated"); err != nil {
+		t.Error(err)
 	}
 }

@@ -57,6 +57,7 @@ type Service struct {
 	snap       atomic.Pointer[Snapshot]
 	bt         atomic.Pointer[forecast.BacktestReport]
 	ready      atomic.Bool
+	onIngest   atomic.Pointer[func()]
 }
 
 // New returns a Service over eng. It is not ready (Ready fails) until
@@ -209,12 +210,19 @@ func (s *Service) Placement(ctx context.Context, req engine.PlacementRequest) (e
 	})
 }
 
+// OnIngest sets what to call after the service stored data (posted
+// events): the server asks for a refit.
+func (s *Service) OnIngest(f func()) { s.onIngest.Store(&f) }
+
 // IngestEvents stores posted EventBridge events; the interruption answers
-// cached before them are dropped.
+// cached before them are dropped, and the OnIngest hook is called.
 func (s *Service) IngestEvents(ctx context.Context, body []byte) (engine.EventsResponse, error) {
 	res, err := s.eng.IngestEvents(ctx, body)
-	if err == nil {
+	if err == nil && res.RowsStored > 0 {
 		s.invalidateHazards()
+		if f := s.onIngest.Load(); f != nil {
+			(*f)()
+		}
 	}
 	return res, err
 }

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spotcast/spotcast/market"
@@ -32,6 +34,11 @@ type Engine struct {
 	log   *slog.Logger
 	// sem bounds the forecasts computed on demand (see onDemand).
 	sem chan struct{}
+	// served holds the persisted forecasts in memory once Load or a
+	// Refit has run; nil reads them from the store per pool.
+	served atomic.Pointer[served]
+	// refitMu lets one refit run at a time.
+	refitMu sync.Mutex
 }
 
 // New returns an Engine over store. A nil store serves only what needs
@@ -131,6 +138,13 @@ func (e *Engine) resolve(ctx context.Context, ref PoolRef, resolution string) (s
 	}
 	if err := checkResolution(resolution); err != nil {
 		return storage.PoolInfo{}, err
+	}
+	if s := e.served.Load(); s != nil {
+		k := market.PoolKey{Cloud: ref.Cloud, Region: ref.Region, Zone: ref.Zone, InstanceType: ref.InstanceType, Product: ref.Product}
+		if best := bestPool(s.infos(s.byKey[k]), ref.Zone, resolution); best != nil {
+			return *best, nil
+		}
+		// Not fitted yet (a pool new since the last refit): the store.
 	}
 	pools, err := e.store.Pools(ctx, storage.PoolFilter{Cloud: ref.Cloud, Region: ref.Region, Zone: ref.Zone,
 		InstanceType: ref.InstanceType, Product: ref.Product})

@@ -110,6 +110,16 @@ func (e *Engine) priceForecast(ctx context.Context, p storage.PoolInfo, horizon 
 	if model == "" {
 		model = forecast.ModelAuto
 	}
+	if asOf.IsZero() && model == forecast.ModelAuto {
+		if sp, ok := e.persisted(ctx, p); ok {
+			out, ok, err := sp.precomputedPrice(horizon)
+			if err != nil {
+				e.log.Warn("persisted price forecast unreadable: computing it", "pool", p.PoolKey.String(), "err", err)
+			} else if ok {
+				return out, nil
+			}
+		}
+	}
 	step := forecast.StepFor(p.Resolution)
 	if asOf.IsZero() {
 		// The grid only has whole steps, so every origin within a step
@@ -221,6 +231,16 @@ func (e *Engine) InterruptionForecast(ctx context.Context, req InterruptionForec
 }
 
 func (e *Engine) interruptionForecast(ctx context.Context, p storage.PoolInfo, horizon time.Duration, level float64, asOf time.Time) (InterruptionForecastResponse, error) {
+	if asOf.IsZero() && horizon == DefaultInterruptionHorizon && level == DefaultLevel {
+		if sp, ok := e.persisted(ctx, p); ok {
+			out, ok, err := sp.precomputedHazard()
+			if err != nil {
+				e.log.Warn("persisted interruption forecast unreadable: computing it", "pool", p.PoolKey.String(), "err", err)
+			} else if ok {
+				return out, nil
+			}
+		}
+	}
 	if asOf.IsZero() {
 		// Events arrive at any time, so the origin moves by the minute.
 		asOf = e.now().UTC().Truncate(time.Minute)

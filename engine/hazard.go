@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spotcast/spotcast/forecast/hazard"
@@ -93,9 +94,12 @@ type HazardBatch struct {
 	// perType reads the events of one instance type at a time (and the
 	// cloud's recent ones for the profile) instead of all of the cloud's.
 	perType bool
-	clouds  map[string]*cloudEvents
-	typed   map[[2]string][]market.Event // perType: (cloud, type) -> events
-	scores  map[[2]string][]market.PlacementScore
+	// bulk holds the advisor rows, on-demand prices and placement scores
+	// of the whole store at now (Preload); nil reads them per pool.
+	bulk   *hazardBulk
+	clouds map[string]*cloudEvents
+	typed  map[[2]string][]market.Event // perType: (cloud, type) -> events
+	scores map[[2]string][]market.PlacementScore
 }
 
 type cloudEvents struct {
@@ -121,6 +125,11 @@ func NewHazardBatch(store *storage.Store, now time.Time, opts hazard.Options) *H
 // batch's options; its Prior ends with a note on the cloud's weekly
 // profile.
 func (b *HazardBatch) Forecast(ctx context.Context, p HazardInput) (hazard.Forecast, error) {
+	return b.forecastWith(ctx, p, b.opts)
+}
+
+// forecastWith is Forecast with other options for hazard.Estimate.
+func (b *HazardBatch) forecastWith(ctx context.Context, p HazardInput, opts hazard.Options) (hazard.Forecast, error) {
 	in, err := b.Inputs(ctx, p)
 	if err != nil {
 		return hazard.Forecast{}, err
@@ -129,7 +138,7 @@ func (b *HazardBatch) Forecast(ctx context.Context, p HazardInput) (hazard.Forec
 	if err != nil {
 		return hazard.Forecast{}, fmt.Errorf("hazard %s: %w", in.Pool, err)
 	}
-	f, err := hazard.Estimate(in, b.now, b.opts)
+	f, err := hazard.Estimate(in, b.now, opts)
 	if err != nil {
 		return hazard.Forecast{}, fmt.Errorf("hazard %s: %w", in.Pool, err)
 	}
@@ -164,17 +173,22 @@ func (b *HazardBatch) Inputs(ctx context.Context, p HazardInput) (hazard.Inputs,
 	in := hazard.Inputs{Pool: key}
 	fail := func(err error) (hazard.Inputs, error) { return hazard.Inputs{}, fmt.Errorf("hazard %s: %w", key, err) }
 
-	adv, err := b.store.Advisor(ctx, region, hazard.AdvisorOS(key.Product), key.InstanceType, b.now)
-	switch {
-	case err == nil:
-		in.Advisor = &adv
-	case !errors.Is(err, storage.ErrNotFound):
-		return fail(err)
+	if b.bulk != nil {
+		in.Advisor = b.bulk.advisor(region, hazard.AdvisorOS(key.Product), key.InstanceType)
+	} else {
+		adv, err := b.store.Advisor(ctx, region, hazard.AdvisorOS(key.Product), key.InstanceType, b.now)
+		switch {
+		case err == nil:
+			in.Advisor = &adv
+		case !errors.Is(err, storage.ErrNotFound):
+			return fail(err)
+		}
 	}
 
 	sk := [2]string{region, key.InstanceType}
 	scores, ok := b.scores[sk]
-	if !ok {
+	if !ok && b.bulk == nil {
+		var err error
 		if scores, err = b.store.PlacementScores(ctx, region, key.InstanceType); err != nil {
 			return fail(err)
 		}
@@ -191,6 +205,8 @@ func (b *HazardBatch) Inputs(ctx context.Context, p HazardInput) (hazard.Inputs,
 	}
 	if p.OnDemand != nil {
 		in.OnDemand = *p.OnDemand
+	} else if b.bulk != nil {
+		in.OnDemand = b.bulk.onDemand(key.Cloud, region, key.InstanceType, key.Product).Price
 	} else if od, err := b.store.OnDemand(ctx, key.Cloud, region, key.InstanceType, key.Product, b.now); err == nil {
 		in.OnDemand = od.Price
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -286,4 +302,125 @@ func (b *HazardBatch) events(ctx context.Context, cloud, instanceType string) ([
 	}
 	b.typed[k] = evs
 	return evs, nil
+}
+
+// hazardBulk is every pool's advisor row, on-demand price and placement
+// scores at one instant, read in three queries.
+type hazardBulk struct {
+	adv map[[3]string]market.AdvisorRow // (region, os, type)
+	// advAny: (region, type) -> the row Advisor gives for os "": the
+	// newest snapshot, Linux first, then by os.
+	advAny map[[2]string]market.AdvisorRow
+	od     map[[3]string][]market.OnDemandPrice // (cloud, region, type) -> one per product
+}
+
+// Preload reads, for every pool of the store at once, what Inputs would
+// read per pool (advisor rows, on-demand prices, placement scores) and
+// the events of the given clouds. Afterwards Inputs and Forecast read no
+// table and are safe for concurrent use, as long as SpotPrice is given
+// and only the preloaded clouds are asked for.
+func (b *HazardBatch) Preload(ctx context.Context, clouds []string) error {
+	if b.err != nil {
+		return b.err
+	}
+	advs, err := b.store.AdvisorAt(ctx, b.now)
+	if err != nil {
+		return err
+	}
+	ods, err := b.store.OnDemandAt(ctx, b.now)
+	if err != nil {
+		return err
+	}
+	scores, err := b.store.PlacementScores(ctx, "", "")
+	if err != nil {
+		return err
+	}
+	bulk := &hazardBulk{adv: map[[3]string]market.AdvisorRow{}, advAny: map[[2]string]market.AdvisorRow{}, od: map[[3]string][]market.OnDemandPrice{}}
+	for _, a := range advs {
+		bulk.adv[[3]string{a.Region, a.OS, a.InstanceType}] = a
+		k := [2]string{a.Region, a.InstanceType}
+		if cur, ok := bulk.advAny[k]; !ok || advisorBefore(a, cur) {
+			bulk.advAny[k] = a
+		}
+	}
+	for _, o := range ods {
+		k := [3]string{o.Cloud, o.Region, o.InstanceType}
+		bulk.od[k] = append(bulk.od[k], o)
+	}
+	// The scores of a (region, type) are those of every request naming the
+	// type, in the store's order, as PlacementScores returns them.
+	b.scores = map[[2]string][]market.PlacementScore{}
+	for _, sc := range scores {
+		for _, t := range sc.InstanceTypes {
+			k := [2]string{sc.Region, t}
+			b.scores[k] = append(b.scores[k], sc)
+		}
+	}
+	for _, c := range clouds {
+		if _, err := b.cloud(ctx, c); err != nil {
+			return err
+		}
+	}
+	b.bulk = bulk
+	return nil
+}
+
+// advisorBefore orders advisor rows as Advisor does for os "": newer
+// snapshot first, then Linux, then by os.
+func advisorBefore(a, b market.AdvisorRow) bool {
+	if !a.Snapshot.Equal(b.Snapshot) {
+		return a.Snapshot.After(b.Snapshot)
+	}
+	if (a.OS == "Linux") != (b.OS == "Linux") {
+		return a.OS == "Linux"
+	}
+	return a.OS < b.OS
+}
+
+func (h *hazardBulk) advisor(region, os, typ string) *market.AdvisorRow {
+	var a market.AdvisorRow
+	var ok bool
+	if os == "" {
+		a, ok = h.advAny[[2]string{region, typ}]
+	} else {
+		a, ok = h.adv[[3]string{region, os, typ}]
+	}
+	if !ok {
+		return nil
+	}
+	return &a
+}
+
+// onDemand is what OnDemand answers: the product's price, or for product
+// "" the Linux (or product-less) price first, then the newest, then by
+// product; zero when none is stored.
+func (h *hazardBulk) onDemand(cloud, region, typ, product string) market.OnDemandPrice {
+	var best market.OnDemandPrice
+	found := false
+	linux := func(o market.OnDemandPrice) bool {
+		return o.Product == "" || strings.HasPrefix(strings.ToLower(o.Product), "linux")
+	}
+	for _, o := range h.od[[3]string{cloud, region, typ}] {
+		if product != "" {
+			if o.Product == product {
+				return o
+			}
+			continue
+		}
+		switch {
+		case !found:
+		case linux(o) != linux(best):
+			if !linux(o) {
+				continue
+			}
+		case !o.Date.Equal(best.Date):
+			if o.Date.Before(best.Date) {
+				continue
+			}
+		case o.Product >= best.Product:
+			continue
+		}
+		best, found = o, true
+	}
+	return best
 }

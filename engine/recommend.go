@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spotcast/spotcast/forecast"
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/recommend"
@@ -85,7 +86,7 @@ func (e *Engine) bid(ctx context.Context, p storage.PoolInfo, req BidRequest) (B
 	}
 	in := recommend.BidInput{Pool: p.PoolKey, RunLength: req.RunLength, Confidence: req.Confidence, CurrentPrice: pf.LastPrice}
 	srcs := []string{pf.Source}
-	od, err := e.onDemandPrice(ctx, p.PoolKey, pf.AsOf)
+	od, err := e.poolOnDemand(ctx, p, req.AsOf, pf.AsOf)
 	if err != nil {
 		return BidResponse{}, errorf(err, "bid %s", p.PoolKey)
 	}
@@ -258,8 +259,9 @@ type PlacementRequest struct {
 	NoticeWindow      *time.Duration
 	MissedNoticeShare float64
 	K                 int
-	// Model is the price model ("": naive, the fast one: a cold
-	// placement forecasts every candidate pool).
+	// Model is the price model ("": the persisted forecasts of the last
+	// refit, else naive, the fast one: a placement forecasts every
+	// candidate pool; a named model is computed on demand).
 	Model string
 	// MaxCandidates bounds the pools forecast, fitting ones first, then
 	// cheapest per GPU (0: DefaultMaxCandidates; at most MaxCandidates).
@@ -285,9 +287,6 @@ func (req PlacementRequest) withDefaults() (PlacementRequest, error) {
 	}
 	if req.RestartCost == 0 {
 		req.RestartCost = DefaultRestartCost
-	}
-	if req.Model == "" {
-		req.Model = "naive"
 	}
 	if req.MaxCandidates == 0 {
 		req.MaxCandidates = DefaultMaxCandidates
@@ -341,7 +340,7 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		Nodes: req.Nodes, Regions: req.Regions, Start: asOf, RunLength: req.RunLength, CheckpointCost: req.CheckpointCost,
 		RestartCost: req.RestartCost, NoticeWindow: notice, MissedNoticeShare: req.MissedNoticeShare, K: req.K}
 
-	hz, err := e.hazards(ctx, pools, asOf)
+	hz, err := e.candidateHazards(ctx, pools, req.AsOf, asOf)
 	if err != nil {
 		return PlacementResponse{}, errorf(err, "placement")
 	}
@@ -349,7 +348,7 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 	var srcs []string
 	var basis Basis
 	for _, p := range pools {
-		pf, err := e.priceForecast(ctx, p, bidHorizon(req.RunLength), req.Model, req.AsOf)
+		pf, err := e.candidatePrice(ctx, p, bidHorizon(req.RunLength), req.Model, req.AsOf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return PlacementResponse{}, ctx.Err()
@@ -362,16 +361,17 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		}
 		var hf *hazard.Forecast
 		if f, ok := hz[p.PoolKey]; ok {
-			hf = &f
+			hf = &f.Forecast
 			srcs = append(srcs, f.Source)
+			basis.merge(f.Basis, len(cands) == 0)
 		}
 		c := recommend.ForecastCandidate(p.PoolKey, p.Type, pf.PriceForecast, hf, asOf, req.RunLength)
-		od, err := e.onDemandPrice(ctx, p.PoolKey, asOf)
+		od, err := e.poolOnDemand(ctx, p, req.AsOf, asOf)
 		if err != nil {
 			return PlacementResponse{}, errorf(err, "placement")
 		}
 		c.OnDemand = od.Price
-		basis.merge(pf.Basis, len(cands) == 0)
+		basis.merge(pf.Basis, len(cands) == 0 && hf == nil)
 		cands = append(cands, c)
 		srcs = append(srcs, pf.Source)
 	}
@@ -394,6 +394,16 @@ func (e *Engine) placementPools(ctx context.Context, req PlacementRequest, asOf 
 		regions = []string{""}
 	}
 	var all []storage.PoolInfo
+	if sv := e.served.Load(); sv != nil && req.AsOf.IsZero() {
+		// The pools of the last refit, with its statistics: no store scan.
+		for _, sp := range sv.pools {
+			p := sp.info
+			if p.Cloud == req.Cloud && (req.Product == "" || p.Product == req.Product) && (len(req.Regions) == 0 || slices.Contains(req.Regions, p.Region)) {
+				all = append(all, p)
+			}
+		}
+		return pickCandidates(all, req, asOf), nil
+	}
 	for _, r := range regions {
 		ps, err := e.store.Pools(ctx, storage.PoolFilter{Cloud: req.Cloud, Region: r, Product: req.Product})
 		if err != nil {
@@ -548,4 +558,69 @@ func (e *Engine) Workload(ctx context.Context, req WorkloadRequest) (WorkloadPla
 		out.Cost = &c
 	}
 	return out, nil
+}
+
+// candidatePrice is a placement candidate's price forecast: the persisted
+// one for model "" (naive on demand when there is none), else the named
+// model on demand.
+func (e *Engine) candidatePrice(ctx context.Context, p storage.PoolInfo, horizon time.Duration, model string, asOf time.Time) (PriceForecastResponse, error) {
+	if model == "" {
+		if asOf.IsZero() {
+			if sp, ok := e.persisted(ctx, p); ok {
+				if out, ok, err := sp.precomputedPrice(horizon); err == nil && ok {
+					return out, nil
+				}
+			}
+		}
+		model = forecast.ModelNaive
+	}
+	return e.priceForecast(ctx, p, horizon, model, asOf)
+}
+
+// candidateHazards are the candidates' interruption forecasts: the
+// persisted ones when asked for now, the others read in one batch at at.
+func (e *Engine) candidateHazards(ctx context.Context, pools []storage.PoolInfo, asked, at time.Time) (map[market.PoolKey]InterruptionForecastResponse, error) {
+	out := make(map[market.PoolKey]InterruptionForecastResponse, len(pools))
+	var todo []storage.PoolInfo
+	for _, p := range pools {
+		if asked.IsZero() {
+			if sp, ok := e.persisted(ctx, p); ok {
+				if f, ok, err := sp.precomputedHazard(); err == nil && ok {
+					out[p.PoolKey] = f
+					continue
+				}
+			}
+		}
+		todo = append(todo, p)
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	var fs map[market.PoolKey]hazard.Forecast
+	err := e.onDemand(ctx, func(ctx context.Context) error {
+		var err error
+		fs, err = e.hazards(ctx, todo, at)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range todo {
+		if f, ok := fs[p.PoolKey]; ok {
+			out[p.PoolKey] = interruptionResponse(f, Basis{ForecastGenerated: f.Generated, DataUntil: dataUntil(p, at)})
+		}
+	}
+	return out, nil
+}
+
+// poolOnDemand is the pool's on-demand price: the one its persisted
+// forecast was made with when asked for now, else the store's at at.
+func (e *Engine) poolOnDemand(ctx context.Context, p storage.PoolInfo, asked, at time.Time) (market.OnDemandPrice, error) {
+	if asked.IsZero() {
+		if sp, ok := e.persisted(ctx, p); ok && sp.row.Error == "" {
+			return market.OnDemandPrice{Cloud: p.Cloud, Region: p.Region, InstanceType: p.InstanceType, Product: p.Product,
+				Price: sp.row.OnDemand, Source: sp.row.OnDemandSource}, nil
+		}
+	}
+	return e.onDemandPrice(ctx, p.PoolKey, at)
 }

@@ -148,6 +148,16 @@ func (e *Engine) PoolStatus(ctx context.Context, key market.PoolKey) (PoolStatus
 // the lowest price per GPU, up to n, so the dashboard shows a spread of
 // prices and risks.
 func (e *Engine) DefaultWatch(ctx context.Context, n int) ([]market.PoolKey, error) {
+	if s := e.served.Load(); s != nil && len(s.pools) > 0 {
+		// The persisted forecasts' pools: no scan of the prices.
+		var ps []storage.PoolInfo
+		for _, p := range s.pools {
+			if p.info.Product == "Linux/UNIX" {
+				ps = append(ps, p.info)
+			}
+		}
+		return cheapestPerGPUModel(ps, n), nil
+	}
 	ps, err := e.store.Pools(ctx, storage.PoolFilter{Product: "Linux/UNIX"})
 	if err != nil {
 		return nil, err

@@ -51,6 +51,7 @@ func commands() []command {
 		{"pools", "list pools (filter by region, type, GPU model, GPU memory)", runPools},
 		{"prices", "a pool's price points in time order", runPrices},
 		{"export", "export parquet --out DIR", runExport},
+		{"refit", "fit every pool's forecasts and persist them (serve answers from them)", runRefit},
 		{"forecast", "a pool's price or interruption forecast", runForecast},
 		{"recommend", "recommend bid | checkpoint | placement", runRecommend},
 		{"backtest", "rolling-origin backtest of the price and interruption forecasts", runBacktest},

@@ -44,7 +44,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&tlsCert, "tls-cert", "", "TLS certificate `file` (with --tls-key: serve HTTPS)")
 	fs.StringVar(&tlsKey, "tls-key", "", "TLS key `file`")
 	fs.StringVar(&ingestEvery, "ingest-every", "", "scheduled AWS ingest period, e.g. 10m; 0 turns it off (default: serve.ingest_every)")
-	fs.StringVar(&refitEvery, "refit-every", "", "forecast refit period of the watched pools, e.g. 1h (default: serve.refit_every)")
+	fs.StringVar(&refitEvery, "refit-every", "", "period of the refit of every pool whose data changed, e.g. 1h (default: serve.refit_every)")
 	fs.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.Uint64Var(&simCfg.Seed, "demo-seed", 1, "simulator seed for --demo")
 	fs.IntVar(&simCfg.Days, "demo-days", sim.DefaultDays, "days of simulated history for --demo")
@@ -155,8 +155,31 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		log.Warn("DEMO MODE: simulated market loaded", "pools", sum.Pools, "prices", sum.Prices, "events", sum.Events,
 			"rows_stored", st.Stored(), "duration_ms", time.Since(start).Milliseconds())
-	} else if j, ok := awsJob(jobCtx, cfg.AWS, sc.IngestEvery, svc, metrics, log); ok {
-		jobs = append(jobs, j)
+	}
+	// The forecasts persisted by the last refit: served at once after a
+	// restart; until the first refit, forecasts are computed on demand.
+	if n, err := eng.Load(jobCtx); err != nil {
+		stopServers()
+		return err
+	} else if run, _, ok := eng.ServedRun(); ok {
+		log.Info("serving the persisted forecasts", "pools", n, "run", run.ID, "as_of", run.AsOf.Format(time.RFC3339))
+	} else {
+		log.Info("no persisted forecasts yet: they are computed on demand until the first refit")
+	}
+	// A refit runs on its schedule and after every ingest (the scheduled
+	// AWS ingest, posted events), fitting only what changed.
+	refitNow := make(chan struct{}, 1)
+	ingested := func() {
+		select {
+		case refitNow <- struct{}{}:
+		default: // a refit is already due
+		}
+	}
+	svc.OnIngest(ingested)
+	if !demo {
+		if j, ok := awsJob(jobCtx, cfg.AWS, sc.IngestEvery, svc, metrics, log, ingested); ok {
+			jobs = append(jobs, j)
+		}
 	}
 
 	watch, err := watchList(jobCtx, cfg.Watch, eng, log)
@@ -165,18 +188,24 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc.SetWatch(watch)
+	jobs = append(jobs, api.Job{Name: "refit", Every: sc.RefitEvery, AtStart: true, Trigger: refitNow, Run: func(ctx context.Context) error {
+		res, err := eng.Refit(ctx, engine.RefitOptions{Changed: true, Week: watch})
+		if err != nil {
+			return err
+		}
+		log.Info("refit", "run", res.RunID, "pools", res.Pools, "refit", res.Refit, "kept", res.Kept, "failed", res.Failed,
+			"seconds", res.Seconds)
+		svc.Invalidate()
+		_, err = svc.UpdateSnapshot(ctx)
+		return err
+	}})
 	if len(watch) == 0 {
 		log.Warn("no watched pools: the store holds no GPU pool to watch by default; per-pool metrics are off")
 	} else {
-		jobs = append(jobs,
-			api.Job{Name: "refit", Every: sc.RefitEvery, AtStart: true, Run: func(ctx context.Context) error {
-				_, err := svc.UpdateSnapshot(ctx)
-				return err
-			}},
-			api.Job{Name: "backtest", Every: backtestEvery, AtStart: true, Run: func(ctx context.Context) error {
-				_, err := svc.RunBacktest(ctx)
-				return err
-			}})
+		jobs = append(jobs, api.Job{Name: "backtest", Every: backtestEvery, AtStart: true, Run: func(ctx context.Context) error {
+			_, err := svc.RunBacktest(ctx)
+			return err
+		}})
 	}
 	reportsDone := startReports(jobCtx, cfg.Report, eng, svc, watch, metrics, log)
 	svc.SetReady(true)
@@ -275,7 +304,7 @@ func serveConfig(fs *flag.FlagSet, s config.Serve, httpAddr, grpcAddr, token, ce
 
 // awsJob is the scheduled AWS ingest, when AWS credentials exist and a
 // period is set.
-func awsJob(ctx context.Context, a config.AWS, every time.Duration, svc *api.Service, m *api.Metrics, log *slog.Logger) (api.Job, bool) {
+func awsJob(ctx context.Context, a config.AWS, every time.Duration, svc *api.Service, m *api.Metrics, log *slog.Logger, ingested func()) (api.Job, bool) {
 	if every <= 0 {
 		log.Info("scheduled AWS ingest is off (serve.ingest_every 0)")
 		return api.Job{}, false
@@ -295,9 +324,7 @@ func awsJob(ctx context.Context, a config.AWS, every time.Duration, svc *api.Ser
 		m.IngestDone(market.SourceAWSAPI, time.Now(), rep.RowsStored, err)
 		svc.Invalidate()
 		if rep.RowsStored > 0 {
-			if _, rerr := svc.UpdateSnapshot(ctx); rerr != nil && ctx.Err() == nil {
-				log.Error("refit after ingest", "err", rerr)
-			}
+			ingested()
 		}
 		return err
 	}}, true
