@@ -34,6 +34,8 @@ type Collector struct {
 
 	refitTime, refitDuration, watched, simulated *prometheus.Desc
 
+	runTime, runPools, runFailed *prometheus.Desc
+
 	srcLastIngest, srcNewest, srcAge, srcRows, scrapeErr *prometheus.Desc
 
 	btMASE, btCoverage, btSeries, btTime *prometheus.Desc
@@ -60,6 +62,10 @@ func NewCollector(svc *Service) *Collector {
 		watched:       prometheus.NewDesc("spotcast_watched_pools", "Number of watched pools.", nil, nil),
 		simulated:     prometheus.NewDesc("spotcast_data_simulated", "1 if the store holds data from the market simulator (demo), else 0.", nil, nil),
 
+		runTime:   prometheus.NewDesc("spotcast_forecast_run_timestamp_seconds", "Unix time the newest persisted refit of every pool's forecasts read its data up to.", nil, nil),
+		runPools:  prometheus.NewDesc("spotcast_forecast_served_pools", "Pools whose persisted forecasts are served from memory.", nil, nil),
+		runFailed: prometheus.NewDesc("spotcast_forecast_run_failed_pools", "Pools the newest refit could not fit (computed on request instead).", nil, nil),
+
 		srcLastIngest: prometheus.NewDesc("spotcast_source_last_ingest_timestamp_seconds", "Unix time of the newest stored row's fetch, per source kind.", []string{"source"}, nil),
 		srcNewest:     prometheus.NewDesc("spotcast_source_newest_point_timestamp_seconds", "Unix time the newest stored data point speaks of, per source kind.", []string{"source"}, nil),
 		srcAge:        prometheus.NewDesc("spotcast_source_newest_point_age_seconds", "Age of the newest stored data point, per source kind: a stale feed grows it.", []string{"source"}, nil),
@@ -76,7 +82,7 @@ func NewCollector(svc *Service) *Collector {
 // Describe sends every descriptor.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.price, c.onDemand, c.quantile, c.prob, c.how, c.score, c.bucket, c.maxPrice, c.ckpt, c.found,
-		c.refitTime, c.refitDuration, c.watched, c.simulated, c.srcLastIngest, c.srcNewest, c.srcAge, c.srcRows, c.scrapeErr,
+		c.refitTime, c.refitDuration, c.watched, c.simulated, c.runTime, c.runPools, c.runFailed, c.srcLastIngest, c.srcNewest, c.srcAge, c.srcRows, c.scrapeErr,
 		c.btMASE, c.btCoverage, c.btSeries, c.btTime} {
 		ch <- d
 	}
@@ -128,6 +134,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(c.ckpt, p.CheckpointInterval, l...)
 			}
 		}
+	}
+
+	if run, n, ok := c.svc.eng.ServedRun(); ok {
+		gauge(c.runTime, unix(run.AsOf))
+		gauge(c.runPools, float64(n))
+		gauge(c.runFailed, float64(run.Fails))
 	}
 
 	if bt := c.svc.Backtest(); bt != nil {

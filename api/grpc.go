@@ -213,6 +213,10 @@ func pbProv(p engine.Provenance) *spotcastpb.Provenance {
 	return &spotcastpb.Provenance{Source: p.Source, Simulated: p.Simulated}
 }
 
+func pbBasis(b engine.Basis) *spotcastpb.Basis {
+	return &spotcastpb.Basis{ForecastGenerated: ts(b.ForecastGenerated), DataUntil: ts(b.DataUntil), Precomputed: b.Precomputed}
+}
+
 func pbExplain(e recommend.Explanation) *spotcastpb.Explanation {
 	b, err := json.Marshal(e.Inputs)
 	if err != nil {
@@ -258,7 +262,7 @@ func (g *grpcServer) ForecastPrice(ctx context.Context, r *spotcastpb.ForecastPr
 	out := &spotcastpb.PriceForecast{Pool: pbRef(f.Pool), Model: f.Model, Chosen: f.Chosen, Note: f.Note, Generated: ts(f.Generated),
 		Origin: ts(f.Origin), Resolution: f.Resolution, Step: durationpb.New(f.PriceForecast.StepSize), LastPrice: f.LastPrice, Volatility: f.Volatility,
 		ValidationMase: f.ValidationMASE, AsOf: ts(f.AsOf), DataAgeSeconds: f.DataAgeSeconds,
-		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}}
+		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}, Basis: pbBasis(f.Basis)}
 	for _, st := range f.Steps {
 		s := &spotcastpb.PriceStep{Time: ts(st.Time), Mean: st.Mean, Median: st.Median}
 		for _, q := range st.Quantiles {
@@ -277,7 +281,7 @@ func (g *grpcServer) ForecastInterruption(ctx context.Context, r *spotcastpb.For
 	out := &spotcastpb.InterruptionForecast{Pool: pbRef(f.Pool), Generated: ts(f.Generated), Baseline: f.Baseline, Prior: f.Prior,
 		Events: int32(f.Events), ExposureHours: f.ExposureHours, Level: f.Level, ProbInterruptedWithin_1H: f.ProbWithin1h,
 		ProbInterruptedWithin_24H: f.ProbWithin24h, MtbfSeconds: f.MTBFSeconds,
-		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}}
+		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}, Basis: pbBasis(f.Basis)}
 	for _, h := range f.Hours {
 		out.Hours = append(out.Hours, &spotcastpb.HazardHour{Time: ts(h.Time), Rate: h.Rate, Lo: h.Lo, Hi: h.Hi})
 	}
@@ -293,7 +297,7 @@ func (g *grpcServer) RecommendBid(ctx context.Context, r *spotcastpb.RecommendBi
 	out := &spotcastpb.Bid{Pool: pbRef(b.Pool), RunLengthSeconds: b.RunLengthSeconds, Confidence: b.Confidence,
 		MaxPriceUsdPerHour: b.MaxPrice, ProbStaysUnder: b.ProbStaysUnder, CurrentPriceUsdPerHour: b.CurrentPrice,
 		OnDemandUsdPerHour: b.OnDemand, CappedAtOnDemand: b.CappedAtOnDemand, Advice: b.Advice, Explain: pbExplain(b.Explain),
-		Provenance: pbProv(b.Provenance)}
+		Provenance: pbProv(b.Provenance), Basis: pbBasis(b.Basis)}
 	if b.Parity != nil {
 		out.ParityMaxPriceUsdPerHour = b.Parity.MaxPrice
 	}
@@ -322,6 +326,9 @@ func (g *grpcServer) RecommendCheckpoint(ctx context.Context, r *spotcastpb.Reco
 	if c.Pool != nil {
 		out.Pool = pbRef(*c.Pool)
 	}
+	if c.Basis != nil {
+		out.Basis = pbBasis(*c.Basis)
+	}
 	return out, nil
 }
 
@@ -342,7 +349,7 @@ func (g *grpcServer) RecommendPlacement(ctx context.Context, r *spotcastpb.Recom
 		return nil, grpcError(err)
 	}
 	out := &spotcastpb.Placement{UsefulGpus: int32(p.UsefulGPUs), Candidates: int32(p.Candidates), Explain: pbExplain(p.Explain),
-		Provenance: pbProv(p.Provenance)}
+		Provenance: pbProv(p.Provenance), Basis: pbBasis(p.Basis)}
 	for _, x := range p.Ranked {
 		out.Ranked = append(out.Ranked, pbRank(x))
 	}

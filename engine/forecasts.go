@@ -309,3 +309,8 @@ func (e *Engine) hazards(ctx context.Context, pools []storage.PoolInfo, now time
 	}
 	return HazardForPools(ctx, e.store, todo, now, hazard.Options{Horizon: DefaultInterruptionHorizon, Level: DefaultLevel})
 }
+
+// hazardDefaults are the options of the default interruption forecast.
+func hazardDefaults() hazard.Options {
+	return hazard.Options{Horizon: DefaultInterruptionHorizon, Level: DefaultLevel}
+}

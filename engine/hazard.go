@@ -134,6 +134,12 @@ func (b *HazardBatch) forecastWith(ctx context.Context, p HazardInput, opts haza
 	if err != nil {
 		return hazard.Forecast{}, err
 	}
+	return b.estimate(ctx, in, opts)
+}
+
+// estimate is hazard.Estimate of inputs read by Inputs, its prior noting
+// the cloud's weekly profile.
+func (b *HazardBatch) estimate(ctx context.Context, in hazard.Inputs, opts hazard.Options) (hazard.Forecast, error) {
 	cp, err := b.Profile(ctx, in.Pool.Cloud)
 	if err != nil {
 		return hazard.Forecast{}, fmt.Errorf("hazard %s: %w", in.Pool, err)

@@ -83,8 +83,8 @@ const (
 	refitHazardModel = "hazard.Estimate: advisor prior x placement score x price pressure, updated by the pool's and its siblings' events, weekly profile per cloud"
 )
 
-// refitJob is a sibling group to fit, or pools whose interruption
-// forecast alone is recomputed.
+// refitJob is a sibling group with pools to fit, or pools whose
+// interruption forecast alone is recomputed.
 type refitJob struct {
 	members    []refitPool
 	hazardOnly bool
@@ -94,6 +94,9 @@ type refitPool struct {
 	info storage.PoolInfo
 	pts  []market.PricePoint
 	week bool
+	// fit: the pool is fitted (the other members of its group only
+	// inform the group's residual pool and model choice).
+	fit  bool
 	prev *servedPool // for hazardOnly
 }
 
@@ -122,7 +125,7 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 	}
 	res := RefitResult{AsOf: now}
 
-	pools, err := e.store.Pools(ctx, storage.PoolFilter{})
+	cat, err := e.store.PoolCatalog(ctx)
 	if err != nil {
 		return res, fmt.Errorf("refit: %w", err)
 	}
@@ -137,46 +140,16 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 		}
 		prev = e.served.Load()
 	}
-	week := weekPools(pools, opts.Week)
-
-	// Which pools to fit, and which only need a new interruption forecast.
-	byID := make(map[int32]storage.PoolInfo, len(pools))
-	var fit []int32
-	var hazardOnly []refitPool
-	var kept []*servedPool
+	plan := &refitPlan{opts: opts, now: now, prev: prev, inputs: inputs, week: weekPools(cat, opts.Week),
+		catalog: make(map[int32]storage.PoolInfo, len(cat)), infos: make(map[int32]storage.PoolInfo, len(cat))}
 	clouds := map[string]bool{}
-	for _, p := range pools {
-		if p.Points == 0 {
-			continue
-		}
-		res.Pools++
-		byID[int32(p.ID)] = p
-		var old *servedPool
-		if prev != nil {
-			old = prev.byID[p.ID]
-		}
-		switch {
-		case !opts.Changed || old == nil || old.row.Price == nil || old.row.Hazard == nil ||
-			old.row.Points != p.Points || !old.row.LastTS.Equal(p.Last) || old.row.LastPrice != p.LastPrice ||
-			now.Sub(old.row.Generated) > opts.MaxAge || (week[p.ID] && old.row.Week == nil):
-			fit = append(fit, int32(p.ID))
-			clouds[p.Cloud] = true
-		case prev.run.Inputs != inputs:
-			hazardOnly = append(hazardOnly, refitPool{info: p, prev: old})
-			clouds[p.Cloud] = true
-		default:
-			kept = append(kept, old)
-		}
+	for _, p := range cat {
+		plan.catalog[int32(p.ID)] = p
+		clouds[p.Cloud] = true
 	}
-	res.Kept = len(kept)
-	fmt.Fprintf(progress, "refit: %d pools with prices: %d to fit, %d interruption forecasts to update, %d current\n",
-		res.Pools, len(fit), len(hazardOnly), len(kept))
-
 	batch := e.HazardBatch(now, hazard.Options{Horizon: DefaultInterruptionHorizon, Level: DefaultLevel})
-	if len(fit)+len(hazardOnly) > 0 {
-		if err := batch.Preload(ctx, sortedKeys(clouds)); err != nil {
-			return res, fmt.Errorf("refit: interruption signals: %w", err)
-		}
+	if err := batch.Preload(ctx, sortedKeys(clouds)); err != nil {
+		return res, fmt.Errorf("refit: interruption signals: %w", err)
 	}
 
 	// The scan feeds sibling groups to the workers; results come back on
@@ -185,7 +158,7 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 	defer cancel()
 	jobs := make(chan refitJob, opts.Workers)
 	out := make(chan storage.PoolForecast, 64)
-	var done atomic.Int64
+	var done, queued atomic.Int64
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
@@ -206,21 +179,13 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 	scanErr := make(chan error, 1)
 	go func() {
 		defer close(jobs)
-		scanErr <- e.scanGroups(ctx, fit, len(fit) == res.Pools, byID, week, now, jobs)
-		for i := 0; i < len(hazardOnly); i += 64 {
-			select {
-			case jobs <- refitJob{members: hazardOnly[i:min(i+64, len(hazardOnly))], hazardOnly: true}:
-			case <-ctx.Done():
-				return
-			}
-		}
+		scanErr <- e.scanGroups(ctx, plan, jobs, &queued)
 	}()
 	go func() { wg.Wait(); close(out) }()
 
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	total := len(fit) + len(hazardOnly)
-	rows := make([]storage.PoolForecast, 0, total)
+	var rows []storage.PoolForecast
 	for collecting := true; collecting; {
 		select {
 		case r, ok := <-out:
@@ -231,7 +196,8 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 			rows = append(rows, r)
 		case <-tick.C:
 			n := done.Load()
-			fmt.Fprintf(progress, "refit: %d/%d pools, %.0f pools/s\n", n, total, float64(n)/time.Since(started).Seconds())
+			fmt.Fprintf(progress, "refit: %d pools read, %d fitted of %d to fit, %.0f pools/s\n",
+				plan.read.Load(), n, queued.Load(), float64(n)/time.Since(started).Seconds())
 		}
 	}
 	if err := <-scanErr; err != nil {
@@ -240,6 +206,7 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("refit: %w", err)
 	}
+	res.Pools, res.Kept = int(plan.read.Load()), len(plan.kept)
 
 	for _, r := range rows {
 		if r.Error == "" {
@@ -247,7 +214,7 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 		}
 		res.Failed++
 		if len(res.Failures) < maxFailuresListed {
-			p := byID[r.PoolID]
+			p := plan.infos[r.PoolID]
 			res.Failures = append(res.Failures, PoolFailure{Pool: p.PoolKey, Resolution: p.Resolution, Error: r.Error})
 		}
 	}
@@ -266,20 +233,52 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 	}
 	res.RunID = run.ID
 
-	set := newServed(run, len(kept)+len(rows))
-	for _, sp := range kept {
+	set := newServed(run, len(plan.kept)+len(rows))
+	for _, sp := range plan.kept {
 		set.add(sp)
 	}
 	for _, r := range rows {
 		r.RunID = run.ID
-		set.add(&servedPool{info: byID[r.PoolID], row: r, asOf: now})
+		set.add(&servedPool{info: plan.infos[r.PoolID], row: r, asOf: now})
 	}
 	e.served.Store(set)
 	res.Seconds = time.Since(started).Seconds()
 	if res.Seconds > 0 {
 		res.PoolsPerSecond = float64(len(rows)) / res.Seconds
 	}
+	fmt.Fprintf(progress, "refit: run %d: %d pools, %d fitted, %d kept, %d failed in %.1fs\n", run.ID, res.Pools, res.Refit, res.Kept, res.Failed, res.Seconds)
 	return res, nil
+}
+
+// refitPlan is what a refit decides pool by pool as the scan reads them.
+type refitPlan struct {
+	opts    RefitOptions
+	now     time.Time
+	prev    *served
+	inputs  string
+	week    map[int64]bool
+	catalog map[int32]storage.PoolInfo // without statistics
+	// Filled by the scan (one goroutine), read after it:
+	infos map[int32]storage.PoolInfo // with the statistics read
+	kept  []*servedPool
+	read  atomic.Int64
+}
+
+// decide says whether a pool is fitted, only gets a new interruption
+// forecast (the signals changed), or keeps its persisted forecasts.
+func (pl *refitPlan) decide(p storage.PoolInfo) (fit, hazardOnly bool, old *servedPool) {
+	if pl.prev != nil {
+		old = pl.prev.byID[p.ID]
+	}
+	switch {
+	case !pl.opts.Changed || old == nil || old.row.Price == nil || old.row.Hazard == nil ||
+		old.row.Points != p.Points || !old.row.LastTS.Equal(p.Last) || old.row.LastPrice != p.LastPrice ||
+		pl.now.Sub(old.row.Generated) > pl.opts.MaxAge || (pl.week[p.ID] && old.row.Week == nil):
+		return true, false, old
+	case pl.prev.run.Inputs != pl.inputs:
+		return false, true, old
+	}
+	return false, false, old
 }
 
 // hazardInputs fingerprints the interruption signals: any new event,
@@ -323,60 +322,80 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// groupKey names a sibling group: the pools of one instance type in
-// every zone and product, whose prices move alike.
-type groupKey struct{ cloud, typ, resolution string }
-
-// scanGroups streams the series of the pools to fit (all when all is
-// set) and sends them to jobs one sibling group at a time.
-func (e *Engine) scanGroups(ctx context.Context, ids []int32, all bool, byID map[int32]storage.PoolInfo, week map[int64]bool, now time.Time, jobs chan<- refitJob) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	sc := storage.SeriesScan{ChangeFrom: now.Add(-history(market.ResolutionChange)), DailyFrom: now.Add(-history(market.ResolutionDaily)), To: now}
-	if !all {
-		sc.PoolIDs = ids
-	}
-	want := make(map[int32]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
-	}
+// scanGroups streams every pool's series and statistics, decides what
+// each needs, and sends the sibling groups with a pool to fit to jobs
+// (with every member, for the group's residual pool and model choice),
+// and the pools needing only a new interruption forecast in batches.
+func (e *Engine) scanGroups(ctx context.Context, pl *refitPlan, jobs chan<- refitJob, queued *atomic.Int64) error {
+	sc := storage.SeriesScan{ChangeFrom: pl.now.Add(-history(market.ResolutionChange)), DailyFrom: pl.now.Add(-history(market.ResolutionDaily)), To: pl.now}
 	var cur []refitPool
-	var curKey groupKey
-	send := func() error {
-		if len(cur) == 0 {
-			return nil
-		}
+	var hazards []refitPool
+	curGroup, toFit := int64(-1), 0
+	send := func(j refitJob) error {
 		select {
-		case jobs <- refitJob{members: cur}:
+		case jobs <- j:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		cur = nil
+	}
+	flush := func() error {
+		if toFit > 0 {
+			queued.Add(int64(toFit))
+			if err := send(refitJob{members: cur}); err != nil {
+				return err
+			}
+		}
+		cur, toFit = nil, 0
 		return nil
 	}
 	err := e.store.ScanSeries(ctx, sc, func(ps storage.PoolSeries) error {
-		p, ok := byID[ps.PoolID]
-		if !ok || !want[ps.PoolID] {
-			return nil
+		p, ok := pl.catalog[ps.PoolID]
+		if !ok || ps.Count == 0 {
+			return nil // a pool added since the catalogue was read: the next refit
 		}
-		k := groupKey{p.Cloud, p.InstanceType, p.Resolution}
-		if k != curKey {
-			if err := send(); err != nil {
+		p.Points, p.First, p.Last, p.LastPrice, p.Source = ps.Count, ps.First, ps.Last, ps.LastPrice, ps.Source
+		pl.infos[ps.PoolID] = p
+		pl.read.Add(1)
+		if ps.Group != curGroup {
+			if err := flush(); err != nil {
 				return err
 			}
-			curKey = k
+			curGroup = ps.Group
 		}
 		for i := range ps.Points {
 			ps.Points[i].Pool = p.PoolKey
 		}
-		cur = append(cur, refitPool{info: p, pts: ps.Points, week: week[p.ID]})
+		fit, hazardOnly, old := pl.decide(p)
+		cur = append(cur, refitPool{info: p, pts: ps.Points, week: pl.week[p.ID], fit: fit})
+		switch {
+		case fit:
+			toFit++
+		case hazardOnly:
+			hazards = append(hazards, refitPool{info: p, prev: old})
+			if len(hazards) == 64 {
+				queued.Add(64)
+				if err := send(refitJob{members: hazards, hazardOnly: true}); err != nil {
+					return err
+				}
+				hazards = nil
+			}
+		default:
+			pl.kept = append(pl.kept, old)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return send()
+	if err := flush(); err != nil {
+		return err
+	}
+	if len(hazards) > 0 {
+		queued.Add(int64(len(hazards)))
+		return send(refitJob{members: hazards, hazardOnly: true})
+	}
+	return nil
 }
 
 // fitJob fits one sibling group (or updates interruption forecasts) and
@@ -397,7 +416,9 @@ func (e *Engine) fitJob(ctx context.Context, j refitJob, now time.Time, batch *H
 		if ctx.Err() != nil {
 			return out
 		}
-		out = append(out, e.fitPool(ctx, g, m, now, batch))
+		if m.fit {
+			out = append(out, e.fitPool(ctx, g, m, now, batch))
+		}
 	}
 	return out
 }
@@ -421,6 +442,22 @@ type siblingGroup struct {
 	// member); 0 until then.
 	dispersion float64
 	hasDisp    bool
+	// quiet holds the interruption forecasts of members without any
+	// event of their type: hazard.Estimate is then a function of the
+	// prior's signals alone (advisor row, placement score, price
+	// pressure) and the profile, so members sharing them share it.
+	quiet map[quietKey]hazard.Forecast
+}
+
+// quietKey is what an interruption forecast without events rests on.
+type quietKey struct {
+	advisor     market.AdvisorRow
+	hasAdvisor  bool
+	score       int
+	scoreSource string
+	hasScore    bool
+	pressure    float64
+	profile     *hazard.Profile
 }
 
 func newSiblingGroup(members []refitPool, now time.Time) *siblingGroup {
@@ -552,12 +589,40 @@ func (e *Engine) fitHazard(ctx context.Context, batch *HazardBatch, p storage.Po
 			opts.Dispersion = -1
 		}
 	}
-	f, err := batch.forecastWith(ctx, in, opts)
+	inputs, err := batch.Inputs(ctx, in)
+	if err != nil {
+		return nil, o.Price, o.Source, "interruption forecast: " + err.Error()
+	}
+	var key quietKey
+	quiet := g != nil && len(inputs.Events) == 0 && len(inputs.Siblings) == 0
+	if quiet {
+		key = quietKey{pressure: inputs.PricePressure, profile: inputs.Profile}
+		if key.pressure == 0 && inputs.SpotPrice > 0 && inputs.OnDemand > 0 {
+			key.pressure = inputs.SpotPrice / inputs.OnDemand
+		}
+		if inputs.Advisor != nil {
+			key.advisor, key.hasAdvisor = *inputs.Advisor, true
+		}
+		if inputs.Score != nil {
+			key.score, key.scoreSource, key.hasScore = inputs.Score.Score, inputs.Score.Source, true
+		}
+		if f, ok := g.quiet[key]; ok {
+			f.Pool = inputs.Pool
+			return encodeHazard(f), o.Price, o.Source, ""
+		}
+	}
+	f, err := batch.estimate(ctx, inputs, opts)
 	if err != nil {
 		return nil, o.Price, o.Source, "interruption forecast: " + err.Error()
 	}
 	if g != nil && !g.hasDisp {
 		g.dispersion, g.hasDisp = f.Dispersion, true
+	}
+	if quiet {
+		if g.quiet == nil {
+			g.quiet = map[quietKey]hazard.Forecast{}
+		}
+		g.quiet[key] = f
 	}
 	return encodeHazard(f), o.Price, o.Source, ""
 }

@@ -108,6 +108,34 @@ func TestRefitPersistsAndServes(t *testing.T) {
 	if math.Abs(hz.ProbWithin24h-want.ProbWithin(24*time.Hour)) > 1e-9*want.ProbWithin(24*time.Hour) || hz.Events != want.Events {
 		t.Errorf("persisted P(24h) %v with %d events, HazardForPool %v with %d", hz.ProbWithin24h, hz.Events, want.ProbWithin(24*time.Hour), want.Events)
 	}
+	// Every pool's persisted interruption forecast is HazardForPool's (the
+	// refit shares the forecasts of pools without events whose signals
+	// are the same, and a type's dispersion).
+	quiet := 0
+	for _, q := range all {
+		if q.Points == 0 {
+			continue
+		}
+		got, err := restarted.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: Ref(q.PoolKey)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := HazardForPool(ctx, st, q.PoolKey, simStoreEnd, hazard.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Prior != want.Prior || got.Source != want.Source || got.Pool != q.PoolKey ||
+			math.Abs(got.ProbWithin24h-want.ProbWithin(24*time.Hour)) > 1e-9*want.ProbWithin(24*time.Hour) {
+			t.Errorf("%s: persisted %q %q P24 %v, HazardForPool %q %q %v", q.PoolKey, got.Prior, got.Source, got.ProbWithin24h,
+				want.Prior, want.Source, want.ProbWithin(24*time.Hour))
+		}
+		if want.Events+want.SiblingEvents == 0 {
+			quiet++
+		}
+	}
+	if quiet == 0 {
+		t.Error("no pool without events: the shared forecasts are not tested")
+	}
 	if f, err := restarted.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: ref, Horizon: 24 * time.Hour}); err != nil || f.Precomputed {
 		t.Errorf("24 h interruption forecast: precomputed %v (%v), want computed on demand", f.Precomputed, err)
 	}

@@ -13,6 +13,7 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/spotcast/spotcast/engine"
 	"slices"
@@ -101,15 +102,16 @@ type Workload struct {
 	Name string `json:"name"`
 	// Cloud whose pools are placed (default aws); the checkpoint policy
 	// follows its interruption notice.
-	Cloud           string        `json:"cloud"`
-	GPUModel        string        `json:"gpu_model,omitempty"`
-	MinGPUMemoryGiB float64       `json:"min_gpu_memory_gib,omitempty"`
-	GPUsPerNode     int           `json:"gpus_per_node"`
-	Nodes           int           `json:"nodes"`
-	Regions         []string      `json:"regions,omitempty"`
-	RunLength       time.Duration `json:"run_length"`
-	CheckpointCost  time.Duration `json:"checkpoint_cost"`
-	RestartCost     time.Duration `json:"restart_cost"`
+	Cloud           string   `json:"cloud"`
+	GPUModel        string   `json:"gpu_model,omitempty"`
+	MinGPUMemoryGiB float64  `json:"min_gpu_memory_gib,omitempty"`
+	GPUsPerNode     int      `json:"gpus_per_node"`
+	Nodes           int      `json:"nodes"`
+	Regions         []string `json:"regions,omitempty"`
+	// RunLength, CheckpointCost and RestartCost are in seconds in JSON.
+	RunLength      time.Duration `json:"run_length"`
+	CheckpointCost time.Duration `json:"checkpoint_cost"`
+	RestartCost    time.Duration `json:"restart_cost"`
 	// Confidence that the price stays under the max price (0: 0.95).
 	Confidence float64 `json:"confidence"`
 	// Utilisation: share of the month the fleet runs (0: 1).
@@ -117,6 +119,46 @@ type Workload struct {
 	// Example marks a workload the report made up because none was
 	// configured.
 	Example bool `json:"example,omitempty"`
+}
+
+// workloadJSON is Workload as JSON: durations in seconds, like every
+// duration in spotcast's JSON.
+type workloadJSON struct {
+	Name            string   `json:"name"`
+	Cloud           string   `json:"cloud"`
+	GPUModel        string   `json:"gpu_model,omitempty"`
+	MinGPUMemoryGiB float64  `json:"min_gpu_memory_gib,omitempty"`
+	GPUsPerNode     int      `json:"gpus_per_node"`
+	Nodes           int      `json:"nodes"`
+	Regions         []string `json:"regions,omitempty"`
+	RunLength       float64  `json:"run_length"`
+	CheckpointCost  float64  `json:"checkpoint_cost"`
+	RestartCost     float64  `json:"restart_cost"`
+	Confidence      float64  `json:"confidence"`
+	Utilisation     float64  `json:"utilisation"`
+	Example         bool     `json:"example,omitempty"`
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// MarshalJSON writes the durations in seconds.
+func (w Workload) MarshalJSON() ([]byte, error) {
+	return json.Marshal(workloadJSON{Name: w.Name, Cloud: w.Cloud, GPUModel: w.GPUModel, MinGPUMemoryGiB: w.MinGPUMemoryGiB,
+		GPUsPerNode: w.GPUsPerNode, Nodes: w.Nodes, Regions: w.Regions, RunLength: w.RunLength.Seconds(),
+		CheckpointCost: w.CheckpointCost.Seconds(), RestartCost: w.RestartCost.Seconds(), Confidence: w.Confidence,
+		Utilisation: w.Utilisation, Example: w.Example})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (w *Workload) UnmarshalJSON(b []byte) error {
+	var j workloadJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*w = Workload{Name: j.Name, Cloud: j.Cloud, GPUModel: j.GPUModel, MinGPUMemoryGiB: j.MinGPUMemoryGiB, GPUsPerNode: j.GPUsPerNode,
+		Nodes: j.Nodes, Regions: j.Regions, RunLength: seconds(j.RunLength), CheckpointCost: seconds(j.CheckpointCost),
+		RestartCost: seconds(j.RestartCost), Confidence: j.Confidence, Utilisation: j.Utilisation, Example: j.Example}
+	return nil
 }
 
 func (w Workload) withDefaults() Workload {

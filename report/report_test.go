@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"github.com/spotcast/spotcast/engine"
 	"image/png"
@@ -293,5 +294,23 @@ func TestWorkloadNothingSatisfies(t *testing.T) {
 	}
 	if n := strings.Count(string(html), `<p class="error">no pool satisfies`); n != 3 {
 		t.Errorf("HTML shows %d no-fit errors, want 3", n)
+	}
+}
+
+// Workload durations are seconds in JSON, and read back.
+func TestWorkloadJSONSeconds(t *testing.T) {
+	w := Workload{Name: "w", Cloud: "aws", GPUsPerNode: 8, Nodes: 1, RunLength: 24 * time.Hour, CheckpointCost: 5 * time.Minute, RestartCost: 90 * time.Second}
+	b, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"run_length":86400`, `"checkpoint_cost":300`, `"restart_cost":90`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	var back Workload
+	if err := json.Unmarshal(b, &back); err != nil || back.RunLength != w.RunLength || back.RestartCost != w.RestartCost || back.Name != "w" {
+		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }

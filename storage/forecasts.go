@@ -259,18 +259,61 @@ type SeriesScan struct {
 	PoolIDs []int32
 }
 
-// PoolSeries is one pool's points in time order.
+// PoolSeries is one pool's points in time order, with the statistics of
+// all its stored points (its data version).
 type PoolSeries struct {
 	PoolID int32
+	// Group numbers the pools of one cloud, instance type and resolution
+	// (the same number for all of them, increasing over the scan).
+	Group int64
+	// Count, First, Last, LastPrice and Source describe every stored
+	// point of the pool (Source: the newest point's), as Pools does.
+	Count       int64
+	First, Last time.Time
+	LastPrice   float64
+	Source      string
+	// Points are the window's, in time order.
 	Points []market.PricePoint
 }
 
-// ScanSeries reads the points of every pool (or of PoolIDs) in one
-// streamed query, ordered by cloud, instance type, resolution and
-// product, then pool and time, so the pools of one instance type come
-// one after the other; fn gets each pool's series in turn
-// and may keep it. Only one pool's points are held at a time, never the
-// whole table.
+// scanStatsSQL is every pool's statistics over all its points and the
+// point in effect at its window's start, in one aggregate pass.
+const scanStatsSQL = `
+WITH sel AS (
+	SELECT id, CASE WHEN resolution = '1d' THEN ?::TIMESTAMP ELSE ?::TIMESTAMP END AS since FROM pools %s)
+SELECT x.pool_id, count(*), min(x.ts), max(x.ts), arg_max(x.price, x.ts), arg_max(x.prov_id, x.ts),
+       epoch_us(max(x.ts) FILTER (WHERE x.ts < sel.since)),
+       arg_max(x.price, x.ts) FILTER (WHERE x.ts < sel.since),
+       arg_max(x.prov_id, x.ts) FILTER (WHERE x.ts < sel.since)
+FROM prices x JOIN sel ON sel.id = x.pool_id
+GROUP BY x.pool_id`
+
+// scanWindowSQL is every pool's window, ordered by sibling group, pool
+// and time: integer sort keys (the group's rank), so the sort is cheap;
+// a pool without a point in its window comes once with NULLs.
+const scanWindowSQL = `
+WITH sel AS (
+	SELECT id, dense_rank() OVER (ORDER BY cloud, instance_type, resolution) AS g,
+	       CASE WHEN resolution = '1d' THEN ?::TIMESTAMP ELSE ?::TIMESTAMP END AS since
+	FROM pools %s)
+SELECT sel.g, sel.id, epoch_us(x.ts), x.price, x.prov_id
+FROM sel LEFT JOIN prices x ON x.pool_id = sel.id AND x.ts >= sel.since AND x.ts <= ?
+ORDER BY sel.g, sel.id, x.ts`
+
+type scanStats struct {
+	count, beforeUS    int64
+	first, last        time.Time
+	lastPrice, before  float64
+	lastProv, beforePv int32
+	hasBefore          bool
+}
+
+// ScanSeries reads every pool (or PoolIDs) in two passes over the prices
+// (the statistics, then the windows in sibling-group order) and gives fn
+// each pool's points from its window's start (with the point in effect
+// then) to its end, with the statistics of all its points, the pools of
+// one cloud, instance type and resolution one after the other. Only one
+// pool's points are held at a time, never the table's.
 func (s *Store) ScanSeries(ctx context.Context, sc SeriesScan, fn func(PoolSeries) error) error {
 	prov, err := s.provenanceSources(ctx)
 	if err != nil {
@@ -287,49 +330,79 @@ func (s *Store) ScanSeries(ctx context.Context, sc SeriesScan, fn func(PoolSerie
 		}
 		filter = "WHERE id IN (" + strings.Join(ids, ",") + ")"
 	}
-	q := `WITH sel AS (
-		SELECT id, cloud, instance_type, product, resolution,
-		       CASE WHEN resolution = '1d' THEN ?::TIMESTAMP ELSE ?::TIMESTAMP END AS since
-		FROM pools ` + filter + `),
-	w AS (
-		SELECT x.pool_id, x.ts, x.price, x.prov_id FROM prices x JOIN sel ON sel.id = x.pool_id
-		WHERE x.ts >= sel.since AND x.ts <= ?
-		UNION ALL
-		SELECT x.pool_id, max(x.ts), arg_max(x.price, x.ts), arg_max(x.prov_id, x.ts) FROM prices x JOIN sel ON sel.id = x.pool_id
-		WHERE x.ts < sel.since GROUP BY x.pool_id)
-	SELECT w.pool_id, epoch_us(w.ts), w.price, w.prov_id FROM w JOIN sel ON sel.id = w.pool_id
-	ORDER BY sel.cloud, sel.instance_type, sel.resolution, sel.product, w.pool_id, w.ts`
-	rows, err := s.db.QueryContext(ctx, q, sc.DailyFrom.UTC(), sc.ChangeFrom.UTC(), sc.To.UTC())
+	daily, change, to := sc.DailyFrom.UTC(), sc.ChangeFrom.UTC(), sc.To.UTC()
+	stats := map[int32]scanStats{}
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(scanStatsSQL, filter), daily, change)
+	if err != nil {
+		return fmt.Errorf("scan series: statistics: %w", err)
+	}
+	for rows.Next() {
+		var id int32
+		var st scanStats
+		var bUS sql.NullInt64
+		var bPrice sql.NullFloat64
+		var bProv sql.NullInt32
+		if err := rows.Scan(&id, &st.count, &st.first, &st.last, &st.lastPrice, &st.lastProv, &bUS, &bPrice, &bProv); err != nil {
+			rows.Close()
+			return fmt.Errorf("scan series: statistics: %w", err)
+		}
+		st.first, st.last = st.first.UTC(), st.last.UTC()
+		st.hasBefore, st.beforeUS, st.before, st.beforePv = bUS.Valid, bUS.Int64, bPrice.Float64, bProv.Int32
+		stats[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return fmt.Errorf("scan series: statistics: %w", err)
+	}
+	rows.Close()
+
+	rows, err = s.db.QueryContext(ctx, fmt.Sprintf(scanWindowSQL, filter), daily, change, to)
 	if err != nil {
 		return fmt.Errorf("scan series: %w", err)
 	}
 	defer rows.Close()
 	cur := PoolSeries{PoolID: -1}
+	emit := func() error {
+		if cur.PoolID < 0 {
+			return nil
+		}
+		st, ok := stats[cur.PoolID]
+		if !ok {
+			return nil // no point at all
+		}
+		cur.Count, cur.First, cur.Last, cur.LastPrice, cur.Source = st.count, st.first, st.last, st.lastPrice, prov[st.lastProv].source
+		return fn(cur)
+	}
 	for rows.Next() {
-		var id, pv int32
-		var us int64
-		var price float64
-		if err := rows.Scan(&id, &us, &price, &pv); err != nil {
+		var g int64
+		var id int32
+		var us sql.NullInt64
+		var price sql.NullFloat64
+		var pv sql.NullInt32
+		if err := rows.Scan(&g, &id, &us, &price, &pv); err != nil {
 			return fmt.Errorf("scan series: %w", err)
 		}
 		if id != cur.PoolID {
-			if cur.PoolID >= 0 {
-				if err := fn(cur); err != nil {
-					return err
-				}
+			if err := emit(); err != nil {
+				return err
 			}
-			cur = PoolSeries{PoolID: id}
+			cur = PoolSeries{PoolID: id, Group: g}
+			if st := stats[id]; st.hasBefore {
+				p := prov[st.beforePv]
+				cur.Points = append(cur.Points, market.PricePoint{Time: time.UnixMicro(st.beforeUS).UTC(), Price: st.before,
+					Source: p.source, FetchedAt: p.fetched})
+			}
 		}
-		p := prov[pv]
-		cur.Points = append(cur.Points, market.PricePoint{Time: time.UnixMicro(us).UTC(), Price: price, Source: p.source, FetchedAt: p.fetched})
+		if us.Valid {
+			p := prov[pv.Int32]
+			cur.Points = append(cur.Points, market.PricePoint{Time: time.UnixMicro(us.Int64).UTC(), Price: price.Float64,
+				Source: p.source, FetchedAt: p.fetched})
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("scan series: %w", err)
 	}
-	if cur.PoolID >= 0 {
-		return fn(cur)
-	}
-	return nil
+	return emit()
 }
 
 type provRow struct {

@@ -114,6 +114,25 @@ func TestScanSeries(t *testing.T) {
 			t.Fatalf("pools %v, want %v (by instance type)", order, want)
 		}
 	}
+	// The statistics are those of every point, as Pools gives them.
+	all, err := s.Pools(ctx, PoolFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range got {
+		for _, p := range all {
+			if int32(p.ID) == ps.PoolID && (p.Points != ps.Count || !p.Last.Equal(ps.Last) || !p.First.Equal(ps.First) ||
+				p.LastPrice != ps.LastPrice || p.Source != ps.Source) {
+				t.Errorf("pool %s: scan %d points %v..%v last %v %q, Pools %d %v..%v %v %q", p.PoolKey, ps.Count, ps.First, ps.Last,
+					ps.LastPrice, ps.Source, p.Points, p.First, p.Last, p.LastPrice, p.Source)
+			}
+		}
+	}
+	// p3.2xlarge in us-east-1b has one point, at hour 1: before the
+	// window, it comes as the point in effect at its start.
+	if b := got[2].Points; len(b) != 1 || !b[0].Time.Equal(t0.Add(time.Hour)) {
+		t.Errorf("p3.2xlarge in us-east-1b: %+v", b)
+	}
 	// p3a has points at hours 0, 5 and 7: the window [2h, 6h] gives the
 	// point in effect at 2h (hour 0) and hour 5; hour 7 is after it.
 	p3a := got[1].Points

@@ -114,7 +114,8 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if c.json {
-		return writeJSON(e.stdout, backtestOutput{rep, sources, slices.Contains(sources, market.SourceSimulated), pb})
+		return writeJSON(e.stdout, backtestOutput{BacktestReport: rep, Horizon: rep.Horizon.Seconds(), Sources: sources,
+			Simulated: slices.Contains(sources, market.SourceSimulated), Placement: pb})
 	}
 	if slices.Contains(sources, market.SourceSimulated) {
 		fmt.Fprintln(e.stdout, "SIMULATED data: these scores are of the simulated market, not of a real one.")
@@ -151,6 +152,8 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 // scored, so a reader can tell real history from the simulated market.
 type backtestOutput struct {
 	forecast.BacktestReport
+	// Horizon in seconds (the report's own is nanoseconds).
+	Horizon   float64                      `json:"horizon"`
 	Sources   []string                     `json:"sources"`
 	Simulated bool                         `json:"simulated"`
 	Placement *recommend.PlacementBacktest `json:"placement,omitempty"`

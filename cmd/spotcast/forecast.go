@@ -108,9 +108,10 @@ func runRecommendBid(ctx context.Context, e env, args []string) error {
 	var k market.PoolKey
 	var run, parity, asOf string
 	var p float64
-	fs := newFlags(e, "recommend bid", "recommend bid --zone Z|--region R --instance-type T [--run 8h] [--confidence 0.95] [--parity-type T] [--json]", &c)
+	fs := newFlags(e, "recommend bid", "recommend bid --zone Z|--region R --instance-type T [--run-length 8h] [--confidence 0.95] [--parity-type T] [--json]", &c)
 	poolFlags(fs, &k)
-	fs.StringVar(&run, "run", "8h", "run length the instance must keep running")
+	fs.StringVar(&run, "run-length", "8h", "run length the instance must keep running")
+	deprecatedAlias(fs, "run", "run-length")
 	fs.Float64Var(&p, "confidence", 0.95, "probability wanted that the spot price stays under the max price for the whole run, in (0,1)")
 	fs.StringVar(&parity, "parity-type", "", "cap the max price at this instance type's on-demand price per GPU")
 	fs.StringVar(&asOf, "as-of", "", "forecast origin (default now)")
@@ -123,7 +124,7 @@ func runRecommendBid(ctx context.Context, e env, args []string) error {
 	if p <= 0 || p >= 1 {
 		return fmt.Errorf("--confidence %v: must be in (0,1), e.g. 0.95", p)
 	}
-	d, err := durationFlag("run", run)
+	d, err := durationFlag("run-length", run)
 	if err != nil {
 		return err
 	}
@@ -150,9 +151,11 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&delta, "checkpoint-cost", "", "time to write one checkpoint (required)")
 	fs.StringVar(&restart, "restart-cost", "", "time to restart from a checkpoint")
 	fs.StringVar(&mtbf, "mtbf", "", "mean time between interruptions; instead of a pool's forecast hazard")
-	fs.StringVar(&notice, "notice", "", "interruption notice window (default: the cloud's, 120s on AWS, 30s on GCP and Azure)")
+	fs.StringVar(&notice, "notice-window", "", "interruption notice window (default: the cloud's, 120s on AWS, 30s on GCP and Azure)")
+	deprecatedAlias(fs, "notice", "notice-window")
 	fs.Float64Var(&missed, "missed-notice-share", 1, "share of interruptions whose notice is missed or too short for an emergency checkpoint, 0-1 (1: rely on periodic checkpoints only)")
-	fs.StringVar(&run, "run", "", "run length (default: the forecast horizon)")
+	fs.StringVar(&run, "run-length", "", "run length (default: the forecast horizon)")
+	deprecatedAlias(fs, "run", "run-length")
 	fs.IntVar(&nodes, "nodes", 1, "nodes in the job (any one's interruption stops it)")
 	fs.StringVar(&asOf, "as-of", "", "forecast origin (default now)")
 	if err := parse(fs, args, false); err != nil {
@@ -175,13 +178,13 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 	if req.MTBF, err = durationFlag("mtbf", mtbf); err != nil {
 		return err
 	}
-	if req.RunLength, err = durationFlag("run", run); err != nil {
+	if req.RunLength, err = durationFlag("run-length", run); err != nil {
 		return err
 	}
 	if notice != "" {
 		w, err := config.ParseDuration(notice)
 		if err != nil || w < 0 {
-			return fmt.Errorf("--notice %q: want a duration such as 120s", notice)
+			return fmt.Errorf("--notice-window %q: want a duration such as 120s", notice)
 		}
 		req.NoticeWindow = &w
 	}
@@ -215,15 +218,17 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	var c common
 	var req engine.WorkloadRequest
 	var regions, run, delta, restart, asOf, epoch string
-	fs := newFlags(e, "recommend placement", "recommend placement (--gpu-model M | --min-gpu-memory GiB) [--gpus-per-node N] [--nodes N] [--regions a,b] [--run 24h] [--json]", &c)
+	fs := newFlags(e, "recommend placement", "recommend placement (--gpu-model M | --min-gpu-memory-gib GiB) [--gpus-per-node N] [--nodes N] [--regions a,b] [--run-length 24h] [--json]", &c)
 	fs.StringVar(&req.Cloud, "cloud", "aws", "cloud")
 	fs.StringVar(&req.Product, "product", "", "product description (default Linux/UNIX)")
 	fs.StringVar(&req.GPUModel, "gpu-model", "", "GPU model, e.g. A100, H100, L40S")
-	fs.Float64Var(&req.MinGPUMemoryGiB, "min-gpu-memory", 0, "minimum memory per GPU in GiB (e.g. 48 for a 24B model in bf16)")
+	fs.Float64Var(&req.MinGPUMemoryGiB, "min-gpu-memory-gib", 0, "minimum memory per GPU in GiB (e.g. 48 for a 24B model in bf16)")
+	deprecatedAlias(fs, "min-gpu-memory", "min-gpu-memory-gib")
 	fs.IntVar(&req.GPUsPerNode, "gpus-per-node", 1, "GPUs each node needs")
 	fs.IntVar(&req.Nodes, "nodes", 1, "nodes")
 	fs.StringVar(&regions, "regions", "", "comma-separated allowed regions (default: all)")
-	fs.StringVar(&run, "run", "24h", "run length")
+	fs.StringVar(&run, "run-length", "24h", "run length")
+	deprecatedAlias(fs, "run", "run-length")
 	fs.StringVar(&delta, "checkpoint-cost", "5m", "time to write one checkpoint")
 	fs.StringVar(&restart, "restart-cost", "10m", "time to restart from a checkpoint")
 	fs.IntVar(&req.K, "k", 3, "pools in the diversified set")
@@ -241,14 +246,14 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("--confidence %v: must be in (0,1), e.g. 0.95", req.Confidence)
 	}
 	if req.GPUModel == "" && req.MinGPUMemoryGiB <= 0 {
-		return fmt.Errorf("give --gpu-model or --min-gpu-memory")
+		return fmt.Errorf("give --gpu-model or --min-gpu-memory-gib")
 	}
 	if req.GPUsPerNode <= 0 || req.Nodes <= 0 || req.K <= 0 {
 		return fmt.Errorf("--gpus-per-node, --nodes and --k must be > 0")
 	}
 	req.Regions = splitList(regions)
 	var err error
-	if req.RunLength, err = durationFlag("run", run); err != nil {
+	if req.RunLength, err = durationFlag("run-length", run); err != nil {
 		return err
 	}
 	if req.CheckpointCost, err = durationFlag("checkpoint-cost", delta); err != nil {
