@@ -129,7 +129,7 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 	if err != nil {
 		return res, fmt.Errorf("refit: %w", err)
 	}
-	inputs, err := e.hazardInputs(ctx)
+	inputs, data, err := e.dataVersion(ctx)
 	if err != nil {
 		return res, fmt.Errorf("refit: %w", err)
 	}
@@ -140,7 +140,16 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 		}
 		prev = e.served.Load()
 	}
-	plan := &refitPlan{opts: opts, now: now, prev: prev, inputs: inputs, week: weekPools(cat, opts.Week),
+	week := weekPools(cat, opts.Week)
+	if opts.Changed && prev.current(inputs+data, now.Add(-opts.MaxAge), week) {
+		// Nothing was stored since the last run and no forecast is too
+		// old: no scan at all (a restart's refit, an idle schedule).
+		res.RunID, res.Pools, res.Kept = prev.run.ID, len(prev.pools), len(prev.pools)
+		res.Seconds = time.Since(started).Seconds()
+		fmt.Fprintf(progress, "refit: nothing changed since run %d\n", prev.run.ID)
+		return res, nil
+	}
+	plan := &refitPlan{opts: opts, now: now, prev: prev, inputs: inputs, week: week,
 		catalog: make(map[int32]storage.PoolInfo, len(cat)), infos: make(map[int32]storage.PoolInfo, len(cat))}
 	clouds := map[string]bool{}
 	for _, p := range cat {
@@ -225,7 +234,7 @@ func (e *Engine) Refit(ctx context.Context, opts RefitOptions) (RefitResult, err
 	}
 	run := storage.ForecastRun{Started: started.UTC(), AsOf: now, Kind: kind, PriceModel: refitPriceModel, HazardModel: refitHazardModel,
 		PriceHorizon: PrecomputedHorizon, HazardHorizon: DefaultInterruptionHorizon, Pools: int64(res.Pools),
-		Refit: int64(res.Refit), Fails: int64(res.Failed), Inputs: inputs}
+		Refit: int64(res.Refit), Fails: int64(res.Failed), Inputs: inputs + data}
 	run.Finished = time.Now().UTC()
 	run.Seconds = run.Finished.Sub(started).Seconds()
 	if run.ID, err = e.store.WriteForecastRun(ctx, run, rows); err != nil {
@@ -255,7 +264,7 @@ type refitPlan struct {
 	opts    RefitOptions
 	now     time.Time
 	prev    *served
-	inputs  string
+	inputs  string // the interruption signals' version
 	week    map[int64]bool
 	catalog map[int32]storage.PoolInfo // without statistics
 	// Filled by the scan (one goroutine), read after it:
@@ -275,21 +284,45 @@ func (pl *refitPlan) decide(p storage.PoolInfo) (fit, hazardOnly bool, old *serv
 		old.row.Points != p.Points || !old.row.LastTS.Equal(p.Last) || old.row.LastPrice != p.LastPrice ||
 		pl.now.Sub(old.row.Generated) > pl.opts.MaxAge || (pl.week[p.ID] && old.row.Week == nil):
 		return true, false, old
-	case pl.prev.run.Inputs != pl.inputs:
+	case !strings.HasPrefix(pl.prev.run.Inputs, pl.inputs):
 		return false, true, old
 	}
 	return false, false, old
 }
 
-// hazardInputs fingerprints the interruption signals: any new event,
-// advisor row, on-demand price or placement score changes it.
-func (e *Engine) hazardInputs(ctx context.Context) (string, error) {
+// dataVersion fingerprints the store by its row counts (every table only
+// grows): inputs changes with any new event, advisor row, on-demand
+// price or placement score (the interruption signals), data with any new
+// price or pool. A run stores inputs+data.
+func (e *Engine) dataVersion(ctx context.Context) (inputs, data string, err error) {
 	c, err := e.store.Counts(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return fmt.Sprintf("events=%d advisor=%d ondemand_prices=%d placement_scores=%d instance_types=%d",
-		c["events"], c["advisor"], c["ondemand_prices"], c["placement_scores"], c["instance_types"]), nil
+	inputs = fmt.Sprintf("events=%d advisor=%d ondemand_prices=%d placement_scores=%d instance_types=%d;",
+		c["events"], c["advisor"], c["ondemand_prices"], c["placement_scores"], c["instance_types"])
+	data = fmt.Sprintf(" prices=%d pools=%d", c["prices"], c["pools"])
+	return inputs, data, nil
+}
+
+// current says whether the served set needs no refit: its newest run saw
+// the store as it is, every forecast was made after oldest, and every
+// week pool has its week.
+func (s *served) current(version string, oldest time.Time, week map[int64]bool) bool {
+	if s == nil || s.run.ID == 0 || s.run.Inputs != version {
+		return false
+	}
+	for _, p := range s.pools {
+		if p.row.Generated.Before(oldest) || p.row.Price == nil || p.row.Hazard == nil {
+			return false
+		}
+	}
+	for id := range week {
+		if p, ok := s.byID[id]; !ok || p.row.Week == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // weekPools resolves the watched keys to pool ids (a key without product
