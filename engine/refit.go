@@ -325,21 +325,23 @@ func (s *served) current(version string, oldest time.Time, week map[int64]bool) 
 	return true
 }
 
-// weekPools resolves the watched keys to pool ids (a key without product
-// takes Linux/UNIX, a pool with both series its change series).
+// weekPools resolves the watched keys to pool ids among the catalogue's
+// pools (a key without product prefers Linux/UNIX, a pool with both
+// series its change series).
 func weekPools(pools []storage.PoolInfo, keys []market.PoolKey) map[int64]bool {
 	out := map[int64]bool{}
 	for _, k := range keys {
 		if k.Cloud == "" {
 			k.Cloud = market.AWS
 		}
-		var cands []storage.PoolInfo
-		for _, p := range pools {
-			if p.Cloud == k.Cloud && p.Region == k.Region && p.Zone == k.Zone && p.InstanceType == k.InstanceType && (k.Product == "" || p.Product == k.Product) {
-				cands = append(cands, p)
+		var best *storage.PoolInfo
+		for i, p := range pools {
+			if p.Cloud == k.Cloud && p.Region == k.Region && p.Zone == k.Zone && p.InstanceType == k.InstanceType &&
+				(k.Product == "" || p.Product == k.Product) && (best == nil || poolRank(p) < poolRank(*best)) {
+				best = &pools[i]
 			}
 		}
-		if best := bestPool(cands, k.Zone, ""); best != nil {
+		if best != nil {
 			out[best.ID] = true
 		}
 	}

@@ -20,12 +20,16 @@ func refitStore(t *testing.T) (*storage.Store, *Engine, RefitResult) {
 	t.Helper()
 	st := simStore(t)
 	e := New(st, Options{Now: func() time.Time { return simStoreEnd }})
-	res, err := e.Refit(context.Background(), RefitOptions{})
+	res, err := e.Refit(context.Background(), RefitOptions{Week: []market.PoolKey{weekKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st, e, res
 }
+
+// weekKey is the pool refitStore also fits a week ahead (a watched pool,
+// named without its product).
+var weekKey = market.PoolKey{Cloud: market.AWS, Region: "us-east-1", Zone: "us-east-1b", InstanceType: "g5.xlarge"}
 
 func poolOf(t *testing.T, st *storage.Store, typ, zone string) storage.PoolInfo {
 	t.Helper()
@@ -95,6 +99,15 @@ func TestRefitPersistsAndServes(t *testing.T) {
 		if err != nil || f.Precomputed {
 			t.Errorf("%+v: precomputed %v (%v), want computed on demand", req, f.Precomputed, err)
 		}
+	}
+
+	// The watched pool's week is precomputed too; other pools' are not.
+	week, err := restarted.PriceForecast(ctx, PriceForecastRequest{Pool: Ref(weekKey), Horizon: WeekHorizon})
+	if err != nil || !week.Precomputed || len(week.Steps) != 168 || week.Pool.Product != "Linux/UNIX" {
+		t.Fatalf("watched pool's week: precomputed %v, %d steps, pool %s (%v)", week.Precomputed, len(week.Steps), week.Pool, err)
+	}
+	if f, err := restarted.PriceForecast(ctx, PriceForecastRequest{Pool: ref, Horizon: WeekHorizon}); err != nil || f.Precomputed {
+		t.Errorf("an unwatched pool's week: precomputed %v (%v), want computed on demand", f.Precomputed, err)
 	}
 
 	hz, err := restarted.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: ref})

@@ -23,11 +23,15 @@ type poolID struct {
 
 // snapshot is every pool's price at the report's time (engine.MarketAt).
 type snapshot struct {
-	asOf  time.Time
-	pools []*poolSnap // pools with a price within MaxAge of asOf
-	byID  map[poolID]*poolSnap
-	stale int // pools left out for an old price
-	eng   *engine.Engine
+	asOf time.Time
+	// forecastAsOf is the origin asked of the engine: zero (the persisted
+	// forecasts of the last refit) for a report of now on fresh data,
+	// else asOf (computed for the report).
+	forecastAsOf time.Time
+	pools        []*poolSnap // pools with a price within MaxAge of asOf
+	byID         map[poolID]*poolSnap
+	stale        int // pools left out for an old price
+	eng          *engine.Engine
 }
 
 func loadSnapshot(ctx context.Context, eng *engine.Engine, asOf time.Time, maxAge time.Duration) (*snapshot, error) {

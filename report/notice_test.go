@@ -7,6 +7,7 @@ import (
 
 	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/forecast"
+	"github.com/spotcast/spotcast/ingest/sim"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/recommend"
 	"github.com/spotcast/spotcast/storage"
@@ -73,5 +74,43 @@ func TestWorkloadUsesItsCloudsNotice(t *testing.T) {
 	// no emergency checkpoint on notice.
 	if w.Checkpoint.EmergencyCheckpoint {
 		t.Error("a 1 min checkpoint does not fit in a 30 s notice, yet an emergency checkpoint on notice is recommended")
+	}
+}
+
+// On a refitted store with fresh data, the report's forecasts are the
+// persisted ones (the watched pools' 7-day forecasts are precomputed).
+func TestReportReadsPersistedForecasts(t *testing.T) {
+	ctx := context.Background()
+	st, err := storage.Open(ctx, "", storage.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, err = st.Import(ctx, storage.RunInfo{Kind: "sim", Source: market.SourceSimulated}, func(w *storage.Writer) error {
+		_, err := sim.Generate(sim.Config{Seed: 3, Days: 14, Now: clock, Regions: []string{"us-east-1"}}, w)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(st, engine.Options{Now: clock})
+	watch, err := eng.DefaultWatch(ctx, 3)
+	if err != nil || len(watch) == 0 {
+		t.Fatalf("default watch: %v, %v", watch, err)
+	}
+	if _, err := eng.Refit(ctx, engine.RefitOptions{Week: watch}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Generate(ctx, eng, Options{Now: clock, Watch: watch, Backtest: &forecast.BacktestReport{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Forecasts.Pools) != len(watch) {
+		t.Fatalf("%d forecasts for %d watched pools", len(r.Forecasts.Pools), len(watch))
+	}
+	for _, p := range r.Forecasts.Pools {
+		if !p.Precomputed || len(p.Steps) != 168 || !p.Generated.Equal(clock()) {
+			t.Errorf("%s: precomputed %v, %d steps, generated %v", p.Pool, p.Precomputed, len(p.Steps), p.Generated)
+		}
 	}
 }

@@ -324,7 +324,12 @@ type PoolForecast struct {
 	Resolution string         `json:"resolution"`
 	Model      string         `json:"model"`
 	Origin     time.Time      `json:"origin"`
-	LastPrice  float64        `json:"last_price_usd_per_hour"`
+	// Generated is when the forecast was made, DataUntil the newest price
+	// it read; Precomputed says it is the persisted refit's.
+	Generated   time.Time `json:"generated"`
+	DataUntil   time.Time `json:"data_until"`
+	Precomputed bool      `json:"precomputed"`
+	LastPrice   float64   `json:"last_price_usd_per_hour"`
 	// MeanNextWeek is the mean of the point forecasts; Lo80 and Hi80 the
 	// 80% band at the last step.
 	MeanNextWeek float64         `json:"mean_next_week_usd_per_hour"`
@@ -483,6 +488,11 @@ func Generate(ctx context.Context, eng *engine.Engine, opts Options) (Report, er
 		return r, fmt.Errorf("report: %w", err)
 	}
 	r.AsOf = snap.asOf
+	if !opts.AsOf.IsZero() || now.Sub(snap.asOf) > staleAfter {
+		// A report of the past, or of a store whose data stopped: its
+		// forecasts start where the data does.
+		snap.forecastAsOf = snap.asOf
+	}
 	if err := freshness(ctx, eng, &r); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}

@@ -134,8 +134,10 @@ func TestGenerateForecastsAndInterruptions(t *testing.T) {
 		if !(p.Lo80End < p.Hi80End) {
 			t.Errorf("%s: 80%% band %v-%v", p.Pool, p.Lo80End, p.Hi80End)
 		}
-		if !p.Origin.After(r.AsOf.Add(-time.Hour)) || p.Origin.After(r.AsOf) {
-			t.Errorf("%s: origin %s, as of %s", p.Pool, p.Origin, r.AsOf)
+		// Fresh data: the forecast is of now (the persisted refit's, or
+		// computed as of now), from the data up to the report's time.
+		if !p.Origin.After(r.AsOf.Add(-time.Hour)) || p.Origin.After(r.Generated) || p.DataUntil.After(r.AsOf) || p.Generated.IsZero() {
+			t.Errorf("%s: origin %s, data until %s, generated %s; report as of %s, generated %s", p.Pool, p.Origin, p.DataUntil, p.Generated, r.AsOf, r.Generated)
 		}
 	}
 	in := r.Interruptions

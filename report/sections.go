@@ -236,7 +236,7 @@ func forecasts(ctx context.Context, eng *engine.Engine, r *Report, s *snapshot, 
 	var srcs []string
 	for _, p := range watch {
 		f, err := eng.PriceForecast(ctx, engine.PriceForecastRequest{Pool: engine.Ref(p.PoolKey), Resolution: p.Resolution,
-			Horizon: DefaultForecastHorizon, AsOf: s.asOf})
+			Horizon: DefaultForecastHorizon, AsOf: s.forecastAsOf})
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -245,7 +245,7 @@ func forecasts(ctx context.Context, eng *engine.Engine, r *Report, s *snapshot, 
 			continue
 		}
 		pf := PoolForecast{Pool: p.PoolKey, Resolution: f.Resolution, Model: f.Chosen, Origin: f.Origin, LastPrice: f.LastPrice,
-			Steps: f.Steps, Source: f.Source, Note: f.Note}
+			Steps: f.Steps, Source: f.Source, Note: f.Note, Generated: f.ForecastGenerated, DataUntil: f.DataUntil, Precomputed: f.Precomputed}
 		for _, st := range f.Steps {
 			pf.MeanNextWeek += st.Mean
 		}
@@ -371,7 +371,7 @@ func recommendFor(ctx context.Context, eng *engine.Engine, s *snapshot, w Worklo
 	plan, err := eng.Workload(ctx, engine.WorkloadRequest{
 		PlacementRequest: engine.PlacementRequest{Cloud: w.Cloud, GPUModel: w.GPUModel, MinGPUMemoryGiB: w.MinGPUMemoryGiB,
 			GPUsPerNode: w.GPUsPerNode, Nodes: w.Nodes, Regions: w.Regions, RunLength: w.RunLength, CheckpointCost: w.CheckpointCost,
-			RestartCost: w.RestartCost, K: 3, MaxCandidates: maxPlacementCandidates, MaxStale: o.MaxAge, AsOf: s.asOf},
+			RestartCost: w.RestartCost, K: 3, MaxCandidates: maxPlacementCandidates, MaxStale: o.MaxAge, AsOf: s.forecastAsOf},
 		Confidence: w.Confidence, Utilisation: w.Utilisation})
 	if err != nil {
 		if ctx.Err() != nil {
