@@ -13,10 +13,14 @@ build:
 
 # With AWS credentials: ingests the real market into $(DB), then serves it
 # (HTTP API and /metrics on 127.0.0.1:8080, scheduled ingest). Without them:
-# fills $(DB) from the simulated market and says so (every row and answer
-# source=simulated), then serves that.
+# reads the public AWS spot price feed (real region-level prices, no
+# credentials needed); only when the feed cannot be reached (no network)
+# fills $(DB) from the simulated market (every row and answer
+# source=simulated). Either way it says which on stderr, then serves.
+# AWS_FEED_URL overrides the feed's address.
+AWS_FEED_URL ?=
 run: build
-	$(BIN) ingest aws --db $(DB) --simulate-without-credentials
+	$(BIN) ingest aws --db $(DB) --simulate-without-credentials $(if $(AWS_FEED_URL),--feed-url $(AWS_FEED_URL))
 	$(BIN) serve --db $(DB)
 
 # The simulated market only, whatever credentials exist.

@@ -24,6 +24,14 @@ type Sink interface {
 	AddEvent(market.Event) error
 }
 
+// SignalSink takes what only some sources have: other clouds' capacity
+// signals and availability-zone IDs. *storage.Writer implements it;
+// parsers of those sources need a Sink that also is a SignalSink.
+type SignalSink interface {
+	AddCapacitySignal(market.CapacitySignal) error
+	AddZoneID(market.ZoneID) error
+}
+
 // ErrBadInput marks errors caused by the content of the input (a bad record,
 // a document of the wrong shape, an unknown format) rather than by I/O or
 // the store. errors.Is(err, ErrBadInput) tells the two apart.
@@ -159,3 +167,9 @@ func (c *LineCounter) Line(off int64) int64 {
 	c.base += int64(i)
 	return c.line + 1
 }
+
+// SourceSidecar is the file beside a data file that declares the source of
+// its rows when the format has no column for it: PATH.source, one line.
+// The market simulator writes one holding "simulated" beside every CSV it
+// generates, and ingest/files stores that file's rows with that source.
+func SourceSidecar(path string) string { return path + ".source" }

@@ -146,6 +146,11 @@ type PlacementScore struct {
 	Time           time.Time
 	Source         string
 	FetchedAt      time.Time
+	// ScaleMax is the highest score the request could have got: 10 (0
+	// means 10), or 3 where AWS caps the scores of single-type requests
+	// (SpotLake's archive; see ingest/files/spotlake.go). Score/ScaleMax
+	// compares scores across the two.
+	ScaleMax int
 }
 
 // Event kinds.
@@ -184,9 +189,12 @@ type Event struct {
 }
 
 // RegionOfZone returns the region an AWS availability zone belongs to
-// ("us-east-1a" -> "us-east-1") or a GCP zone ("us-central1-a" ->
-// "us-central1").
+// ("us-east-1a" -> "us-east-1", or by its zone ID "use1-az4" ->
+// "us-east-1") or a GCP zone ("us-central1-a" -> "us-central1").
 func RegionOfZone(zone string) (string, error) {
+	if r, ok := AWSRegionOfZoneID(zone); ok {
+		return r, nil
+	}
 	n := len(zone)
 	if n < 2 {
 		return "", fmt.Errorf("zone %q: too short", zone)

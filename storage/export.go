@@ -17,7 +17,7 @@ type ExportStats struct {
 
 // exportTables are written as one Parquet file each.
 var exportTables = []string{"pools", "advisor", "instance_types", "ondemand_prices",
-	"placement_scores", "events", "ingest_runs", "watermarks"}
+	"placement_scores", "events", "ingest_runs", "watermarks", "capacity_signals", "zone_ids"}
 
 // ExportParquet writes the prices (joined with their pools and provenance)
 // as Parquet partitioned by cloud/region/month under dir/prices (hive

@@ -472,7 +472,8 @@ func (s *Store) PlacementScores(ctx context.Context, region, instanceType string
 	if instanceType != "" {
 		w.add("list_contains(string_split(instance_types, ','), ?)", instanceType)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT region, zone, instance_types, requirements, target_capacity, capacity_unit, score, ts, source, fetched_at
+	rows, err := s.db.QueryContext(ctx, `SELECT region, zone, instance_types, requirements, target_capacity, capacity_unit, score, ts, source, fetched_at,
+		       coalesce(scale_max, 10)
 		FROM placement_scores WHERE `+w.sql()+`
 		QUALIFY row_number() OVER (PARTITION BY region, zone, instance_types, requirements, target_capacity, capacity_unit ORDER BY ts DESC) = 1
 		ORDER BY region, zone, instance_types, requirements, target_capacity, capacity_unit`, w.args...)
@@ -485,7 +486,7 @@ func (s *Store) PlacementScores(ctx context.Context, region, instanceType string
 		var p market.PlacementScore
 		var types string
 		if err := rows.Scan(&p.Region, &p.Zone, &types, &p.Requirements, &p.TargetCapacity, &p.CapacityUnit,
-			&p.Score, &p.Time, &p.Source, &p.FetchedAt); err != nil {
+			&p.Score, &p.Time, &p.Source, &p.FetchedAt, &p.ScaleMax); err != nil {
 			return nil, fmt.Errorf("placement scores: %w", err)
 		}
 		if types != "" {
@@ -558,7 +559,9 @@ func (s *Store) Freshness(ctx context.Context) ([]SourceFreshness, error) {
 		UNION ALL SELECT source, max(fetched_at), max(fetched_at), count(*) FROM instance_types GROUP BY source
 		UNION ALL SELECT source, max(fetched_at), max(date)::TIMESTAMP, count(*) FROM ondemand_prices GROUP BY source
 		UNION ALL SELECT source, max(fetched_at), max(ts), count(*) FROM placement_scores GROUP BY source
-		UNION ALL SELECT source, max(fetched_at), max(ts), count(*) FROM events GROUP BY source)
+		UNION ALL SELECT source, max(fetched_at), max(ts), count(*) FROM events GROUP BY source
+		UNION ALL SELECT source, max(fetched_at), max(ts), count(*) FROM capacity_signals GROUP BY source
+		UNION ALL SELECT source, max(fetched_at), max(fetched_at), count(*) FROM zone_ids GROUP BY source)
 	SELECT source, max(fetched), max(newest), sum(n)::BIGINT FROM f GROUP BY source ORDER BY source`)
 	if err != nil {
 		return nil, fmt.Errorf("freshness: %w", err)

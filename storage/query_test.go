@@ -78,7 +78,7 @@ func fixture(t *testing.T) *Store {
 func TestCounts(t *testing.T) {
 	s := fixture(t)
 	want := map[string]int64{"prices": 7, "pools": 4, "advisor": 3, "instance_types": 4, "ondemand_prices": 3,
-		"placement_scores": 3, "events": 3, "ingest_runs": 2, "watermarks": 1}
+		"placement_scores": 3, "events": 3, "ingest_runs": 2, "watermarks": 1, "capacity_signals": 0, "zone_ids": 0}
 	got := counts(t, s)
 	if len(got) != len(want) {
 		t.Errorf("keys = %v", got)
@@ -348,9 +348,9 @@ func TestExportParquet(t *testing.T) {
 		if st.Rows != 30 {
 			t.Errorf("rows = %d, want 30", st.Rows)
 		}
-		// prices: aws/eu-west-1/2021-03 and aws/us-east-1/2021-03, plus 8 tables
-		if st.Files != 10 {
-			t.Errorf("files = %d, want 10", st.Files)
+		// prices: aws/eu-west-1/2021-03 and aws/us-east-1/2021-03, plus 10 tables
+		if st.Files != 12 {
+			t.Errorf("files = %d, want 12", st.Files)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "prices", "cloud=aws", "region=us-east-1", "month=2021-03")); err != nil {

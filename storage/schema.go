@@ -131,6 +131,40 @@ JOIN provenance v ON v.id = x.prov_id;
 ALTER TABLE ingest_runs ADD COLUMN rows_added BIGINT DEFAULT 0;
 ALTER TABLE ingest_runs ADD COLUMN tables VARCHAR DEFAULT '{}';
 `,
+	// Sources beyond AWS: capacity_signals holds the other clouds' public
+	// interruption and capacity signals (Azure eviction-rate buckets, GCP
+	// preemption rates, obtainability, estimated uptime) per cloud, which
+	// the hazard prior reads the way it reads advisor buckets; zone_ids
+	// pairs AWS zone names with zone IDs (names differ per account, IDs do
+	// not); placement_scores.scale_max keeps the scale a score was given
+	// on (3 for the single-type scores AWS capped, 10 otherwise).
+	`
+CREATE TABLE capacity_signals (
+	cloud           VARCHAR NOT NULL,
+	region          VARCHAR NOT NULL,
+	zone            VARCHAR NOT NULL,
+	instance_type   VARCHAR NOT NULL,
+	os              VARCHAR NOT NULL,
+	kind            VARCHAR NOT NULL,
+	value           DOUBLE NOT NULL,
+	value_high      DOUBLE NOT NULL,
+	label           VARCHAR NOT NULL,
+	target_capacity INTEGER NOT NULL,
+	period_start    TIMESTAMP NOT NULL,
+	ts              TIMESTAMP NOT NULL,
+	source          VARCHAR NOT NULL,
+	fetched_at      TIMESTAMP NOT NULL
+);
+CREATE TABLE zone_ids (
+	cloud      VARCHAR NOT NULL,
+	region     VARCHAR NOT NULL,
+	zone       VARCHAR NOT NULL,
+	zone_id    VARCHAR NOT NULL,
+	source     VARCHAR NOT NULL,
+	fetched_at TIMESTAMP NOT NULL
+);
+ALTER TABLE placement_scores ADD COLUMN scale_max TINYINT DEFAULT 10;
+`,
 	// forecasts: the persisted forecasts of every pool. A refit writes one
 	// forecast_runs row and a pool_forecasts row per pool it fitted, in one
 	// transaction; a pool's served forecast is its row of the newest run
@@ -200,6 +234,8 @@ CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * FROM instance_type
 CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * FROM ondemand_prices LIMIT 0;
 CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * FROM placement_scores LIMIT 0;
 CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * FROM events LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_capacity_signals AS SELECT * FROM capacity_signals LIMIT 0;
+CREATE OR REPLACE TEMP TABLE stage_zone_ids AS SELECT * FROM zone_ids LIMIT 0;
 `
 
 const dropStagingDDL = `
@@ -210,6 +246,8 @@ DROP TABLE IF EXISTS temp.stage_instance_types;
 DROP TABLE IF EXISTS temp.stage_ondemand_prices;
 DROP TABLE IF EXISTS temp.stage_placement_scores;
 DROP TABLE IF EXISTS temp.stage_events;
+DROP TABLE IF EXISTS temp.stage_capacity_signals;
+DROP TABLE IF EXISTS temp.stage_zone_ids;
 `
 
 // mergeSQL moves each staging table into its real table: one row per
@@ -261,6 +299,24 @@ WHERE s.rn = 1 AND NOT EXISTS (
 	WHERE t.cloud = s.cloud AND t.region = s.region AND t.zone = s.zone
 	  AND t.instance_type = s.instance_type AND t.instance_id = s.instance_id
 	  AND t.kind = s.kind AND t.ts = s.ts AND t.event_id = s.event_id)`},
+	{"capacity_signals", `
+INSERT INTO capacity_signals
+SELECT s.* EXCLUDE (rn) FROM (
+	SELECT *, row_number() OVER (PARTITION BY cloud, region, zone, instance_type, os, kind, target_capacity, period_start, ts ORDER BY rowid) AS rn
+	FROM temp.stage_capacity_signals) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM capacity_signals t
+	WHERE t.cloud = s.cloud AND t.region = s.region AND t.zone = s.zone AND t.instance_type = s.instance_type
+	  AND t.os = s.os AND t.kind = s.kind AND t.target_capacity = s.target_capacity
+	  AND t.period_start = s.period_start AND t.ts = s.ts)`},
+	{"zone_ids", `
+INSERT INTO zone_ids
+SELECT s.* EXCLUDE (rn) FROM (
+	SELECT *, row_number() OVER (PARTITION BY cloud, region, zone, zone_id ORDER BY rowid) AS rn
+	FROM temp.stage_zone_ids) s
+WHERE s.rn = 1 AND NOT EXISTS (
+	SELECT 1 FROM zone_ids t
+	WHERE t.cloud = s.cloud AND t.region = s.region AND t.zone = s.zone AND t.zone_id = s.zone_id)`},
 }
 
 // stagedPrices is every staged price row in the prices table's columns.

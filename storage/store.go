@@ -255,7 +255,8 @@ func (s ImportStats) Stored() int64 {
 }
 
 // importTables are the tables a Writer feeds, in merge order.
-var importTables = []string{"prices", "advisor", "instance_types", "ondemand_prices", "placement_scores", "events"}
+var importTables = []string{"prices", "advisor", "instance_types", "ondemand_prices", "placement_scores", "events",
+	"capacity_signals", "zone_ids"}
 
 // Import runs fill in one transaction. Rows go through DuckDB Appenders into
 // staging tables and are merged into the real tables at the end, skipping
@@ -538,11 +539,11 @@ func (s *Store) Watermark(ctx context.Context, source string) (t time.Time, ok b
 
 // countTables are the keys of Counts.
 var countTables = []string{"prices", "pools", "advisor", "instance_types", "ondemand_prices",
-	"placement_scores", "events", "ingest_runs", "watermarks"}
+	"placement_scores", "events", "ingest_runs", "watermarks", "capacity_signals", "zone_ids"}
 
 // Counts returns the row count of each table, keyed "prices", "pools",
 // "advisor", "instance_types", "ondemand_prices", "placement_scores",
-// "events", "ingest_runs", "watermarks".
+// "events", "ingest_runs", "watermarks", "capacity_signals", "zone_ids".
 func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	var q strings.Builder
 	q.WriteString("SELECT ")

@@ -171,6 +171,8 @@ type Writer struct {
 	ondemand  []market.OnDemandPrice
 	placement []market.PlacementScore
 	events    []market.Event
+	signals   []market.CapacitySignal
+	zoneIDs   []market.ZoneID
 
 	watermarks map[string]time.Time
 }
@@ -519,8 +521,14 @@ func (w *Writer) AddPlacementScore(p market.PlacementScore) error {
 			return err
 		}
 	}
-	if p.Score < 1 || p.Score > 10 {
-		return fmt.Errorf("field score: %d is not 1-10", p.Score)
+	if p.ScaleMax == 0 {
+		p.ScaleMax = 10
+	}
+	if p.ScaleMax < 1 || p.ScaleMax > 10 {
+		return fmt.Errorf("field scale_max: %d is not 1-10", p.ScaleMax)
+	}
+	if p.Score < 1 || p.Score > p.ScaleMax {
+		return fmt.Errorf("field score: %d is not 1-%d", p.Score, p.ScaleMax)
 	}
 	if p.TargetCapacity < 0 {
 		return fmt.Errorf("field target_capacity: %d is negative", p.TargetCapacity)
@@ -601,6 +609,16 @@ func (w *Writer) flushSmall(table string) error {
 			return nil
 		}
 		rows, w.events = w.events, nil
+	case "capacity_signals":
+		if len(w.signals) == 0 {
+			return nil
+		}
+		rows, w.signals = w.signals, nil
+	case "zone_ids":
+		if len(w.zoneIDs) == 0 {
+			return nil
+		}
+		rows, w.zoneIDs = w.zoneIDs, nil
 	}
 	return w.submit(job{table: table, rows: rows})
 }
@@ -621,7 +639,7 @@ func (w *Writer) finish() error {
 	if w.batch != nil {
 		err = w.flushPrices()
 	}
-	for _, t := range [...]string{"advisor", "instance_types", "ondemand_prices", "placement_scores", "events"} {
+	for _, t := range [...]string{"advisor", "instance_types", "ondemand_prices", "placement_scores", "events", "capacity_signals", "zone_ids"} {
 		if err == nil {
 			err = w.flushSmall(t)
 		}
@@ -786,11 +804,19 @@ func (a *appenders) run(j job) error {
 		}
 	case []market.PlacementScore:
 		for _, r := range rows {
-			app(r.Region, r.Zone, strings.Join(r.InstanceTypes, ","), r.Requirements, int32(r.TargetCapacity), r.CapacityUnit, int8(r.Score), r.Time, r.Source, r.FetchedAt)
+			app(r.Region, r.Zone, strings.Join(r.InstanceTypes, ","), r.Requirements, int32(r.TargetCapacity), r.CapacityUnit, int8(r.Score), r.Time, r.Source, r.FetchedAt, int8(r.ScaleMax))
 		}
 	case []market.Event:
 		for _, r := range rows {
 			app(r.Time, r.Cloud, r.Region, r.Zone, r.InstanceType, r.InstanceID, r.Kind, int32(r.Count), r.EventID, r.Source, r.FetchedAt)
+		}
+	case []market.CapacitySignal:
+		for _, r := range rows {
+			app(r.Cloud, r.Region, r.Zone, r.InstanceType, r.OS, r.Kind, r.Value, r.ValueHigh, r.Label, int32(r.TargetCapacity), r.Start, r.Time, r.Source, r.FetchedAt)
+		}
+	case []market.ZoneID:
+		for _, r := range rows {
+			app(r.Cloud, r.Region, r.Zone, r.ZoneID, r.Source, r.FetchedAt)
 		}
 	default:
 		return fmt.Errorf("unknown batch %T", j.rows)

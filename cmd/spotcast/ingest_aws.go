@@ -10,7 +10,7 @@ import (
 
 	"github.com/spotcast/spotcast/config"
 	"github.com/spotcast/spotcast/ingest/awsapi"
-	"github.com/spotcast/spotcast/ingest/sim"
+	"github.com/spotcast/spotcast/ingest/awsfeed"
 )
 
 func runIngestAWS(ctx context.Context, e env, args []string) error {
@@ -18,6 +18,7 @@ func runIngestAWS(ctx context.Context, e env, args []string) error {
 	var regions, types, products, endpoint, since string
 	var concurrency int
 	var simFallback bool
+	var feedURL string
 	fs := newFlags(e, "ingest aws", "ingest aws [--db PATH] [--regions a,b] [--endpoint-url URL] [--since 7d] [--json]", &c)
 	fs.StringVar(&regions, "regions", "", "comma-separated regions (default: the config's, else every enabled region)")
 	fs.StringVar(&types, "instance-types", "", "comma-separated instance types to read (default: all)")
@@ -25,7 +26,8 @@ func runIngestAWS(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&endpoint, "endpoint-url", "", "EC2-compatible endpoint `URL` (default: AWS's regional endpoints)")
 	fs.StringVar(&since, "since", "", "re-read this far back whatever the watermarks say, e.g. 3d")
 	fs.IntVar(&concurrency, "concurrency", 0, "regions read at once (default: config, else 4)")
-	fs.BoolVar(&simFallback, "simulate-without-credentials", false, "with no AWS credentials, fill the store from the simulated market instead (and say so)")
+	fs.BoolVar(&simFallback, "simulate-without-credentials", false, "with no AWS credentials, fill the store from the public AWS spot price feed, or from the simulated market when the feed cannot be reached (and say which)")
+	fs.StringVar(&feedURL, "feed-url", "", "public spot price feed `URL` read without credentials (default: "+awsfeed.DefaultURL+")")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
@@ -65,13 +67,7 @@ func runIngestAWS(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("ingest aws: %w", err)
 	}
 	if simFallback && !awsapi.HaveCredentials(ctx, awsCfg) {
-		fmt.Fprintln(e.stderr, "spotcast: no AWS credentials found (environment, ~/.aws, SSO or instance role):")
-		fmt.Fprintln(e.stderr, "spotcast: filling the store from the SIMULATED market instead; every row is labelled source=simulated")
-		sum, st, err := simulate(ctx, s, sim.Config{Seed: 1})
-		if err != nil {
-			return err
-		}
-		return printSim(e, c.json, sum, st)
+		return fillWithoutCredentials(ctx, e, s, c.json, feedURL)
 	}
 	start := time.Now()
 	rep, err := awsapi.Ingest(ctx, s, awsCfg, opts)

@@ -50,6 +50,32 @@ const (
 	FormatEventBridge Format = "eventbridge-json"
 	// FormatSkypilotTrace: a skypilot spot availability/preemption trace.
 	FormatSkypilotTrace Format = "skypilot-trace-json"
+	// FormatAWSSpotFeed: the public AWS spot price feed (spot.json, or its
+	// JSONP form callback({...}); spot.js), region-level Linux and Windows
+	// prices per instance type.
+	FormatAWSSpotFeed Format = "aws-spot-feed-json"
+	// FormatAzureRetail: a page of the Azure Retail Prices API
+	// ({"Items":[...],"NextPageLink":...}): VM spot and on-demand prices.
+	FormatAzureRetail Format = "azure-retail-prices-json"
+	// FormatAzureSpot: Azure Resource Graph SpotResources rows: spot
+	// eviction-rate buckets and spot price history per VM size and region.
+	FormatAzureSpot Format = "azure-spot-resources-json"
+	// FormatGCPCapacityHistory: Compute Engine advice.capacityHistory
+	// responses: preemption rate and Spot price history per machine type
+	// and zone.
+	FormatGCPCapacityHistory Format = "gcp-capacity-history-json"
+	// FormatGCPCapacityAdvice: a Compute Engine advice.capacity response:
+	// obtainability and estimated uptime per zone and machine type.
+	FormatGCPCapacityAdvice Format = "gcp-capacity-advice-json"
+	// FormatSpotLake: a SpotLake AWS snapshot, Time,InstanceType,Region,
+	// AZ,SPS,T3,T2,IF,OndemandPrice,SpotPrice,Savings.
+	FormatSpotLake Format = "spotlake-csv"
+	// FormatCSV: spot prices in a CSV of any shape, read through a column
+	// mapping (Options.CSV); never detected, only forced.
+	FormatCSV Format = "csv"
+	// FormatAWSZones: `aws ec2 describe-availability-zones` output, the
+	// account's zone names paired with zone IDs.
+	FormatAWSZones Format = "aws-availability-zones-json"
 )
 
 // Formats lists every supported format.
@@ -59,6 +85,9 @@ func Formats() []Format {
 		FormatSpotAdvisor, FormatInstanceTypes, FormatInstanceCatalog,
 		FormatGCPPrices, FormatGCPMachineTypes, FormatPlacementScores,
 		FormatEventBridge, FormatSkypilotTrace,
+		FormatAWSSpotFeed, FormatAzureRetail, FormatAzureSpot,
+		FormatGCPCapacityHistory, FormatGCPCapacityAdvice, FormatSpotLake, FormatCSV,
+		FormatAWSZones,
 	}
 }
 
@@ -87,6 +116,7 @@ var csvHeaders = map[Format][]string{
 	FormatDailyOHLC:       {"provider", "region", "instance_type", "date", "open", "high", "low", "close", "avg"},
 	FormatInstanceCatalog: {"instance-type", "region", "arch", "vCPU", "memory", "GPU", "GPU_memory", "current-generation", "ondemand", "spot_avg"},
 	FormatGCPPrices:       {"snapshot_generated_utc", "commit", "machine_type", "region", "ondemand_hour", "spot_hour"},
+	FormatSpotLake:        {"Time", "InstanceType", "Region", "AZ", "SPS", "T3", "T2", "IF", "OndemandPrice", "SpotPrice", "Savings"},
 }
 
 var onDemandName = regexp.MustCompile(`^ondemand_([a-z0-9-]+)\.json$`)
@@ -101,6 +131,9 @@ func detect(prefix []byte, name string) (Format, error) {
 	p = bytes.TrimLeft(p, " \t\r\n")
 	if len(p) == 0 {
 		return "", fmt.Errorf("empty file: %w", ingest.ErrBadInput)
+	}
+	if bytes.HasPrefix(p, []byte(jsonpPrefix)) {
+		return FormatAWSSpotFeed, nil
 	}
 	if p[0] == '{' || p[0] == '[' {
 		return detectJSON(p, name)
@@ -183,6 +216,10 @@ func detectJSON(p []byte, name string) (Format, error) {
 			return FormatEventBridge, nil
 		case keys["instance_type"] && keys["price"] && keys["date"]:
 			return FormatOnDemandJSON, nil
+		case isSpotResourcesRow(keys):
+			return FormatAzureSpot, nil
+		case keys["preemptionHistory"] || keys["priceHistory"] || keys["location"] && keys["machineType"]:
+			return FormatGCPCapacityHistory, nil
 		}
 		return "", unknownFormat(name, "a JSON array of objects with keys "+keyList(keys))
 	}
@@ -208,9 +245,24 @@ keys:
 			return FormatSpotAdvisor, nil
 		case "detail-type":
 			return FormatEventBridge, nil
+		case "vers", "config":
+			return FormatAWSSpotFeed, nil
+		case "BillingCurrency", "CustomerEntityId", "CustomerEntityType", "Items", "NextPageLink":
+			return FormatAzureRetail, nil
+		case "totalRecords", "total_records", "skip_token", "$skipToken", "resultTruncated", "facets":
+			return FormatAzureSpot, nil
+		case "AvailabilityZones":
+			return FormatAWSZones, nil
+		case "preemptionHistory", "priceHistory":
+			return FormatGCPCapacityHistory, nil
+		case "recommendations":
+			return FormatGCPCapacityAdvice, nil
 		}
 		if keys["metadata"] && keys["data"] {
 			return FormatSkypilotTrace, nil
+		}
+		if keys["location"] && keys["machineType"] {
+			return FormatGCPCapacityHistory, nil
 		}
 		t, err = dec.Token()
 		if err != nil {
@@ -218,6 +270,18 @@ keys:
 		}
 		switch t {
 		case json.Delim('['):
+			if k == "data" {
+				// Resource Graph rows, or a trace's samples.
+				inner, isObj := firstObjectKeys(dec)
+				if isObj && isSpotResourcesRow(inner) {
+					return FormatAzureSpot, nil
+				}
+				if isObj {
+					if _, err := dec.Token(); err != nil { // the element's '}'
+						break keys
+					}
+				}
+			}
 			if skipRest(dec) != nil {
 				break keys
 			}
@@ -240,6 +304,13 @@ keys:
 		return FormatSkypilotTrace, nil
 	}
 	return "", unknownFormat(name, "a JSON object with keys "+keyList(keys))
+}
+
+// isSpotResourcesRow: a Resource Graph row of the SpotResources table, as
+// stored (sku and location) or as Microsoft's sample query projects it
+// (skuName and location).
+func isSpotResourcesRow(keys map[string]bool) bool {
+	return keys["location"] && (keys["sku"] || keys["skuName"])
 }
 
 // firstObjectKeys reads the first array element's keys; dec is positioned

@@ -56,6 +56,17 @@ func fuzzFormat(f *testing.F, format Format, name string, seeds ...string) {
 					t.Fatalf("stored a bad score %+v", s)
 				}
 			}
+			for _, g := range c.Signals {
+				if g.Kind == "" || !(g.ValueHigh >= g.Value) || math.IsInf(g.ValueHigh, 0) || g.Time.IsZero() ||
+					g.Start.After(g.Time) || !market.KnownRegion(g.Cloud, g.Region) {
+					t.Fatalf("stored a bad capacity signal %+v", g)
+				}
+			}
+			for _, z := range c.ZoneIDs {
+				if z.Zone == "" || !market.IsAWSZoneID(z.ZoneID) {
+					t.Fatalf("stored a bad zone id %+v", z)
+				}
+			}
 			for _, it := range c.Types {
 				if it.Name == "" || it.VCPU <= 0 || it.GPUCount < 0 || math.IsNaN(it.GPUMemoryGiB) {
 					t.Fatalf("stored a bad instance type %+v", it)

@@ -81,3 +81,5 @@ func counts(t testing.TB, s *storage.Store) map[string]int64 {
 }
 
 func parseFloatStrict(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+
+func storageFilterZone(zone string) storage.PoolFilter { return storage.PoolFilter{Zone: zone} }

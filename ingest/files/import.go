@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spotcast/spotcast/ingest"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
@@ -136,6 +137,12 @@ func importFile(ctx context.Context, store *storage.Store, path string, opts Opt
 	if o.Source == "" {
 		o.Source = market.SourceFile + ":" + filepath.Base(path)
 	}
+	if src, err := sidecarSource(path); err != nil {
+		return fail(err)
+	} else if src != "" {
+		o.Source = src
+		fr.Info = append(fr.Info, "rows stored with source "+src+", as "+ingest.SourceSidecar(filepath.Base(path))+" declares")
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
@@ -153,7 +160,7 @@ func importFile(ctx context.Context, store *storage.Store, path string, opts Opt
 	fr.BadReasons = res.BadReasons
 	fr.Skipped = res.Skipped
 	fr.SkipReasons = res.SkipReasons
-	fr.Info = res.Info
+	fr.Info = append(fr.Info, res.Info...)
 	if err != nil {
 		return fail(err)
 	}
@@ -217,7 +224,7 @@ func expand(paths []string) ([]string, []listErr) {
 				}
 				return nil
 			}
-			if d.IsDir() || !d.Type().IsRegular() || notData(name) {
+			if d.IsDir() || !d.Type().IsRegular() || notData(name) || isSidecar(name) {
 				return nil
 			}
 			found = append(found, path)

@@ -32,7 +32,9 @@ type Options struct {
 	Region string
 	// SnapshotDate overrides the snapshot date of formats that carry none
 	// (the Spot Advisor feed, the instance catalogue), which is otherwise
-	// the YYYY-MM in the file name.
+	// the YYYY-MM in the file name; for snapshots of the present (the AWS
+	// spot feed, Resource Graph rows, GCP capacity advice) it is the time
+	// of the snapshot, otherwise the file's modification time.
 	SnapshotDate time.Time
 	// Placement describes the request behind a bare GetSpotPlacementScores
 	// response (the response does not repeat it); a wrapped file
@@ -41,6 +43,16 @@ type Options struct {
 	// TraceStart overrides the start time of a skypilot trace, which is
 	// otherwise the start date its README gives for the trace's folder.
 	TraceStart time.Time
+	// CSV maps the columns of a CSV of any shape (format csv).
+	CSV *CSVMapping
+	// ZoneNames maps AWS zone IDs to the zone names they have in the
+	// user's account (from stored zone_ids), so a zone given by ID is
+	// stored under its name with the pair kept.
+	ZoneNames map[string]string
+	// Changes, when set, drops price points that repeat their pool's
+	// previous price, for sources that report the current price at every
+	// fetch (the AWS spot feed, SpotLake); see ChangeFilter.
+	Changes *ChangeFilter
 	// Source is written on every row; "" means "file:" + the base name.
 	Source string
 	// Progress receives a progress line about every second for long
@@ -215,8 +227,27 @@ func parse(ctx context.Context, in *input, name string, sink ingest.Sink, opts O
 		err = p.events(br)
 	case FormatSkypilotTrace:
 		err = p.skypilotTrace(br)
+	case FormatAWSSpotFeed:
+		err = p.awsSpotFeed(br)
+	case FormatAzureRetail:
+		err = p.azureRetail(br)
+	case FormatAzureSpot:
+		err = p.azureSpotResources(br)
+	case FormatGCPCapacityHistory:
+		err = p.gcpCapacityHistory(br)
+	case FormatGCPCapacityAdvice:
+		err = p.gcpCapacityAdvice(br)
+	case FormatSpotLake:
+		err = p.spotLake(br)
+	case FormatCSV:
+		err = p.genericCSV(br)
+	case FormatAWSZones:
+		err = p.awsAvailabilityZones(br)
 	default:
 		err = fmt.Errorf("format %q has no parser", format)
+	}
+	if opts.Changes != nil {
+		opts.Changes.done(err == nil)
 	}
 	if err != nil {
 		var re *ingest.RowError

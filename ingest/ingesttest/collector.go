@@ -13,6 +13,8 @@ type Collector struct {
 	OnDemand []market.OnDemandPrice
 	Scores   []market.PlacementScore
 	Events   []market.Event
+	Signals  []market.CapacitySignal
+	ZoneIDs  []market.ZoneID
 }
 
 func (c *Collector) AddPrice(p market.PricePoint) error { c.Prices = append(c.Prices, p); return nil }
@@ -39,7 +41,15 @@ func (c *Collector) AddPlacementScore(s market.PlacementScore) error {
 
 func (c *Collector) AddEvent(e market.Event) error { c.Events = append(c.Events, e); return nil }
 
+func (c *Collector) AddCapacitySignal(s market.CapacitySignal) error {
+	c.Signals = append(c.Signals, s)
+	return nil
+}
+
+func (c *Collector) AddZoneID(z market.ZoneID) error { c.ZoneIDs = append(c.ZoneIDs, z); return nil }
+
 // Total is the number of rows collected over all tables.
 func (c *Collector) Total() int {
-	return len(c.Prices) + len(c.Advisor) + len(c.Types) + len(c.OnDemand) + len(c.Scores) + len(c.Events)
+	return len(c.Prices) + len(c.Advisor) + len(c.Types) + len(c.OnDemand) + len(c.Scores) + len(c.Events) +
+		len(c.Signals) + len(c.ZoneIDs)
 }

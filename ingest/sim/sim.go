@@ -18,6 +18,10 @@
 //   - the catalogue, on-demand prices, weekly Spot Advisor snapshots and
 //     daily Placement Scores consistent with that hazard.
 //
+// The package also simulates the full market (full.go): the whole AWS
+// catalogue over the 17 default regions at the real market's scale, for
+// benchmarks, written as a per-AZ CSV or into a store.
+//
 // Events follow one convention so exposure can be computed from events
 // alone: every instance's life opens with observation-start (at Start) or
 // launched, and closes with preempted (the interruption, 2 minutes after

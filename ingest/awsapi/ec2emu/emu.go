@@ -3,7 +3,8 @@
 // answers in the shape the EC2 API reference documents) for the four
 // actions spotcast's AWS ingester calls: DescribeRegions,
 // DescribeSpotPriceHistory, GetSpotPlacementScores and
-// DescribeInstanceTypes.
+// DescribeInstanceTypes, and CreateFleet, which spotcast's fleet requests
+// (package launch) are checked against.
 //
 // It serves the data it is given (for example real
 // `aws ec2 describe-spot-price-history` output), honours the filters and
@@ -146,6 +147,10 @@ type Server struct {
 	requestSeq  int
 	// defaultRegion answers unsigned requests (aws --no-sign-request).
 	defaultRegion string
+	// CreateFleet state (fleet.go).
+	capacity              map[string]int
+	fleets                []Fleet
+	fleetSeq, instanceSeq int
 }
 
 // New returns an empty emulator whose unsigned requests are taken to be
@@ -346,6 +351,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err = s.getSpotPlacementScores(form, reqID)
 	case ActionDescribeInstanceTypes:
 		body, err = s.describeInstanceTypes(form, reqID)
+	case ActionCreateFleet:
+		body, err = s.createFleet(form, region, reqID)
 	case "":
 		err = &apiError{Fault{Status: http.StatusBadRequest, Code: "MissingAction", Message: "the request must contain the parameter Action"}}
 	default:

@@ -1,0 +1,10 @@
+callback({"vers":0.01,"config":{"rate":"perhr","valueColumns":["linux","mswin"],"currencies":["USD"],"regions":[
+{"region":"us-east","footnotes":{"*":"notAvailableForCCorCGPU"},"instanceTypes":[
+ {"type":"generalCurrentGen","sizes":[
+  {"size":"m5.large","valueColumns":[{"name":"linux","prices":{"USD":"0.0363"}},{"name":"mswin","prices":{"USD":"0.1283"}}]}]},
+ {"type":"gpuCurrentGen","sizes":[
+  {"size":"p3.2xlarge","valueColumns":[{"name":"linux","prices":{"USD":"0.9180"}},{"name":"mswin","prices":{"USD":"1.4844"}}]}]}]},
+{"region":"apac-tokyo","footnotes":{},"instanceTypes":[
+ {"type":"gpuCurrentGen","sizes":[
+  {"size":"g4dn.xlarge","valueColumns":[{"name":"linux","prices":{"USD":"0.2160"}},{"name":"mswin","prices":{"USD":"N/A*"}}]}]}]}
+]}});
