@@ -6,7 +6,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # The shared data set (real spot-market data) sits beside the checkout.
 SHARED    ?= ../shared
 
-.PHONY: build run demo test test-short bench lint fmt vet staticcheck clean
+.PHONY: build run demo test tidy test-short bench lint fmt vet staticcheck clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spotcast
@@ -28,11 +28,15 @@ demo: build
 	$(BIN) ingest sim --db $(DB)
 	$(BIN) stats --db $(DB)
 
-test:
+test: tidy
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -count=1 -timeout 30m ./...
+
+# go.mod lists every direct requirement as direct and nothing unused.
+tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod is not tidy: run go mod tidy"; exit 1; }
 
 test-short:
 	$(GO) test -short ./...

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/spotcast/spotcast/engine"
+
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -45,27 +47,27 @@ func BenchmarkHandler(b *testing.B) {
 func BenchmarkColdForecasts(b *testing.B) {
 	store := sharedSimStore(b)
 	ctx := context.Background()
-	ref := PoolRef{InstanceType: "p3.2xlarge", Zone: "us-east-1a"}
+	ref := engine.PoolRef{InstanceType: "p3.2xlarge", Zone: "us-east-1a"}
 	b.Run("price-auto-24h", func(b *testing.B) {
 		for b.Loop() {
-			svc := New(store, Options{Now: clock})
-			if _, err := svc.PriceForecast(ctx, PriceForecastRequest{Pool: ref}); err != nil {
+			svc := newSvc(store, Options{Now: clock})
+			if _, err := svc.PriceForecast(ctx, engine.PriceForecastRequest{Pool: ref}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("interruption-168h", func(b *testing.B) {
 		for b.Loop() {
-			svc := New(store, Options{Now: clock})
-			if _, err := svc.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: ref}); err != nil {
+			svc := newSvc(store, Options{Now: clock})
+			if _, err := svc.InterruptionForecast(ctx, engine.InterruptionForecastRequest{Pool: ref}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("placement-V100", func(b *testing.B) {
 		for b.Loop() {
-			svc := New(store, Options{Now: clock})
-			if _, err := svc.Placement(ctx, PlacementRequest{GPUModel: "V100", RunLength: 24 * time.Hour}); err != nil {
+			svc := newSvc(store, Options{Now: clock})
+			if _, err := svc.Placement(ctx, engine.PlacementRequest{GPUModel: "V100", RunLength: 24 * time.Hour}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,38 +2,48 @@ package api
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 )
 
-// maxCacheEntries bounds the cache; past it the expired entries go, and if
-// that is not enough, all of them (a simple bound beats an LRU here: the
-// watched pools are refilled by the next refit).
+// maxCacheEntries bounds each cache; past it the expired entries go, and
+// if that is not enough, all of them (a simple bound beats an LRU here:
+// the precomputed forecasts answer the common requests without it).
 const maxCacheEntries = 4096
 
-// cache keeps computed forecasts for a while. Concurrent requests for the
-// same key share one computation (singleflight), so a burst of requests
-// for a cold forecast fits it once.
-type cache struct {
+// cache keeps answers computed on request for a while, keyed by a typed
+// request key. Concurrent requests for the same key share one computation,
+// so a burst of requests for a cold answer computes it once.
+type cache[K comparable, V any] struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu  sync.Mutex
-	gen uint64
-	m   map[string]cacheEntry
-	sf  singleflight.Group
+	mu       sync.Mutex
+	gen      uint64
+	m        map[K]cacheEntry[V]
+	inflight map[flightKey[K]]*flight[V]
 }
 
-type cacheEntry struct {
-	v   any
+type cacheEntry[V any] struct {
+	v   V
 	exp time.Time
 }
 
-func newCache(ttl time.Duration, now func() time.Time) *cache {
-	return &cache{ttl: ttl, now: now, m: map[string]cacheEntry{}}
+// flightKey is a computation under way: its key in one generation, so a
+// computation started before an invalidation is not joined after it.
+type flightKey[K comparable] struct {
+	gen uint64
+	key K
+}
+
+type flight[V any] struct {
+	done chan struct{}
+	v    V
+	err  error
+}
+
+func newCache[K comparable, V any](ttl time.Duration, now func() time.Time) *cache[K, V] {
+	return &cache[K, V]{ttl: ttl, now: now, m: map[K]cacheEntry[V]{}, inflight: map[flightKey[K]]*flight[V]{}}
 }
 
 // computeTimeout bounds a shared computation.
@@ -44,53 +54,54 @@ const computeTimeout = DefaultRequestTimeout
 // computation may be shared by several requests, so it runs on a context
 // that the first request's cancellation does not end (only
 // computeTimeout); each caller waits at most until its own ctx ends.
-func (c *cache) get(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) (any, error) {
+func (c *cache[K, V]) get(ctx context.Context, key K, compute func(ctx context.Context) (V, error)) (V, error) {
 	c.mu.Lock()
 	if e, ok := c.m[key]; ok && c.now().Before(e.exp) {
 		c.mu.Unlock()
 		return e.v, nil
 	}
-	gen := c.gen
+	fk := flightKey[K]{c.gen, key}
+	f, ok := c.inflight[fk]
+	if !ok {
+		f = &flight[V]{done: make(chan struct{})}
+		c.inflight[fk] = f
+		go func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeTimeout)
+			defer cancel()
+			f.v, f.err = compute(cctx)
+			c.mu.Lock()
+			delete(c.inflight, fk)
+			c.mu.Unlock()
+			if f.err == nil {
+				c.put(fk.gen, key, f.v)
+			}
+			close(f.done)
+		}()
+	}
 	c.mu.Unlock()
-	ch := c.sf.DoChan(strconv.FormatUint(gen, 10)+"|"+key, func() (any, error) {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeTimeout)
-		defer cancel()
-		v, err := compute(cctx)
-		if err != nil {
-			return nil, err
-		}
-		c.put(gen, key, v)
-		return v, nil
-	})
 	// A caller whose own deadline passes stops waiting; the computation
 	// goes on for the others and fills the cache for the next request.
 	select {
-	case r := <-ch:
-		return r.Val, r.Err
+	case <-f.done:
+		return f.v, f.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		var zero V
+		return zero, ctx.Err()
 	}
 }
 
 // peek returns the cached value of key, if fresh.
-func (c *cache) peek(key string) (any, bool) {
+func (c *cache[K, V]) peek(key K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[key]; ok && c.now().Before(e.exp) {
 		return e.v, true
 	}
-	return nil, false
+	var zero V
+	return zero, false
 }
 
-// set stores v under key now (used by the refit to warm the cache).
-func (c *cache) set(key string, v any) {
-	c.mu.Lock()
-	gen := c.gen
-	c.mu.Unlock()
-	c.put(gen, key, v)
-}
-
-func (c *cache) put(gen uint64, key string, v any) {
+func (c *cache[K, V]) put(gen uint64, key K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -104,20 +115,20 @@ func (c *cache) put(gen uint64, key string, v any) {
 			}
 		}
 		if len(c.m) >= maxCacheEntries {
-			c.m = map[string]cacheEntry{}
+			clear(c.m)
 		}
 	}
-	c.m[key] = cacheEntry{v: v, exp: now.Add(c.ttl)}
+	c.m[key] = cacheEntry[V]{v: v, exp: now.Add(c.ttl)}
 }
 
-func (c *cache) invalidate() {
+func (c *cache[K, V]) invalidate() {
 	c.mu.Lock()
 	c.gen++
-	c.m = map[string]cacheEntry{}
+	clear(c.m)
 	c.mu.Unlock()
 }
 
-func (c *cache) len() int {
+func (c *cache[K, V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)

@@ -16,10 +16,10 @@ func TestCache(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	c := newCache(time.Minute, clock)
+	c := newCache[string, int](time.Minute, clock)
 	var calls atomic.Int32
 	ctx := context.Background()
-	compute := func(context.Context) (any, error) { return int(calls.Add(1)), nil }
+	compute := func(context.Context) (int, error) { return int(calls.Add(1)), nil }
 
 	if v, _ := c.get(ctx, "k", compute); v != 1 {
 		t.Fatalf("first get: %v", v)
@@ -40,7 +40,7 @@ func TestCache(t *testing.T) {
 	}
 	// Errors are not cached.
 	boom := errors.New("boom")
-	if _, err := c.get(ctx, "e", func(context.Context) (any, error) { return nil, boom }); err != boom {
+	if _, err := c.get(ctx, "e", func(context.Context) (int, error) { return 0, boom }); err != boom {
 		t.Fatalf("error: %v", err)
 	}
 	if v, _ := c.get(ctx, "e", compute); v != 4 {
@@ -48,15 +48,15 @@ func TestCache(t *testing.T) {
 	}
 	// A value computed across an invalidation is returned but not kept.
 	started, gate := make(chan struct{}), make(chan struct{})
-	done := make(chan any)
+	done := make(chan int)
 	go func() {
-		v, _ := c.get(ctx, "slow", func(context.Context) (any, error) { close(started); <-gate; return "stale", nil })
+		v, _ := c.get(ctx, "slow", func(context.Context) (int, error) { close(started); <-gate; return -1, nil })
 		done <- v
 	}()
 	<-started
 	c.invalidate()
 	close(gate)
-	if v := <-done; v != "stale" {
+	if v := <-done; v != -1 {
 		t.Fatalf("slow get: %v", v)
 	}
 	if _, ok := c.peek("slow"); ok {
@@ -64,7 +64,7 @@ func TestCache(t *testing.T) {
 	}
 	// The bound holds.
 	for i := range maxCacheEntries + 10 {
-		c.set(strings.Repeat("x", i%7)+string(rune('a'+i%26))+url.QueryEscape(time.Duration(i).String()), i)
+		c.put(c.gen, strings.Repeat("x", i%7)+string(rune('a'+i%26))+url.QueryEscape(time.Duration(i).String()), i)
 	}
 	if c.len() > maxCacheEntries {
 		t.Fatalf("%d entries, bound %d", c.len(), maxCacheEntries)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/spotcast/spotcast/market"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,8 @@ type Collector struct {
 
 	refitTime, refitDuration, watched, simulated *prometheus.Desc
 
+	runTime, runPools, runFailed *prometheus.Desc
+
 	srcLastIngest, srcNewest, srcAge, srcRows, scrapeErr *prometheus.Desc
 
 	btMASE, btCoverage, btSeries, btTime *prometheus.Desc
@@ -57,7 +60,11 @@ func NewCollector(svc *Service) *Collector {
 		refitTime:     prometheus.NewDesc("spotcast_refit_timestamp_seconds", "Unix time of the newest refit of the watched pools' forecasts.", nil, nil),
 		refitDuration: prometheus.NewDesc("spotcast_refit_duration_seconds", "How long the newest refit took.", nil, nil),
 		watched:       prometheus.NewDesc("spotcast_watched_pools", "Number of watched pools.", nil, nil),
-		simulated:     prometheus.NewDesc("spotcast_data_simulated", "1 if the served data comes from the market simulator (demo), else 0.", nil, nil),
+		simulated:     prometheus.NewDesc("spotcast_data_simulated", "1 if the store holds data from the market simulator (demo), else 0.", nil, nil),
+
+		runTime:   prometheus.NewDesc("spotcast_forecast_run_timestamp_seconds", "Unix time the newest persisted refit of every pool's forecasts read its data up to.", nil, nil),
+		runPools:  prometheus.NewDesc("spotcast_forecast_served_pools", "Pools whose persisted forecasts are served from memory.", nil, nil),
+		runFailed: prometheus.NewDesc("spotcast_forecast_run_failed_pools", "Pools the newest refit could not fit (computed on request instead).", nil, nil),
 
 		srcLastIngest: prometheus.NewDesc("spotcast_source_last_ingest_timestamp_seconds", "Unix time of the newest stored row's fetch, per source kind.", []string{"source"}, nil),
 		srcNewest:     prometheus.NewDesc("spotcast_source_newest_point_timestamp_seconds", "Unix time the newest stored data point speaks of, per source kind.", []string{"source"}, nil),
@@ -75,7 +82,7 @@ func NewCollector(svc *Service) *Collector {
 // Describe sends every descriptor.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.price, c.onDemand, c.quantile, c.prob, c.how, c.score, c.bucket, c.maxPrice, c.ckpt, c.found,
-		c.refitTime, c.refitDuration, c.watched, c.simulated, c.srcLastIngest, c.srcNewest, c.srcAge, c.srcRows, c.scrapeErr,
+		c.refitTime, c.refitDuration, c.watched, c.simulated, c.runTime, c.runPools, c.runFailed, c.srcLastIngest, c.srcNewest, c.srcAge, c.srcRows, c.scrapeErr,
 		c.btMASE, c.btCoverage, c.btSeries, c.btTime} {
 		ch <- d
 	}
@@ -89,13 +96,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	ch <- prometheus.MustNewConstMetric(c.watched, prometheus.GaugeValue, float64(len(c.svc.Watch())))
-	simulated := 0.0
 	if snap := c.svc.Snapshot(); snap != nil {
 		gauge(c.refitTime, unix(snap.Generated))
 		gauge(c.refitDuration, snap.Seconds)
-		if snap.Simulated {
-			simulated = 1
-		}
 		for _, p := range snap.Pools {
 			l := []string{p.Pool.Cloud, p.Pool.Region, p.Pool.Zone, p.Pool.InstanceType, p.Pool.Product, sourceLabel(p.Source)}
 			up := 0.0
@@ -111,7 +114,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(c.onDemand, p.OnDemand, l...)
 			}
 			for _, q := range p.Quantiles {
-				gauge(c.quantile, q.Value, append(l, horizonLabel(q.Horizon), strconv.FormatFloat(q.Level, 'g', -1, 64))...)
+				gauge(c.quantile, q.Value, append(l, horizonLabel(time.Duration(q.Horizon*float64(time.Second))), strconv.FormatFloat(q.Level, 'g', -1, 64))...)
 			}
 			gauge(c.prob, p.ProbWithin1h, append(l, "1h")...)
 			gauge(c.prob, p.ProbWithin24h, append(l, "24h")...)
@@ -132,7 +135,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	gauge(c.simulated, simulated)
+
+	if run, n, ok := c.svc.eng.ServedRun(); ok {
+		gauge(c.runTime, unix(run.AsOf))
+		gauge(c.runPools, float64(n))
+		gauge(c.runFailed, float64(run.Fails))
+	}
 
 	if bt := c.svc.Backtest(); bt != nil {
 		gauge(c.btTime, unix(bt.Generated))
@@ -151,7 +159,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 	defer cancel()
-	fresh, err := c.svc.store.Freshness(ctx)
+	fresh, err := c.svc.eng.Freshness(ctx)
 	if err != nil {
 		c.svc.log.Error("metrics: read freshness", "err", err)
 		gauge(c.scrapeErr, 1)
@@ -159,7 +167,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.scrapeErr, 0)
 	now := c.svc.now()
+	// Simulated follows the stored data, not the watch list: a store the
+	// simulator filled says so even when no pool is watched.
+	simulated := 0.0
 	for _, f := range mergeFreshness(fresh) {
+		if f.Source == market.SourceSimulated && f.Rows > 0 {
+			simulated = 1
+		}
 		gauge(c.srcRows, float64(f.Rows), f.Source)
 		if !f.LastIngest.IsZero() {
 			gauge(c.srcLastIngest, unix(f.LastIngest), f.Source)
@@ -169,6 +183,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.srcAge, max(now.Sub(f.NewestPoint).Seconds(), 0), f.Source)
 		}
 	}
+	gauge(c.simulated, simulated)
 }
 
 // mergeFreshness folds "file:NAME" sources into one "file" source, so the

@@ -57,7 +57,7 @@ func TestConcurrentClientsDuringIngest(t *testing.T) {
 	go func() {
 		defer writers.Done()
 		for range 3 {
-			if _, err := svc.Refit(ctx); err != nil && ctx.Err() == nil {
+			if _, err := svc.UpdateSnapshot(ctx); err != nil && ctx.Err() == nil {
 				t.Errorf("refit: %v", err)
 				return
 			}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/spotcast/spotcast/engine"
+
 	"errors"
 	"net/url"
 	"slices"
@@ -64,7 +66,7 @@ func FuzzQuery(f *testing.F) {
 				checkParamError(t, p.err)
 			}
 			if slices.Contains(r.params, "zone") {
-				if _, err := q.pool().normalize(); err != nil {
+				if _, err := q.pool().Normalize(); err != nil {
 					checkParamError(t, err)
 				}
 			}
@@ -73,8 +75,8 @@ func FuzzQuery(f *testing.F) {
 }
 
 func checkParamError(t *testing.T, err error) {
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeInvalidArgument || e.Param == "" || e.Status() != 400 {
+	var e *engine.Error
+	if !errors.As(err, &e) || e.Code != engine.CodeInvalidArgument || e.Param == "" || httpStatus(e.Code) != 400 {
 		t.Fatalf("unclassified parameter error: %#v", err)
 	}
 }

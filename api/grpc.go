@@ -3,6 +3,8 @@ package api
 //go:generate protoc --proto_path=proto --proto_path=/usr/include --go_out=spotcastpb --go_opt=paths=source_relative --go-grpc_out=spotcastpb --go-grpc_opt=paths=source_relative proto/spotcast.proto
 
 import (
+	"github.com/spotcast/spotcast/engine"
+
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
@@ -148,20 +150,20 @@ func grpcError(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, "request cancelled")
 	}
-	e := asError(err)
+	e := engine.AsError(err)
 	c := codes.Internal
 	switch e.Code {
-	case CodeInvalidArgument, CodeMalformedBody:
+	case engine.CodeInvalidArgument, engine.CodeMalformedBody:
 		c = codes.InvalidArgument
-	case CodeUnauthenticated:
+	case engine.CodeUnauthenticated:
 		c = codes.Unauthenticated
-	case CodeNotFound:
+	case engine.CodeNotFound:
 		c = codes.NotFound
-	case CodeTooLarge:
+	case engine.CodeTooLarge:
 		c = codes.ResourceExhausted
-	case CodeUnprocessable:
+	case engine.CodeUnprocessable:
 		c = codes.FailedPrecondition
-	case CodeUnavailable:
+	case engine.CodeUnavailable:
 		c = codes.Unavailable
 	}
 	return status.Error(c, e.Message)
@@ -196,19 +198,23 @@ func fromDurPtr(d *durationpb.Duration) *time.Duration {
 	return &v
 }
 
-func refOf(p *spotcastpb.PoolRef) PoolRef {
+func refOf(p *spotcastpb.PoolRef) engine.PoolRef {
 	if p == nil {
-		return PoolRef{}
+		return engine.PoolRef{}
 	}
-	return PoolRef{Cloud: p.Cloud, Region: p.Region, Zone: p.Zone, InstanceType: p.InstanceType, Product: p.Product}
+	return engine.PoolRef{Cloud: p.Cloud, Region: p.Region, Zone: p.Zone, InstanceType: p.InstanceType, Product: p.Product}
 }
 
 func pbRef(k market.PoolKey) *spotcastpb.PoolRef {
 	return &spotcastpb.PoolRef{Cloud: k.Cloud, Region: k.Region, Zone: k.Zone, InstanceType: k.InstanceType, Product: k.Product}
 }
 
-func pbProv(p Provenance) *spotcastpb.Provenance {
+func pbProv(p engine.Provenance) *spotcastpb.Provenance {
 	return &spotcastpb.Provenance{Source: p.Source, Simulated: p.Simulated}
+}
+
+func pbBasis(b engine.Basis) *spotcastpb.Basis {
+	return &spotcastpb.Basis{ForecastGenerated: ts(b.ForecastGenerated), DataUntil: ts(b.DataUntil), Precomputed: b.Precomputed}
 }
 
 func pbExplain(e recommend.Explanation) *spotcastpb.Explanation {
@@ -220,7 +226,7 @@ func pbExplain(e recommend.Explanation) *spotcastpb.Explanation {
 }
 
 func (g *grpcServer) ListPools(ctx context.Context, r *spotcastpb.ListPoolsRequest) (*spotcastpb.ListPoolsResponse, error) {
-	res, err := g.svc.Pools(ctx, PoolsRequest{Cloud: r.Cloud, Region: r.Region, Zone: r.Zone, InstanceType: r.InstanceType,
+	res, err := g.svc.Pools(ctx, engine.PoolsRequest{Cloud: r.Cloud, Region: r.Region, Zone: r.Zone, InstanceType: r.InstanceType,
 		Product: r.Product, GPUModel: r.GpuModel, MinGPUMemoryGiB: r.MinGpuMemoryGib, Source: r.Source, Limit: int(r.Limit)})
 	if err != nil {
 		return nil, grpcError(err)
@@ -235,7 +241,7 @@ func (g *grpcServer) ListPools(ctx context.Context, r *spotcastpb.ListPoolsReque
 }
 
 func (g *grpcServer) ListPrices(ctx context.Context, r *spotcastpb.ListPricesRequest) (*spotcastpb.ListPricesResponse, error) {
-	res, err := g.svc.Prices(ctx, PricesRequest{Pool: refOf(r.Pool), Resolution: r.Resolution, From: fromTS(r.From), To: fromTS(r.To), Limit: int(r.Limit)})
+	res, err := g.svc.Prices(ctx, engine.PricesRequest{Pool: refOf(r.Pool), Resolution: r.Resolution, From: fromTS(r.From), To: fromTS(r.To), Limit: int(r.Limit)})
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -248,15 +254,15 @@ func (g *grpcServer) ListPrices(ctx context.Context, r *spotcastpb.ListPricesReq
 }
 
 func (g *grpcServer) ForecastPrice(ctx context.Context, r *spotcastpb.ForecastPriceRequest) (*spotcastpb.PriceForecast, error) {
-	f, err := g.svc.PriceForecast(ctx, PriceForecastRequest{Pool: refOf(r.Pool), Resolution: r.Resolution, Horizon: fromDur(r.Horizon),
+	f, err := g.svc.PriceForecast(ctx, engine.PriceForecastRequest{Pool: refOf(r.Pool), Resolution: r.Resolution, Horizon: fromDur(r.Horizon),
 		Model: r.Model, AsOf: fromTS(r.AsOf)})
 	if err != nil {
 		return nil, grpcError(err)
 	}
 	out := &spotcastpb.PriceForecast{Pool: pbRef(f.Pool), Model: f.Model, Chosen: f.Chosen, Note: f.Note, Generated: ts(f.Generated),
-		Origin: ts(f.Origin), Resolution: f.Resolution, Step: durationpb.New(f.StepSize), LastPrice: f.LastPrice, Volatility: f.Volatility,
+		Origin: ts(f.Origin), Resolution: f.Resolution, Step: durationpb.New(f.PriceForecast.StepSize), LastPrice: f.LastPrice, Volatility: f.Volatility,
 		ValidationMase: f.ValidationMASE, AsOf: ts(f.AsOf), DataAgeSeconds: f.DataAgeSeconds,
-		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}}
+		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}, Basis: pbBasis(f.Basis)}
 	for _, st := range f.Steps {
 		s := &spotcastpb.PriceStep{Time: ts(st.Time), Mean: st.Mean, Median: st.Median}
 		for _, q := range st.Quantiles {
@@ -268,14 +274,14 @@ func (g *grpcServer) ForecastPrice(ctx context.Context, r *spotcastpb.ForecastPr
 }
 
 func (g *grpcServer) ForecastInterruption(ctx context.Context, r *spotcastpb.ForecastInterruptionRequest) (*spotcastpb.InterruptionForecast, error) {
-	f, err := g.svc.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: refOf(r.Pool), Horizon: fromDur(r.Horizon), Level: r.Level, AsOf: fromTS(r.AsOf)})
+	f, err := g.svc.InterruptionForecast(ctx, engine.InterruptionForecastRequest{Pool: refOf(r.Pool), Horizon: fromDur(r.Horizon), Level: r.Level, AsOf: fromTS(r.AsOf)})
 	if err != nil {
 		return nil, grpcError(err)
 	}
 	out := &spotcastpb.InterruptionForecast{Pool: pbRef(f.Pool), Generated: ts(f.Generated), Baseline: f.Baseline, Prior: f.Prior,
 		Events: int32(f.Events), ExposureHours: f.ExposureHours, Level: f.Level, ProbInterruptedWithin_1H: f.ProbWithin1h,
 		ProbInterruptedWithin_24H: f.ProbWithin24h, MtbfSeconds: f.MTBFSeconds,
-		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}}
+		Provenance: &spotcastpb.Provenance{Source: f.Source, Simulated: f.Simulated}, Basis: pbBasis(f.Basis)}
 	for _, h := range f.Hours {
 		out.Hours = append(out.Hours, &spotcastpb.HazardHour{Time: ts(h.Time), Rate: h.Rate, Lo: h.Lo, Hi: h.Hi})
 	}
@@ -283,7 +289,7 @@ func (g *grpcServer) ForecastInterruption(ctx context.Context, r *spotcastpb.For
 }
 
 func (g *grpcServer) RecommendBid(ctx context.Context, r *spotcastpb.RecommendBidRequest) (*spotcastpb.Bid, error) {
-	b, err := g.svc.Bid(ctx, BidRequest{Pool: refOf(r.Pool), RunLength: fromDur(r.RunLength), Confidence: r.Confidence,
+	b, err := g.svc.Bid(ctx, engine.BidRequest{Pool: refOf(r.Pool), RunLength: fromDur(r.RunLength), Confidence: r.Confidence,
 		ParityType: r.ParityType, AsOf: fromTS(r.AsOf)})
 	if err != nil {
 		return nil, grpcError(err)
@@ -291,7 +297,7 @@ func (g *grpcServer) RecommendBid(ctx context.Context, r *spotcastpb.RecommendBi
 	out := &spotcastpb.Bid{Pool: pbRef(b.Pool), RunLengthSeconds: b.RunLengthSeconds, Confidence: b.Confidence,
 		MaxPriceUsdPerHour: b.MaxPrice, ProbStaysUnder: b.ProbStaysUnder, CurrentPriceUsdPerHour: b.CurrentPrice,
 		OnDemandUsdPerHour: b.OnDemand, CappedAtOnDemand: b.CappedAtOnDemand, Advice: b.Advice, Explain: pbExplain(b.Explain),
-		Provenance: pbProv(b.Provenance)}
+		Provenance: pbProv(b.Provenance), Basis: pbBasis(b.Basis)}
 	if b.Parity != nil {
 		out.ParityMaxPriceUsdPerHour = b.Parity.MaxPrice
 	}
@@ -299,7 +305,7 @@ func (g *grpcServer) RecommendBid(ctx context.Context, r *spotcastpb.RecommendBi
 }
 
 func (g *grpcServer) RecommendCheckpoint(ctx context.Context, r *spotcastpb.RecommendCheckpointRequest) (*spotcastpb.Checkpoint, error) {
-	req := CheckpointRequest{MTBF: fromDur(r.Mtbf), CheckpointCost: fromDur(r.CheckpointCost), RestartCost: fromDur(r.RestartCost),
+	req := engine.CheckpointRequest{MTBF: fromDur(r.Mtbf), CheckpointCost: fromDur(r.CheckpointCost), RestartCost: fromDur(r.RestartCost),
 		NoticeWindow: fromDurPtr(r.NoticeWindow), MissedNoticeShare: r.MissedNoticeShare, RunLength: fromDur(r.RunLength),
 		Nodes: int(r.Nodes), AsOf: fromTS(r.AsOf)}
 	if r.Pool != nil {
@@ -320,6 +326,9 @@ func (g *grpcServer) RecommendCheckpoint(ctx context.Context, r *spotcastpb.Reco
 	if c.Pool != nil {
 		out.Pool = pbRef(*c.Pool)
 	}
+	if c.Basis != nil {
+		out.Basis = pbBasis(*c.Basis)
+	}
 	return out, nil
 }
 
@@ -332,7 +341,7 @@ func pbRank(r recommend.PoolRank) *spotcastpb.PoolRank {
 }
 
 func (g *grpcServer) RecommendPlacement(ctx context.Context, r *spotcastpb.RecommendPlacementRequest) (*spotcastpb.Placement, error) {
-	p, err := g.svc.Placement(ctx, PlacementRequest{Cloud: r.Cloud, Product: r.Product, GPUModel: r.GpuModel, MinGPUMemoryGiB: r.MinGpuMemoryGib,
+	p, err := g.svc.Placement(ctx, engine.PlacementRequest{Cloud: r.Cloud, Product: r.Product, GPUModel: r.GpuModel, MinGPUMemoryGiB: r.MinGpuMemoryGib,
 		GPUsPerNode: int(r.GpusPerNode), Nodes: int(r.Nodes), Regions: r.Regions, RunLength: fromDur(r.RunLength),
 		CheckpointCost: fromDur(r.CheckpointCost), RestartCost: fromDur(r.RestartCost), NoticeWindow: fromDurPtr(r.NoticeWindow),
 		MissedNoticeShare: r.MissedNoticeShare, K: int(r.K), Model: r.Model, MaxCandidates: int(r.MaxCandidates), AsOf: fromTS(r.AsOf)})
@@ -340,7 +349,7 @@ func (g *grpcServer) RecommendPlacement(ctx context.Context, r *spotcastpb.Recom
 		return nil, grpcError(err)
 	}
 	out := &spotcastpb.Placement{UsefulGpus: int32(p.UsefulGPUs), Candidates: int32(p.Candidates), Explain: pbExplain(p.Explain),
-		Provenance: pbProv(p.Provenance)}
+		Provenance: pbProv(p.Provenance), Basis: pbBasis(p.Basis)}
 	for _, x := range p.Ranked {
 		out.Ranked = append(out.Ranked, pbRank(x))
 	}
@@ -358,7 +367,7 @@ func (g *grpcServer) PostEvents(ctx context.Context, r *spotcastpb.PostEventsReq
 		return nil, status.Error(codes.Unauthenticated, "missing or wrong bearer token (metadata authorization: Bearer TOKEN)")
 	}
 	if int64(len(r.Body)) > g.opts.MaxBodyBytes {
-		return nil, grpcError(&Error{Code: CodeTooLarge, Param: "body", Message: fmt.Sprintf("body: larger than %d bytes; send fewer events per request", g.opts.MaxBodyBytes)})
+		return nil, grpcError(&engine.Error{Code: engine.CodeTooLarge, Param: "body", Message: fmt.Sprintf("body: larger than %d bytes; send fewer events per request", g.opts.MaxBodyBytes)})
 	}
 	res, err := g.svc.IngestEvents(ctx, r.Body)
 	if err != nil {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/spotcast/spotcast/engine"
+
 	"context"
 	"encoding/json"
 	"math"
@@ -71,7 +73,7 @@ func TestGRPCMatchesService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := svc.PriceForecast(ctx, PriceForecastRequest{Pool: refOf(pool), Horizon: 48 * time.Hour})
+	want, err := svc.PriceForecast(ctx, engine.PriceForecastRequest{Pool: refOf(pool), Horizon: 48 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestGRPCMatchesService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hw, _ := svc.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: refOf(pool)})
+	hw, _ := svc.InterruptionForecast(ctx, engine.InterruptionForecastRequest{Pool: refOf(pool)})
 	if hf.ProbInterruptedWithin_24H != hw.ProbWithin24h || len(hf.Hours) != 168 || !hf.Provenance.Simulated {
 		t.Errorf("ForecastInterruption: P24 %v (service %v), %d hours", hf.ProbInterruptedWithin_24H, hw.ProbWithin24h, len(hf.Hours))
 	}
@@ -131,7 +133,7 @@ func TestGRPCMatchesService(t *testing.T) {
 
 func svcCheckpoint(t *testing.T, svc *Service) float64 {
 	zero := time.Duration(0)
-	c, err := svc.Checkpoint(context.Background(), CheckpointRequest{MTBF: 10 * time.Hour, CheckpointCost: 5 * time.Minute, NoticeWindow: &zero})
+	c, err := svc.Checkpoint(context.Background(), engine.CheckpointRequest{MTBF: 10 * time.Hour, CheckpointCost: 5 * time.Minute, NoticeWindow: &zero})
 	if err != nil {
 		t.Fatal(err)
 	}

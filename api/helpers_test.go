@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/spotcast/spotcast/engine"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -85,7 +87,7 @@ var watchKeys = []market.PoolKey{
 }
 
 func newTestService(t testing.TB, store *storage.Store) *Service {
-	svc := New(store, Options{Now: clock, Watch: watchKeys})
+	svc := newSvc(store, Options{Now: clock, Watch: watchKeys})
 	svc.SetReady(true)
 	return svc
 }
@@ -122,3 +124,8 @@ func do(t testing.TB, srv *httptest.Server, method, path, body string, header ht
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// newSvc is the serving runtime over an engine on store, with opts's clock.
+func newSvc(store *storage.Store, opts Options) *Service {
+	return New(engine.New(store, engine.Options{Now: opts.Now}), opts)
+}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/spotcast/spotcast/engine"
+
 	"bytes"
 	"context"
 	"crypto/subtle"
@@ -106,10 +108,10 @@ func NewHandler(svc *Service, opts HTTPOptions) http.Handler {
 	mux.Handle("/", h.wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if methods, ok := paths[r.URL.Path]; ok {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
-			h.writeError(w, r, &Error{Code: CodeMethodNotAllow, Message: fmt.Sprintf("%s %s: method not allowed (use %s)", r.Method, r.URL.Path, strings.Join(methods, ", "))})
+			h.writeError(w, r, &engine.Error{Code: engine.CodeMethodNotAllow, Message: fmt.Sprintf("%s %s: method not allowed (use %s)", r.Method, r.URL.Path, strings.Join(methods, ", "))})
 			return
 		}
-		h.writeError(w, r, notFound("no route %s %s (GET /v1/openapi.json lists the routes)", r.Method, r.URL.Path))
+		h.writeError(w, r, engine.NotFound("no route %s %s (GET /v1/openapi.json lists the routes)", r.Method, r.URL.Path))
 	})))
 	return mux
 }
@@ -159,7 +161,7 @@ func (h *handler) wrap(name string, next http.Handler) http.Handler {
 				}
 				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					h.writeError(sw, r, &Error{Code: CodeInternal, Message: "internal error"})
+					h.writeError(sw, r, &engine.Error{Code: engine.CodeInternal, Message: "internal error"})
 				}
 			}
 			if sw.status == 0 {
@@ -185,7 +187,7 @@ func (h *handler) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.auth && h.opts.AuthToken != "" && !h.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="spotcast"`)
-			h.writeError(w, r, &Error{Code: CodeUnauthenticated, Message: "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
+			h.writeError(w, r, &engine.Error{Code: engine.CodeUnauthenticated, Message: "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
 			return
 		}
 		q, err := newQuery(r.URL.Query(), rt.params)
@@ -224,14 +226,14 @@ type errorDetail struct {
 }
 
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := asError(err)
+	e := engine.AsError(err)
 	if errors.Is(err, context.DeadlineExceeded) {
-		e = &Error{Code: CodeUnavailable, Message: "request timed out", Err: err}
+		e = &engine.Error{Code: engine.CodeUnavailable, Message: "request timed out", Err: err}
 	}
-	if e.Code == CodeInternal {
+	if e.Code == engine.CodeInternal {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	h.writeJSON(w, r, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Param: e.Param}})
+	h.writeJSON(w, r, httpStatus(e.Code), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Param: e.Param}})
 }
 
 // writeJSON encodes v before writing anything, so an encoding failure (a
@@ -244,7 +246,7 @@ func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 		h.log.Error("encode response", "path", r.URL.Path, "err", err)
 		buf.Reset()
 		status = http.StatusInternalServerError
-		fmt.Fprintf(&buf, `{"error":{"code":%q,"message":"internal error: response could not be encoded"}}`+"\n", CodeInternal)
+		fmt.Fprintf(&buf, `{"error":{"code":%q,"message":"internal error: response could not be encoded"}}`+"\n", engine.CodeInternal)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -254,7 +256,7 @@ func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 
 func (h *handler) pools(r *http.Request, q query) (any, error) {
 	p := parser{q: q}
-	req := PoolsRequest{Cloud: q.str("cloud"), Region: q.str("region"), Zone: q.str("zone"), InstanceType: q.str("instance_type"),
+	req := engine.PoolsRequest{Cloud: q.str("cloud"), Region: q.str("region"), Zone: q.str("zone"), InstanceType: q.str("instance_type"),
 		Product: q.str("product"), GPUModel: q.str("gpu_model"), MinGPUMemoryGiB: p.float("min_gpu_memory_gib"),
 		Source: q.str("source"), Limit: p.int("limit")}
 	if p.err != nil {
@@ -265,7 +267,7 @@ func (h *handler) pools(r *http.Request, q query) (any, error) {
 
 func (h *handler) prices(r *http.Request, q query) (any, error) {
 	p := parser{q: q}
-	req := PricesRequest{Pool: q.pool(), Resolution: q.str("resolution"), From: p.time("from"), To: p.time("to"), Limit: p.int("limit")}
+	req := engine.PricesRequest{Pool: q.pool(), Resolution: q.str("resolution"), From: p.time("from"), To: p.time("to"), Limit: p.int("limit")}
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -274,7 +276,7 @@ func (h *handler) prices(r *http.Request, q query) (any, error) {
 
 func (h *handler) priceForecast(r *http.Request, q query) (any, error) {
 	p := parser{q: q}
-	req := PriceForecastRequest{Pool: q.pool(), Resolution: q.str("resolution"), Horizon: p.duration("horizon"),
+	req := engine.PriceForecastRequest{Pool: q.pool(), Resolution: q.str("resolution"), Horizon: p.duration("horizon"),
 		Model: q.str("model"), AsOf: p.time("as_of")}
 	if p.err != nil {
 		return nil, p.err
@@ -284,7 +286,7 @@ func (h *handler) priceForecast(r *http.Request, q query) (any, error) {
 
 func (h *handler) interruptionForecast(r *http.Request, q query) (any, error) {
 	p := parser{q: q}
-	req := InterruptionForecastRequest{Pool: q.pool(), Horizon: p.duration("horizon"), Level: p.float("level"), AsOf: p.time("as_of")}
+	req := engine.InterruptionForecastRequest{Pool: q.pool(), Horizon: p.duration("horizon"), Level: p.float("level"), AsOf: p.time("as_of")}
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -293,7 +295,7 @@ func (h *handler) interruptionForecast(r *http.Request, q query) (any, error) {
 
 func (h *handler) bid(r *http.Request, q query) (any, error) {
 	p := parser{q: q}
-	req := BidRequest{Pool: q.pool(), RunLength: p.duration("run_length"), Confidence: p.float("confidence"),
+	req := engine.BidRequest{Pool: q.pool(), RunLength: p.duration("run_length"), Confidence: p.float("confidence"),
 		ParityType: q.str("parity_type"), AsOf: p.time("as_of")}
 	if p.err != nil {
 		return nil, p.err
@@ -303,7 +305,7 @@ func (h *handler) bid(r *http.Request, q query) (any, error) {
 
 func (h *handler) checkpoint(r *http.Request, q query) (any, error) {
 	p := parser{q: q}
-	req := CheckpointRequest{MTBF: p.duration("mtbf"), CheckpointCost: p.duration("checkpoint_cost"),
+	req := engine.CheckpointRequest{MTBF: p.duration("mtbf"), CheckpointCost: p.duration("checkpoint_cost"),
 		RestartCost: p.duration("restart_cost"), NoticeWindow: p.durationPtr("notice_window"),
 		MissedNoticeShare: p.float("missed_notice_share"), RunLength: p.duration("run_length"), Nodes: p.int("nodes"),
 		AsOf: p.time("as_of")}
@@ -322,7 +324,7 @@ func (h *handler) checkpoint(r *http.Request, q query) (any, error) {
 
 func (h *handler) placement(r *http.Request, q query) (any, error) {
 	p := parser{q: q}
-	req := PlacementRequest{Cloud: q.str("cloud"), Product: q.str("product"), GPUModel: q.str("gpu_model"),
+	req := engine.PlacementRequest{Cloud: q.str("cloud"), Product: q.str("product"), GPUModel: q.str("gpu_model"),
 		MinGPUMemoryGiB: p.float("min_gpu_memory_gib"), GPUsPerNode: p.int("gpus_per_node"), Nodes: p.int("nodes"),
 		Regions: q.list("regions"), RunLength: p.duration("run_length"), CheckpointCost: p.duration("checkpoint_cost"),
 		RestartCost: p.duration("restart_cost"), NoticeWindow: p.durationPtr("notice_window"),
@@ -338,10 +340,10 @@ func (h *handler) events(r *http.Request, _ query) (any, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.opts.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, &Error{Code: CodeTooLarge, Param: "body", Message: fmt.Sprintf("body: larger than %d bytes; send fewer events per request", tooBig.Limit)}
+		return nil, &engine.Error{Code: engine.CodeTooLarge, Param: "body", Message: fmt.Sprintf("body: larger than %d bytes; send fewer events per request", tooBig.Limit)}
 	}
 	if err != nil {
-		return nil, &Error{Code: CodeMalformedBody, Param: "body", Message: "body: " + err.Error()}
+		return nil, &engine.Error{Code: engine.CodeMalformedBody, Param: "body", Message: "body: " + err.Error()}
 	}
 	res, err := h.svc.IngestEvents(r.Context(), body)
 	if err != nil {

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"github.com/spotcast/spotcast/engine"
+	"math"
+
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -18,10 +21,10 @@ import (
 // (two stored, one not) have been refitted, and its registry.
 func refitted(t *testing.T) (*Service, *prometheus.Registry, *Metrics) {
 	t.Helper()
-	svc := New(sharedSimStore(t), Options{Now: clock})
+	svc := newSvc(sharedSimStore(t), Options{Now: clock})
 	missing := market.PoolKey{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1d", InstanceType: "zz.large", Product: "Linux/UNIX"}
 	svc.SetWatch(append(append([]market.PoolKey{}, watchKeys...), missing))
-	snap, err := svc.Refit(context.Background())
+	snap, err := svc.UpdateSnapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +67,7 @@ func TestCollectorLint(t *testing.T) {
 func TestCollectorValuesFromStore(t *testing.T) {
 	ctx := context.Background()
 	svc, reg, _ := refitted(t)
-	store := svc.Store()
+	store := svc.Engine().Store()
 	var b strings.Builder
 	// Labels in the sorted order the exposition format uses.
 	labelsW := func(k market.PoolKey, window string) string {
@@ -93,15 +96,40 @@ func TestCollectorValuesFromStore(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "spotcast_pool_spot_price_usd_per_hour{%s} %v\n", labels(k), pts[len(pts)-1].Price)
 	}
-	fmt.Fprintln(&b, "# HELP spotcast_pool_interruption_probability Forecast probability (0-1) that one instance started now is interrupted within the window.")
-	fmt.Fprintln(&b, "# TYPE spotcast_pool_interruption_probability gauge")
+	// Interruption probabilities: equal up to rounding (the weekly profile
+	// sums over pools in map order).
+	want := map[string]float64{}
 	for _, k := range watchKeys {
-		f, err := svc.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: Ref(k)})
+		f, err := svc.InterruptionForecast(ctx, engine.InterruptionForecastRequest{Pool: engine.Ref(k)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&b, "spotcast_pool_interruption_probability{%s} %v\n", labelsW(k, "1h"), f.ProbWithin1h)
-		fmt.Fprintf(&b, "spotcast_pool_interruption_probability{%s} %v\n", labelsW(k, "24h"), f.ProbWithin24h)
+		want[k.String()+"|1h"], want[k.String()+"|24h"] = f.ProbWithin1h, f.ProbWithin24h
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, mf := range mfs {
+		if mf.GetName() != "spotcast_pool_interruption_probability" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			k := market.PoolKey{Cloud: l["cloud"], Region: l["region"], Zone: l["zone"], InstanceType: l["instance_type"], Product: l["product"]}
+			w, ok := want[k.String()+"|"+l["window"]]
+			if v := m.GetGauge().GetValue(); !ok || math.Abs(v-w) > 1e-9*w {
+				t.Errorf("interruption probability %v: %v, want %v", l, v, w)
+			}
+			got++
+		}
+	}
+	if got != len(want) {
+		t.Errorf("%d interruption probabilities exported, want %d", got, len(want))
 	}
 	fmt.Fprintln(&b, "# HELP spotcast_pool_up 1 if the watched pool is stored and its forecasts were computed without error, else 0.")
 	fmt.Fprintln(&b, "# TYPE spotcast_pool_up gauge")
@@ -127,7 +155,7 @@ func TestCollectorValuesFromStore(t *testing.T) {
 	for _, s := range srcs {
 		fmt.Fprintf(&b, "spotcast_source_rows{source=%q} %d\n", s, rows[s])
 	}
-	fmt.Fprintln(&b, "# HELP spotcast_data_simulated 1 if the served data comes from the market simulator (demo), else 0.")
+	fmt.Fprintln(&b, "# HELP spotcast_data_simulated 1 if the store holds data from the market simulator (demo), else 0.")
 	fmt.Fprintln(&b, "# TYPE spotcast_data_simulated gauge")
 	fmt.Fprintln(&b, "spotcast_data_simulated 1")
 	fmt.Fprintln(&b, "# HELP spotcast_watched_pools Number of watched pools.")
@@ -135,14 +163,14 @@ func TestCollectorValuesFromStore(t *testing.T) {
 	fmt.Fprintln(&b, "spotcast_watched_pools 3")
 
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(b.String()),
-		"spotcast_pool_advisor_interruption_band", "spotcast_pool_spot_price_usd_per_hour", "spotcast_pool_interruption_probability",
+		"spotcast_pool_advisor_interruption_band", "spotcast_pool_spot_price_usd_per_hour",
 		"spotcast_pool_up", "spotcast_source_rows", "spotcast_data_simulated", "spotcast_watched_pools"); err != nil {
 		t.Error(err)
 	}
 
 	// Quantiles: three horizons x three levels per stored pool, ordered.
 	for _, k := range watchKeys {
-		var ps PoolSnapshot
+		var ps engine.PoolStatus
 		for _, p := range svc.Snapshot().Pools {
 			if p.Pool == k {
 				ps = p
@@ -154,7 +182,7 @@ func TestCollectorValuesFromStore(t *testing.T) {
 		for i := 0; i < 9; i += 3 {
 			lo, med, hi := ps.Quantiles[i].Value, ps.Quantiles[i+1].Value, ps.Quantiles[i+2].Value
 			if !(lo <= med && med <= hi && lo > 0) {
-				t.Errorf("%s horizon %s: quantiles %v %v %v out of order", k, ps.Quantiles[i].Horizon, lo, med, hi)
+				t.Errorf("%s horizon %vs: quantiles %v %v %v out of order", k, ps.Quantiles[i].Horizon, lo, med, hi)
 			}
 		}
 		if ps.MaxPrice < ps.Price || ps.CheckpointInterval <= 0 || ps.PlacementScore < 1 || ps.PlacementScore > 10 {
@@ -199,5 +227,19 @@ func TestHTTPMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("/metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// spotcast_data_simulated follows the stored data, not the watch list: a
+// store the simulator filled says so with no pool watched and no
+// snapshot taken.
+func TestSimulatedGaugeFollowsStore(t *testing.T) {
+	svc := newSvc(sharedSimStore(t), Options{Now: clock})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(svc))
+	want := "# HELP spotcast_data_simulated 1 if the store holds data from the market simulator (demo), else 0.\n" +
+		"# TYPE spotcast_data_simulated gauge\nspotcast_data_simulated 1\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "spotcast_data_simulated"); err != nil {
+		t.Error(err)
 	}
 }

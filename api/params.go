@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/spotcast/spotcast/engine"
+
 	"fmt"
 	"net/url"
 	"slices"
@@ -23,16 +25,16 @@ type query struct {
 func newQuery(v url.Values, declared []string) (query, error) {
 	for k := range v {
 		if k == "" {
-			return query{}, invalid("query", "a parameter has an empty name")
+			return query{}, engine.Invalid("query", "a parameter has an empty name")
 		}
 		if !slices.Contains(declared, k) {
 			if len(declared) == 0 {
-				return query{}, invalid(k, "unknown parameter (this route takes none)")
+				return query{}, engine.Invalid(k, "unknown parameter (this route takes none)")
 			}
-			return query{}, invalid(k, "unknown parameter (this route takes %s)", strings.Join(declared, ", "))
+			return query{}, engine.Invalid(k, "unknown parameter (this route takes %s)", strings.Join(declared, ", "))
 		}
 		if len(v[k]) > 1 {
-			return query{}, invalid(k, "given %d times", len(v[k]))
+			return query{}, engine.Invalid(k, "given %d times", len(v[k]))
 		}
 	}
 	return query{v: v, declared: declared}, nil
@@ -67,7 +69,7 @@ func (q query) duration(name string) (time.Duration, error) {
 	}
 	d, err := config.ParseDuration(s)
 	if err != nil {
-		return 0, invalid(name, "%q is not a duration such as 90s, 15m, 24h or 7d", s)
+		return 0, engine.Invalid(name, "%q is not a duration such as 90s, 15m, 24h or 7d", s)
 	}
 	return d, nil
 }
@@ -91,7 +93,7 @@ func (q query) float(name string) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f != f {
-		return 0, invalid(name, "%q is not a number", s)
+		return 0, engine.Invalid(name, "%q is not a number", s)
 	}
 	return f, nil
 }
@@ -103,7 +105,7 @@ func (q query) int(name string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, invalid(name, "%q is not an integer", s)
+		return 0, engine.Invalid(name, "%q is not an integer", s)
 	}
 	return n, nil
 }
@@ -119,7 +121,7 @@ func (q query) time(name string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, invalid(name, "%q is not RFC 3339 (2021-05-01T00:00:00Z) or a date (2021-05-01)", s)
+	return time.Time{}, engine.Invalid(name, "%q is not RFC 3339 (2021-05-01T00:00:00Z) or a date (2021-05-01)", s)
 }
 
 func (q query) list(name string) []string {
@@ -132,8 +134,8 @@ func (q query) list(name string) []string {
 	return out
 }
 
-func (q query) pool() PoolRef {
-	return PoolRef{Cloud: q.str("cloud"), Region: q.str("region"), Zone: q.str("zone"),
+func (q query) pool() engine.PoolRef {
+	return engine.PoolRef{Cloud: q.str("cloud"), Region: q.str("region"), Zone: q.str("zone"),
 		InstanceType: q.str("instance_type"), Product: q.str("product")}
 }
 

@@ -14,6 +14,9 @@ type Job struct {
 	Every time.Duration
 	// AtStart runs the job once as soon as the scheduler starts.
 	AtStart bool
+	// Trigger, if set, runs the job whenever it receives (an ingest
+	// asking for a refit), besides its period.
+	Trigger <-chan struct{}
 	Run     func(ctx context.Context) error
 }
 
@@ -41,7 +44,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	for _, j := range s.Jobs {
-		if j.Every <= 0 && !j.AtStart {
+		if j.Every <= 0 && !j.AtStart && j.Trigger == nil {
 			continue
 		}
 		wg.Add(1)
@@ -64,16 +67,21 @@ func (s *Scheduler) Run(ctx context.Context) {
 			if j.AtStart {
 				run()
 			}
-			if j.Every <= 0 {
+			var tick <-chan time.Time
+			if j.Every > 0 {
+				t := time.NewTicker(j.Every)
+				defer t.Stop()
+				tick = t.C
+			} else if j.Trigger == nil {
 				return
 			}
-			t := time.NewTicker(j.Every)
-			defer t.Stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-t.C:
+				case <-tick:
+					run()
+				case <-j.Trigger:
 					run()
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/forecast"
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/ingest/sim"
@@ -28,38 +29,38 @@ func TestErrorStatuses(t *testing.T) {
 		status                   int
 		code, param              string
 	}{
-		{"unknown pool", "GET", "/v1/forecast/price?instance_type=p3.2xlarge&zone=us-east-1f", "", nil, 404, CodeNotFound, ""},
-		{"unknown type", "GET", "/v1/forecast/interruption?instance_type=zz.large&region=us-east-1", "", nil, 404, CodeNotFound, ""},
-		{"region-level pool not stored", "GET", "/v1/prices?instance_type=p3.2xlarge&region=us-east-1", "", nil, 404, CodeNotFound, ""},
-		{"missing instance_type", "GET", "/v1/recommend/bid?zone=us-east-1a", "", nil, 400, CodeInvalidArgument, "instance_type"},
-		{"missing region and zone", "GET", "/v1/prices?instance_type=p3.2xlarge", "", nil, 400, CodeInvalidArgument, "region"},
-		{"zone outside region", "GET", "/v1/prices?instance_type=p3.2xlarge&zone=us-east-1a&region=eu-west-1", "", nil, 400, CodeInvalidArgument, "zone"},
-		{"bad zone", "GET", "/v1/prices?instance_type=p3.2xlarge&zone=x", "", nil, 400, CodeInvalidArgument, "zone"},
-		{"bad duration", "GET", "/v1/forecast/price?horizon=soon&" + pool, "", nil, 400, CodeInvalidArgument, "horizon"},
-		{"negative horizon", "GET", "/v1/forecast/price?horizon=-1h&" + pool, "", nil, 400, CodeInvalidArgument, "horizon"},
-		{"horizon too long", "GET", "/v1/forecast/interruption?horizon=60d&" + pool, "", nil, 400, CodeInvalidArgument, "horizon"},
-		{"unknown model", "GET", "/v1/forecast/price?model=prophet&" + pool, "", nil, 400, CodeInvalidArgument, "model"},
-		{"bad level", "GET", "/v1/forecast/interruption?level=abc&" + pool, "", nil, 400, CodeInvalidArgument, "level"},
-		{"bad time", "GET", "/v1/prices?from=yesterday&" + pool, "", nil, 400, CodeInvalidArgument, "from"},
-		{"to before from", "GET", "/v1/prices?from=2026-03-02&to=2026-03-01&" + pool, "", nil, 400, CodeInvalidArgument, "to"},
-		{"bad resolution", "GET", "/v1/prices?resolution=5m&" + pool, "", nil, 400, CodeInvalidArgument, "resolution"},
-		{"confidence 1", "GET", "/v1/recommend/bid?confidence=1&" + pool, "", nil, 400, CodeInvalidArgument, "confidence"},
-		{"checkpoint without cost", "GET", "/v1/recommend/checkpoint?mtbf=5h", "", nil, 400, CodeInvalidArgument, "checkpoint_cost"},
-		{"checkpoint without hazard", "GET", "/v1/recommend/checkpoint?checkpoint_cost=5m", "", nil, 400, CodeInvalidArgument, "mtbf"},
-		{"checkpoint pool and mtbf", "GET", "/v1/recommend/checkpoint?checkpoint_cost=5m&mtbf=5h&" + pool, "", nil, 400, CodeInvalidArgument, "mtbf"},
-		{"bad int", "GET", "/v1/pools?limit=ten", "", nil, 400, CodeInvalidArgument, "limit"},
-		{"repeated param", "GET", "/v1/pools?limit=1&limit=2", "", nil, 400, CodeInvalidArgument, "limit"},
-		{"unknown param", "GET", "/v1/pools?instance-type=p3.2xlarge", "", nil, 400, CodeInvalidArgument, "instance-type"},
-		{"parity type unknown", "GET", "/v1/recommend/bid?parity_type=zz.large&" + pool, "", nil, 400, CodeInvalidArgument, "parity_type"},
-		{"no fit", "GET", "/v1/recommend/placement?gpu_model=V100&min_gpu_memory_gib=80", "", nil, 422, CodeUnprocessable, ""},
-		{"missing token", "POST", "/v1/events", "{}", nil, 401, CodeUnauthenticated, ""},
-		{"wrong token", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Bearer tok2"}}, 401, CodeUnauthenticated, ""},
-		{"basic auth", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Basic dG9rOg=="}}, 401, CodeUnauthenticated, ""},
-		{"oversized body", "POST", "/v1/events", "[" + strings.Repeat(`{},`, 400) + "{}]", http.Header{"Authorization": {"Bearer tok"}}, 413, CodeTooLarge, "body"},
-		{"empty body", "POST", "/v1/events", "  ", http.Header{"Authorization": {"Bearer tok"}}, 400, CodeMalformedBody, "body"},
-		{"wrong method", "POST", "/v1/pools", "", nil, 405, CodeMethodNotAllow, ""},
-		{"GET events", "GET", "/v1/events", "", nil, 405, CodeMethodNotAllow, ""},
-		{"no route", "GET", "/v1/nothing", "", nil, 404, CodeNotFound, ""},
+		{"unknown pool", "GET", "/v1/forecast/price?instance_type=p3.2xlarge&zone=us-east-1f", "", nil, 404, engine.CodeNotFound, ""},
+		{"unknown type", "GET", "/v1/forecast/interruption?instance_type=zz.large&region=us-east-1", "", nil, 404, engine.CodeNotFound, ""},
+		{"region-level pool not stored", "GET", "/v1/prices?instance_type=p3.2xlarge&region=us-east-1", "", nil, 404, engine.CodeNotFound, ""},
+		{"missing instance_type", "GET", "/v1/recommend/bid?zone=us-east-1a", "", nil, 400, engine.CodeInvalidArgument, "instance_type"},
+		{"missing region and zone", "GET", "/v1/prices?instance_type=p3.2xlarge", "", nil, 400, engine.CodeInvalidArgument, "region"},
+		{"zone outside region", "GET", "/v1/prices?instance_type=p3.2xlarge&zone=us-east-1a&region=eu-west-1", "", nil, 400, engine.CodeInvalidArgument, "zone"},
+		{"bad zone", "GET", "/v1/prices?instance_type=p3.2xlarge&zone=x", "", nil, 400, engine.CodeInvalidArgument, "zone"},
+		{"bad duration", "GET", "/v1/forecast/price?horizon=soon&" + pool, "", nil, 400, engine.CodeInvalidArgument, "horizon"},
+		{"negative horizon", "GET", "/v1/forecast/price?horizon=-1h&" + pool, "", nil, 400, engine.CodeInvalidArgument, "horizon"},
+		{"horizon too long", "GET", "/v1/forecast/interruption?horizon=60d&" + pool, "", nil, 400, engine.CodeInvalidArgument, "horizon"},
+		{"unknown model", "GET", "/v1/forecast/price?model=prophet&" + pool, "", nil, 400, engine.CodeInvalidArgument, "model"},
+		{"bad level", "GET", "/v1/forecast/interruption?level=abc&" + pool, "", nil, 400, engine.CodeInvalidArgument, "level"},
+		{"bad time", "GET", "/v1/prices?from=yesterday&" + pool, "", nil, 400, engine.CodeInvalidArgument, "from"},
+		{"to before from", "GET", "/v1/prices?from=2026-03-02&to=2026-03-01&" + pool, "", nil, 400, engine.CodeInvalidArgument, "to"},
+		{"bad resolution", "GET", "/v1/prices?resolution=5m&" + pool, "", nil, 400, engine.CodeInvalidArgument, "resolution"},
+		{"confidence 1", "GET", "/v1/recommend/bid?confidence=1&" + pool, "", nil, 400, engine.CodeInvalidArgument, "confidence"},
+		{"checkpoint without cost", "GET", "/v1/recommend/checkpoint?mtbf=5h", "", nil, 400, engine.CodeInvalidArgument, "checkpoint_cost"},
+		{"checkpoint without hazard", "GET", "/v1/recommend/checkpoint?checkpoint_cost=5m", "", nil, 400, engine.CodeInvalidArgument, "mtbf"},
+		{"checkpoint pool and mtbf", "GET", "/v1/recommend/checkpoint?checkpoint_cost=5m&mtbf=5h&" + pool, "", nil, 400, engine.CodeInvalidArgument, "mtbf"},
+		{"bad int", "GET", "/v1/pools?limit=ten", "", nil, 400, engine.CodeInvalidArgument, "limit"},
+		{"repeated param", "GET", "/v1/pools?limit=1&limit=2", "", nil, 400, engine.CodeInvalidArgument, "limit"},
+		{"unknown param", "GET", "/v1/pools?instance-type=p3.2xlarge", "", nil, 400, engine.CodeInvalidArgument, "instance-type"},
+		{"parity type unknown", "GET", "/v1/recommend/bid?parity_type=zz.large&" + pool, "", nil, 400, engine.CodeInvalidArgument, "parity_type"},
+		{"no fit", "GET", "/v1/recommend/placement?gpu_model=V100&min_gpu_memory_gib=80", "", nil, 422, engine.CodeUnprocessable, ""},
+		{"missing token", "POST", "/v1/events", "{}", nil, 401, engine.CodeUnauthenticated, ""},
+		{"wrong token", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Bearer tok2"}}, 401, engine.CodeUnauthenticated, ""},
+		{"basic auth", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Basic dG9rOg=="}}, 401, engine.CodeUnauthenticated, ""},
+		{"oversized body", "POST", "/v1/events", "[" + strings.Repeat(`{},`, 400) + "{}]", http.Header{"Authorization": {"Bearer tok"}}, 413, engine.CodeTooLarge, "body"},
+		{"empty body", "POST", "/v1/events", "  ", http.Header{"Authorization": {"Bearer tok"}}, 400, engine.CodeMalformedBody, "body"},
+		{"wrong method", "POST", "/v1/pools", "", nil, 405, engine.CodeMethodNotAllow, ""},
+		{"GET events", "GET", "/v1/events", "", nil, 405, engine.CodeMethodNotAllow, ""},
+		{"no route", "GET", "/v1/nothing", "", nil, 404, engine.CodeNotFound, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,7 +103,7 @@ func TestEventsPost(t *testing.T) {
 	// A batch with one malformed event stores nothing.
 	bad := "[" + eventJSON("b-1", "i-00b1", zone, typ, testNow.Add(-time.Hour)) + `, {"id": "b-2", "detail-type": "EC2 Spot Instance Interruption Warning", "time": "not a time"}]`
 	status, body := do(t, srv, "POST", "/v1/events", bad, auth)
-	if status != 400 || body["error"].(map[string]any)["code"] != CodeMalformedBody {
+	if status != 400 || body["error"].(map[string]any)["code"] != engine.CodeMalformedBody {
 		t.Fatalf("malformed batch: %d %v", status, body)
 	}
 	if n := count(); n != n0 {
@@ -177,9 +178,9 @@ func TestForecastsMatchTheirModels(t *testing.T) {
 	store := sharedSimStore(t)
 	svc := newTestService(t, store)
 	key := market.PoolKey{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1c", InstanceType: "g5.xlarge", Product: "Linux/UNIX"}
-	ref := PoolRef{Zone: key.Zone, InstanceType: key.InstanceType}
+	ref := engine.PoolRef{Zone: key.Zone, InstanceType: key.InstanceType}
 
-	pf, err := svc.PriceForecast(ctx, PriceForecastRequest{Pool: ref, Horizon: 48 * time.Hour})
+	pf, err := svc.PriceForecast(ctx, engine.PriceForecastRequest{Pool: ref, Horizon: 48 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,11 +207,11 @@ func TestForecastsMatchTheirModels(t *testing.T) {
 		t.Errorf("source %q simulated %v", pf.Source, pf.Simulated)
 	}
 
-	hf, err := svc.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: ref})
+	hf, err := svc.InterruptionForecast(ctx, engine.InterruptionForecastRequest{Pool: ref})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hw, err := hazard.ForPool(ctx, store, key, testNow.Truncate(time.Minute), hazard.Options{})
+	hw, err := engine.HazardForPool(ctx, store, key, testNow.Truncate(time.Minute), hazard.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,46 +223,10 @@ func TestForecastsMatchTheirModels(t *testing.T) {
 	}
 }
 
-// TestBatchHazardsMatchForPool: placement's batched hazard inputs give
-// the forecasts hazard.ForPool gives pool by pool.
-func TestBatchHazardsMatchForPool(t *testing.T) {
-	ctx := context.Background()
-	store := sharedSimStore(t)
-	svc := New(store, Options{Now: clock})
-	var pools []storage.PoolInfo
-	for _, typ := range []string{"p3.2xlarge", "g4dn.xlarge", "m5.large"} {
-		ps, err := store.Pools(ctx, storage.PoolFilter{InstanceType: typ})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pools = append(pools, ps[:min(3, len(ps))]...)
-	}
-	now := testNow.Add(-36 * time.Hour) // a past origin: the price at now comes from the series
-	got, err := svc.hazards(ctx, pools, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(pools) {
-		t.Fatalf("%d forecasts for %d pools", len(got), len(pools))
-	}
-	for _, p := range pools {
-		want, err := hazard.ForPool(ctx, store, p.PoolKey, now, hazard.Options{Horizon: DefaultInterruptionHorizon, Level: DefaultLevel})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := got[p.PoolKey]
-		if g.Prior != want.Prior || g.Events != want.Events || g.SiblingEvents != want.SiblingEvents ||
-			math.Abs(g.ProbWithin(24*time.Hour)-want.ProbWithin(24*time.Hour)) > 1e-12 || g.Source != want.Source {
-			t.Errorf("%s: batch %q events %d/%d P24 %v, ForPool %q %d/%d %v", p.PoolKey, g.Prior, g.Events, g.SiblingEvents,
-				g.ProbWithin(24*time.Hour), want.Prior, want.Events, want.SiblingEvents, want.ProbWithin(24*time.Hour))
-		}
-	}
-}
-
 func TestPlacementRanksByCost(t *testing.T) {
 	ctx := context.Background()
 	svc := newTestService(t, sharedSimStore(t))
-	res, err := svc.Placement(ctx, PlacementRequest{GPUModel: "A10G", Regions: []string{"us-east-1"}, K: 2})
+	res, err := svc.Placement(ctx, engine.PlacementRequest{GPUModel: "A10G", Regions: []string{"us-east-1"}, K: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,10 +252,10 @@ func TestPlacementRanksByCost(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	store := sharedSimStore(t)
-	svc := New(store, Options{Now: clock})
+	svc := newSvc(store, Options{Now: clock})
 	srv := httptest.NewServer(NewHandler(svc, HTTPOptions{}))
 	defer srv.Close()
-	if status, body := get(t, srv, "/readyz"); status != 503 || body["error"].(map[string]any)["code"] != CodeUnavailable {
+	if status, body := get(t, srv, "/readyz"); status != 503 || body["error"].(map[string]any)["code"] != engine.CodeUnavailable {
 		t.Errorf("before SetReady: %d %v", status, body)
 	}
 	if status, _ := get(t, srv, "/healthz"); status != 200 {
@@ -303,13 +268,13 @@ func TestReadiness(t *testing.T) {
 }
 
 func TestRequestTimeout(t *testing.T) {
-	svc := New(sharedSimStore(t), Options{Now: clock})
+	svc := newSvc(sharedSimStore(t), Options{Now: clock})
 	svc.SetReady(true)
 	srv := httptest.NewServer(NewHandler(svc, HTTPOptions{RequestTimeout: time.Nanosecond}))
 	defer srv.Close()
 	status, body := get(t, srv, "/v1/forecast/interruption?instance_type=p3.2xlarge&zone=us-east-1a")
 	e, _ := body["error"].(map[string]any)
-	if status != 503 || e["code"] != CodeUnavailable || e["message"] != "request timed out" {
+	if status != 503 || e["code"] != engine.CodeUnavailable || e["message"] != "request timed out" {
 		t.Fatalf("status %d body %v; want 503 request timed out", status, body)
 	}
 }
@@ -345,8 +310,8 @@ func TestPlacementWithoutCatalogue(t *testing.T) {
 	if n, _ := store.Counts(ctx); n["instance_types"] != 0 || n["prices"] == 0 {
 		t.Fatalf("store has %d catalogue rows, %d prices", n["instance_types"], n["prices"])
 	}
-	svc := New(store, Options{Now: clock})
-	res, err := svc.Placement(ctx, PlacementRequest{GPUModel: "v100", GPUsPerNode: 4})
+	svc := newSvc(store, Options{Now: clock})
+	res, err := svc.Placement(ctx, engine.PlacementRequest{GPUModel: "v100", GPUsPerNode: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spotcast/spotcast/market"
-	"github.com/spotcast/spotcast/storage"
 )
 
 // BacktestOptions configure a rolling-origin backtest.
@@ -30,8 +29,6 @@ type BacktestOptions struct {
 	// "seasonal_naive", "naive_pooled_quantiles" and "auto" are always
 	// added: they are the baselines and the selection.
 	Models []string
-	// Filter selects the stored pools Backtest evaluates.
-	Filter storage.PoolFilter
 	// MaxSeries, if > 0, evaluates a deterministic sample of that many
 	// series (chosen by hash of the pool key).
 	MaxSeries int

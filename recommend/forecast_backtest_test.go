@@ -1,6 +1,8 @@
 package recommend
 
 import (
+	"flag"
+	"math"
 	"testing"
 	"time"
 
@@ -42,38 +44,63 @@ func forecastWithSiblings(model string, all [][]market.PricePoint) Forecaster {
 	}
 }
 
-// TestBacktestBidForecastRealData is the acceptance check: over
-// the 2021 us-east-1 GPU pools, the realised share of runs whose price
-// stayed under the recommended max price is at least p - 1 point for p in
-// {0.9, 0.95, 0.99} and D in {1h, 8h, 24h, 7d}.
+// bidFull runs the forecast bid backtest over every 2021 GPU pool every
+// 3 days (about four minutes on two cores); without it the default run
+// takes a sample.
+var bidFull = flag.Bool("bidfull", false, "forecast bid backtest over every 2021 GPU pool (minutes)")
+
+// TestBacktestBidForecastRealData is the acceptance check of the bid:
+// over the 2021 us-east-1 GPU pools, the realised share of runs whose
+// price stayed under the recommended max price is at least p - 1 point
+// for p in {0.9, 0.95, 0.99} and D in {1h, 8h, 24h, 7d}. With -bidfull it
+// runs on every pool every 3 days (BENCHMARKS.md); by default on every
+// 8th pool once a week, where the bound is widened by three binomial
+// standard errors of the smaller sample.
 //
 // The forecaster sees each pool's siblings (forecastWithSiblings), as the
-// service's Forecaster does; without them the p = 0.99, D = 7d cell
-// realised about 0.978, because pools that never moved before the origin
-// then rose in every zone at once.
+// service's refit does (its residual pool per sibling group); without
+// them the p = 0.99, D = 7d cell realised about 0.978, because pools that
+// never moved before the origin then rose in every zone at once.
 func TestBacktestBidForecastRealData(t *testing.T) {
 	if testing.Short() {
-		t.Skip("real-data forecast backtest (about a minute); run without -short")
+		t.Skip("real-data forecast backtest; run without -short")
 	}
 	series := loadSpotHistory(t, gpuLinux)
 	cfg := bidGrid
 	cfg.Every = 72 * time.Hour
+	tolerance := func(c BidBacktestCell) float64 { return 0.01 }
+	if !*bidFull {
+		var sample [][]market.PricePoint
+		for i := 0; i < len(series); i += 8 {
+			sample = append(sample, series[i])
+		}
+		series = sample
+		cfg.Every = 7 * 24 * time.Hour
+		tolerance = func(c BidBacktestCell) float64 {
+			return 0.01 + 3*math.Sqrt(c.Confidence*(1-c.Confidence)/float64(max(c.Runs, 1)))
+		}
+	}
 	start := time.Now()
 	res, err := BacktestBid(series, forecastWithSiblings("", series), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logBidTable(t, "forecast auto", res)
-	t.Logf("forecast backtest took %v", time.Since(start).Round(time.Millisecond))
-	base, err := BacktestBid(series, pastWindows, cfg)
-	if err != nil {
-		t.Fatal(err)
+	t.Logf("forecast backtest of %d series took %v", len(series), time.Since(start).Round(time.Millisecond))
+	if *bidFull {
+		base, err := BacktestBid(series, pastWindows, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logBidTable(t, "past-windows baseline", base)
 	}
-	logBidTable(t, "past-windows baseline", base)
 	for _, c := range res.Cells {
 		d := time.Duration(c.RunLengthSeconds * float64(time.Second))
-		if !c.Pass {
-			t.Errorf("p=%.2f D=%v: realised %.4f < p - 0.01 over %d runs", c.Confidence, d, c.Realised, c.Runs)
+		if c.Runs == 0 {
+			t.Errorf("p=%.2f D=%v: no runs", c.Confidence, d)
+		}
+		if c.Realised < c.Confidence-tolerance(c) {
+			t.Errorf("p=%.2f D=%v: realised %.4f < p - %.4f over %d runs", c.Confidence, d, c.Realised, tolerance(c), c.Runs)
 		}
 	}
 }

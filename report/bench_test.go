@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"github.com/spotcast/spotcast/engine"
 	"testing"
 )
 
@@ -10,7 +11,7 @@ import (
 func BenchmarkGenerate(b *testing.B) {
 	_, st := simReport(b)
 	for b.Loop() {
-		if _, err := Generate(context.Background(), st, Options{Now: clock}); err != nil {
+		if _, err := Generate(context.Background(), engine.New(st, engine.Options{Now: clock}), Options{Now: clock}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,26 +5,25 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
-	"github.com/spotcast/spotcast/storage"
 )
 
 // profileMaxAge is hazard.Options.MaxAge's documented default: the window
 // the weekly profile and the pools' evidence come from.
 const profileMaxAge = 90 * 24 * time.Hour
 
-// hazards forecasts the interruption hazard of the report's pools with
-// the inputs hazard.ForPool reads, through one hazard.Batch: each cloud's
-// events are read once for all pools instead of twice per pool.
+// hazards forecasts the interruption hazard of the report's pools through
+// one engine.HazardBatch: each cloud's events are read once for all pools.
 type hazards struct {
-	batch *hazard.Batch
+	batch *engine.HazardBatch
 	now   time.Time
 	done  map[market.PoolKey]hazard.Forecast
 }
 
-func newHazards(st *storage.Store, now time.Time) *hazards {
-	return &hazards{batch: hazard.NewBatch(st, now, hazard.Options{}), now: now, done: map[market.PoolKey]hazard.Forecast{}}
+func newHazards(eng *engine.Engine, now time.Time) *hazards {
+	return &hazards{batch: eng.HazardBatch(now, hazard.Options{}), now: now, done: map[market.PoolKey]hazard.Forecast{}}
 }
 
 // forecast returns the pool's hazard forecast for the week from now, from
@@ -38,8 +37,8 @@ func (h *hazards) forecast(ctx context.Context, s *snapshot, p *poolSnap) (hazar
 	if err != nil {
 		return hazard.Forecast{}, err
 	}
-	price := p.price
-	in, err := h.batch.Inputs(ctx, hazard.PoolInput{Key: p.PoolKey, SpotPrice: &price, OnDemand: &od})
+	price := p.Price
+	in, err := h.batch.Inputs(ctx, engine.HazardInput{Key: p.PoolKey, SpotPrice: &price, OnDemand: &od})
 	if err != nil {
 		return hazard.Forecast{}, err
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"github.com/spotcast/spotcast/engine"
 	"image"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func simReport(t testing.TB) (Report, *storage.Store) {
 			return
 		}
 		sharedStore = s
-		sharedReport, sharedErr = Generate(ctx, s, Options{Now: clock})
+		sharedReport, sharedErr = Generate(ctx, engine.New(s, engine.Options{Now: clock}), Options{Now: clock})
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)

@@ -13,8 +13,9 @@ package report
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"github.com/spotcast/spotcast/engine"
 	"slices"
 	"strings"
 	"time"
@@ -23,11 +24,10 @@ import (
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/recommend"
-	"github.com/spotcast/spotcast/storage"
 )
 
 // ErrEmptyStore: the store holds no price data to report on.
-var ErrEmptyStore = errors.New("store holds no price data")
+var ErrEmptyStore = engine.ErrEmptyStore
 
 // Defaults of Options.
 const (
@@ -99,15 +99,19 @@ func (o Options) withDefaults() Options {
 
 // Workload is a job to recommend capacity for.
 type Workload struct {
-	Name            string        `json:"name"`
-	GPUModel        string        `json:"gpu_model,omitempty"`
-	MinGPUMemoryGiB float64       `json:"min_gpu_memory_gib,omitempty"`
-	GPUsPerNode     int           `json:"gpus_per_node"`
-	Nodes           int           `json:"nodes"`
-	Regions         []string      `json:"regions,omitempty"`
-	RunLength       time.Duration `json:"run_length"`
-	CheckpointCost  time.Duration `json:"checkpoint_cost"`
-	RestartCost     time.Duration `json:"restart_cost"`
+	Name string `json:"name"`
+	// Cloud whose pools are placed (default aws); the checkpoint policy
+	// follows its interruption notice.
+	Cloud           string   `json:"cloud"`
+	GPUModel        string   `json:"gpu_model,omitempty"`
+	MinGPUMemoryGiB float64  `json:"min_gpu_memory_gib,omitempty"`
+	GPUsPerNode     int      `json:"gpus_per_node"`
+	Nodes           int      `json:"nodes"`
+	Regions         []string `json:"regions,omitempty"`
+	// RunLength, CheckpointCost and RestartCost are in seconds in JSON.
+	RunLength      time.Duration `json:"run_length"`
+	CheckpointCost time.Duration `json:"checkpoint_cost"`
+	RestartCost    time.Duration `json:"restart_cost"`
 	// Confidence that the price stays under the max price (0: 0.95).
 	Confidence float64 `json:"confidence"`
 	// Utilisation: share of the month the fleet runs (0: 1).
@@ -117,7 +121,50 @@ type Workload struct {
 	Example bool `json:"example,omitempty"`
 }
 
+// workloadJSON is Workload as JSON: durations in seconds, like every
+// duration in spotcast's JSON.
+type workloadJSON struct {
+	Name            string   `json:"name"`
+	Cloud           string   `json:"cloud"`
+	GPUModel        string   `json:"gpu_model,omitempty"`
+	MinGPUMemoryGiB float64  `json:"min_gpu_memory_gib,omitempty"`
+	GPUsPerNode     int      `json:"gpus_per_node"`
+	Nodes           int      `json:"nodes"`
+	Regions         []string `json:"regions,omitempty"`
+	RunLength       float64  `json:"run_length"`
+	CheckpointCost  float64  `json:"checkpoint_cost"`
+	RestartCost     float64  `json:"restart_cost"`
+	Confidence      float64  `json:"confidence"`
+	Utilisation     float64  `json:"utilisation"`
+	Example         bool     `json:"example,omitempty"`
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// MarshalJSON writes the durations in seconds.
+func (w Workload) MarshalJSON() ([]byte, error) {
+	return json.Marshal(workloadJSON{Name: w.Name, Cloud: w.Cloud, GPUModel: w.GPUModel, MinGPUMemoryGiB: w.MinGPUMemoryGiB,
+		GPUsPerNode: w.GPUsPerNode, Nodes: w.Nodes, Regions: w.Regions, RunLength: w.RunLength.Seconds(),
+		CheckpointCost: w.CheckpointCost.Seconds(), RestartCost: w.RestartCost.Seconds(), Confidence: w.Confidence,
+		Utilisation: w.Utilisation, Example: w.Example})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (w *Workload) UnmarshalJSON(b []byte) error {
+	var j workloadJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*w = Workload{Name: j.Name, Cloud: j.Cloud, GPUModel: j.GPUModel, MinGPUMemoryGiB: j.MinGPUMemoryGiB, GPUsPerNode: j.GPUsPerNode,
+		Nodes: j.Nodes, Regions: j.Regions, RunLength: seconds(j.RunLength), CheckpointCost: seconds(j.CheckpointCost),
+		RestartCost: seconds(j.RestartCost), Confidence: j.Confidence, Utilisation: j.Utilisation, Example: j.Example}
+	return nil
+}
+
 func (w Workload) withDefaults() Workload {
+	if w.Cloud == "" {
+		w.Cloud = market.AWS
+	}
 	if w.GPUsPerNode <= 0 {
 		w.GPUsPerNode = 1
 	}
@@ -153,6 +200,9 @@ func (w Workload) Describe() string {
 		gpu += fmt.Sprintf(" with ≥%g GiB", w.MinGPUMemoryGiB)
 	}
 	s := fmt.Sprintf("%d node(s) × %d %s, %s runs", w.Nodes, w.GPUsPerNode, gpu, fmtDuration(w.RunLength))
+	if w.Cloud != market.AWS {
+		s += " on " + w.Cloud
+	}
 	if len(w.Regions) > 0 {
 		s += " in " + strings.Join(w.Regions, ", ")
 	}
@@ -274,7 +324,12 @@ type PoolForecast struct {
 	Resolution string         `json:"resolution"`
 	Model      string         `json:"model"`
 	Origin     time.Time      `json:"origin"`
-	LastPrice  float64        `json:"last_price_usd_per_hour"`
+	// Generated is when the forecast was made, DataUntil the newest price
+	// it read; Precomputed says it is the persisted refit's.
+	Generated   time.Time `json:"generated"`
+	DataUntil   time.Time `json:"data_until"`
+	Precomputed bool      `json:"precomputed"`
+	LastPrice   float64   `json:"last_price_usd_per_hour"`
 	// MeanNextWeek is the mean of the point forecasts; Lo80 and Hi80 the
 	// 80% band at the last step.
 	MeanNextWeek float64         `json:"mean_next_week_usd_per_hour"`
@@ -412,15 +467,15 @@ type FreshnessSection struct {
 // Generate computes a report from the store. It returns ErrEmptyStore
 // (wrapped) when the store holds no prices; a workload nothing satisfies
 // or a failed backtest is reported in its section, not as an error.
-func Generate(ctx context.Context, st *storage.Store, opts Options) (Report, error) {
+func Generate(ctx context.Context, eng *engine.Engine, opts Options) (Report, error) {
 	opts = opts.withDefaults()
 	start := time.Now()
 	now := opts.Now().UTC()
-	r := Report{Title: "spotcast report", Generated: now, Store: st.Path()}
+	r := Report{Title: "spotcast report", Generated: now, Store: eng.StorePath()}
 	if r.Store == "" {
 		r.Store = "(in memory)"
 	}
-	counts, err := st.Counts(ctx)
+	counts, err := eng.Counts(ctx)
 	if err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
@@ -428,37 +483,42 @@ func Generate(ctx context.Context, st *storage.Store, opts Options) (Report, err
 	if counts["prices"] == 0 {
 		return r, fmt.Errorf("report on %s: %w: load data first (spotcast ingest file|aws|sim)", r.Store, ErrEmptyStore)
 	}
-	snap, err := loadSnapshot(ctx, st, opts.AsOf, now, opts.MaxAge)
+	snap, err := loadSnapshot(ctx, eng, opts.AsOf, opts.MaxAge)
 	if err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 	r.AsOf = snap.asOf
-	if err := freshness(ctx, st, &r); err != nil {
+	if !opts.AsOf.IsZero() || now.Sub(snap.asOf) > staleAfter {
+		// A report of the past, or of a store whose data stopped: its
+		// forecasts start where the data does.
+		snap.forecastAsOf = snap.asOf
+	}
+	if err := freshness(ctx, eng, &r); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
-	hz := newHazards(st, snap.asOf)
+	hz := newHazards(eng, snap.asOf)
 
 	cheapest(ctx, &r, snap, hz, opts)
 	moves(&r, snap, opts)
 	watch := watchedPools(&r, snap, opts)
-	if err := forecasts(ctx, st, &r, snap, watch); err != nil {
+	if err := forecasts(ctx, eng, &r, snap, watch); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 	if err := interruptions(ctx, &r, snap, hz, watch); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
-	if err := recommendations(ctx, st, &r, snap, hz, opts); err != nil {
+	if err := recommendations(ctx, eng, &r, snap, opts); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 	savings(&r, snap, watch)
-	scorecard(ctx, st, &r, snap, watch, opts)
+	scorecard(ctx, eng, &r, snap, watch, opts)
 	if err := ctx.Err(); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 
 	srcs := map[string]bool{}
 	for _, p := range snap.pools {
-		srcs[p.source] = true
+		srcs[p.Source] = true
 	}
 	for s := range srcs {
 		r.Sources = append(r.Sources, s)

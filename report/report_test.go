@@ -3,7 +3,9 @@ package report
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"github.com/spotcast/spotcast/engine"
 	"image/png"
 	"math"
 	"slices"
@@ -132,8 +134,10 @@ func TestGenerateForecastsAndInterruptions(t *testing.T) {
 		if !(p.Lo80End < p.Hi80End) {
 			t.Errorf("%s: 80%% band %v-%v", p.Pool, p.Lo80End, p.Hi80End)
 		}
-		if !p.Origin.After(r.AsOf.Add(-time.Hour)) || p.Origin.After(r.AsOf) {
-			t.Errorf("%s: origin %s, as of %s", p.Pool, p.Origin, r.AsOf)
+		// Fresh data: the forecast is of now (the persisted refit's, or
+		// computed as of now), from the data up to the report's time.
+		if !p.Origin.After(r.AsOf.Add(-time.Hour)) || p.Origin.After(r.Generated) || p.DataUntil.After(r.AsOf) || p.Generated.IsZero() {
+			t.Errorf("%s: origin %s, data until %s, generated %s; report as of %s, generated %s", p.Pool, p.Origin, p.DataUntil, p.Generated, r.AsOf, r.Generated)
 		}
 	}
 	in := r.Interruptions
@@ -260,7 +264,7 @@ func TestGenerateEmptyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, err = Generate(context.Background(), st, Options{Now: clock})
+	_, err = Generate(context.Background(), engine.New(st, engine.Options{Now: clock}), Options{Now: clock})
 	if !errors.Is(err, ErrEmptyStore) || !strings.Contains(err.Error(), "load data first") {
 		t.Errorf("empty store: %v, want ErrEmptyStore with advice", err)
 	}
@@ -274,7 +278,7 @@ func TestWorkloadNothingSatisfies(t *testing.T) {
 		{Name: "l40s-eu", GPUModel: "L40S", Regions: []string{"eu-west-1"}}, // g6e is US-only in the simulator
 		{Name: "ok", GPUModel: "T4"},
 	}
-	r, err := Generate(context.Background(), st, Options{Now: clock, Workloads: ws, Backtest: &forecast.BacktestReport{}})
+	r, err := Generate(context.Background(), engine.New(st, engine.Options{Now: clock}), Options{Now: clock, Workloads: ws, Backtest: &forecast.BacktestReport{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,5 +296,23 @@ func TestWorkloadNothingSatisfies(t *testing.T) {
 	}
 	if n := strings.Count(string(html), `<p class="error">no pool satisfies`); n != 3 {
 		t.Errorf("HTML shows %d no-fit errors, want 3", n)
+	}
+}
+
+// Workload durations are seconds in JSON, and read back.
+func TestWorkloadJSONSeconds(t *testing.T) {
+	w := Workload{Name: "w", Cloud: "aws", GPUsPerNode: 8, Nodes: 1, RunLength: 24 * time.Hour, CheckpointCost: 5 * time.Minute, RestartCost: 90 * time.Second}
+	b, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"run_length":86400`, `"checkpoint_cost":300`, `"restart_cost":90`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	var back Workload
+	if err := json.Unmarshal(b, &back); err != nil || back.RunLength != w.RunLength || back.RestartCost != w.RestartCost || back.Name != "w" {
+		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }

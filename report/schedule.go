@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/spotcast/spotcast/config"
+	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/report/cron"
-	"github.com/spotcast/spotcast/storage"
 )
 
 // Retention says which report folders to keep. Both limits apply; zero
@@ -134,11 +134,11 @@ func WatchKeys(ws []config.WatchPool) ([]market.PoolKey, error) {
 // Produce generates a report, writes it under s.OutDir in s.Formats and
 // prunes old reports by s.Retention. opts.Workloads defaults to
 // s.Workloads.
-func (s Settings) Produce(ctx context.Context, st *storage.Store, opts Options) (Written, error) {
+func (s Settings) Produce(ctx context.Context, eng *engine.Engine, opts Options) (Written, error) {
 	if opts.Workloads == nil {
 		opts.Workloads = s.Workloads
 	}
-	r, err := Generate(ctx, st, opts)
+	r, err := Generate(ctx, eng, opts)
 	if err != nil {
 		return Written{}, err
 	}

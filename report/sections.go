@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/forecast"
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
@@ -26,8 +27,8 @@ const (
 	rankRun            = 24 * time.Hour
 )
 
-func freshness(ctx context.Context, st *storage.Store, r *Report) error {
-	rows, err := st.Freshness(ctx)
+func freshness(ctx context.Context, eng *engine.Engine, r *Report) error {
+	rows, err := eng.Freshness(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,8 +83,8 @@ func cheapest(ctx context.Context, r *Report, s *snapshot, hz *hazards, o Option
 	sec.Title = "Cheapest GPU pools"
 	byModel := map[string][]*poolSnap{}
 	for _, p := range s.pools {
-		if p.gpu {
-			byModel[p.typ.GPUModel] = append(byModel[p.typ.GPUModel], p)
+		if p.GPU {
+			byModel[p.Type.GPUModel] = append(byModel[p.Type.GPUModel], p)
 		}
 	}
 	models := make([]string, 0, len(byModel))
@@ -94,7 +95,7 @@ func cheapest(ctx context.Context, r *Report, s *snapshot, hz *hazards, o Option
 	var srcs []string
 	for _, m := range models {
 		ps := byModel[m]
-		slices.SortStableFunc(ps, func(a, b *poolSnap) int { return cmp.Compare(a.perGPU(), b.perGPU()) })
+		slices.SortStableFunc(ps, func(a, b *poolSnap) int { return cmp.Compare(a.PerGPU(), b.PerGPU()) })
 		var ranked []GPUPool
 		for i, p := range ps {
 			if i >= max(o.TopN, defaultCandidatesPerGPU) {
@@ -102,12 +103,12 @@ func cheapest(ctx context.Context, r *Report, s *snapshot, hz *hazards, o Option
 			}
 			g := gpuRow(p)
 			if od, _, err := s.onDemand(ctx, p); err == nil && od > 0 {
-				g.OnDemandPerGPU = od / float64(p.typ.GPUCount)
+				g.OnDemandPerGPU = od / float64(p.Type.GPUCount)
 			}
 			if i < o.TopN {
 				g.Rank = i + 1
 				sec.ByPrice = append(sec.ByPrice, g)
-				srcs = append(srcs, p.source)
+				srcs = append(srcs, p.Source)
 			}
 			f, err := hz.forecast(ctx, s, p)
 			if err != nil {
@@ -120,7 +121,7 @@ func cheapest(ctx context.Context, r *Report, s *snapshot, hz *hazards, o Option
 			if err != nil {
 				continue // no progress possible: not a candidate
 			}
-			c, err := recommend.Cost(recommend.CostInput{SpotPrice: p.price, UsefulGPUs: p.typ.GPUCount, OverheadRatio: cp.ExpectedOverheadRatio})
+			c, err := recommend.Cost(recommend.CostInput{SpotPrice: p.Price, UsefulGPUs: p.Type.GPUCount, OverheadRatio: cp.ExpectedOverheadRatio})
 			if err != nil {
 				continue
 			}
@@ -149,8 +150,8 @@ func cheapest(ctx context.Context, r *Report, s *snapshot, hz *hazards, o Option
 }
 
 func gpuRow(p *poolSnap) GPUPool {
-	return GPUPool{GPUModel: p.typ.GPUModel, Pool: p.PoolKey, Resolution: p.Resolution, GPUs: p.typ.GPUCount, GPUMemoryGiB: p.typ.GPUMemoryGiB,
-		PriceUSDPerHour: p.price, PricePerGPUHour: p.perGPU(), PriceTime: p.priceAt, Source: p.source}
+	return GPUPool{GPUModel: p.Type.GPUModel, Pool: p.PoolKey, Resolution: p.Resolution, GPUs: p.Type.GPUCount, GPUMemoryGiB: p.Type.GPUMemoryGiB,
+		PriceUSDPerHour: p.Price, PricePerGPUHour: p.PerGPU(), PriceTime: p.PriceTime, Source: p.Source}
 }
 
 // moves lists the biggest relative price changes over 24 h and 7 d,
@@ -163,12 +164,12 @@ func moves(r *Report, s *snapshot, o Options) {
 		var out []Move
 		for _, p := range s.pools {
 			f := from(p)
-			if f <= 0 || p.price <= 0 || f == p.price {
+			if f <= 0 || p.Price <= 0 || f == p.Price {
 				continue
 			}
-			m := Move{Pool: p.PoolKey, Resolution: p.Resolution, From: f, To: p.price, Change: p.price/f - 1, Source: p.source}
-			if p.gpu {
-				m.GPUModel = p.typ.GPUModel
+			m := Move{Pool: p.PoolKey, Resolution: p.Resolution, From: f, To: p.Price, Change: p.Price/f - 1, Source: p.Source}
+			if p.GPU {
+				m.GPUModel = p.Type.GPUModel
 			}
 			out = append(out, m)
 		}
@@ -181,8 +182,8 @@ func moves(r *Report, s *snapshot, o Options) {
 		}
 		return out
 	}
-	sec.Day = pick(func(p *poolSnap) float64 { return p.day })
-	sec.Week = pick(func(p *poolSnap) float64 { return p.week })
+	sec.Day = pick(func(p *poolSnap) float64 { return p.Day })
+	sec.Week = pick(func(p *poolSnap) float64 { return p.Week })
 	sec.Source = sourceList(srcs...)
 	sec.note("Change from the price in effect at %s (24 h) and %s (7 d) to the price at %s; pools without a price then, or without a change, are left out.",
 		s.asOf.Add(-24*time.Hour).Format("2006-01-02 15:04"), s.asOf.Add(-7*24*time.Hour).Format("2006-01-02 15:04"), s.asOf.Format("2006-01-02 15:04 MST"))
@@ -230,13 +231,12 @@ func watchedPools(r *Report, s *snapshot, o Options) []*poolSnap {
 }
 
 // forecasts makes each watched pool's 7-day price forecast.
-func forecasts(ctx context.Context, st *storage.Store, r *Report, s *snapshot, watch []*poolSnap) error {
+func forecasts(ctx context.Context, eng *engine.Engine, r *Report, s *snapshot, watch []*poolSnap) error {
 	sec := &r.Forecasts
-	fc := forecast.NewForecaster(st, forecast.Options{Now: func() time.Time { return r.Generated }, AsOf: s.asOf})
 	var srcs []string
 	for _, p := range watch {
-		horizon := DefaultForecastHorizon
-		f, err := fc.Forecast(ctx, p.PoolKey, horizon)
+		f, err := eng.PriceForecast(ctx, engine.PriceForecastRequest{Pool: engine.Ref(p.PoolKey), Resolution: p.Resolution,
+			Horizon: DefaultForecastHorizon, AsOf: s.forecastAsOf})
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -245,7 +245,7 @@ func forecasts(ctx context.Context, st *storage.Store, r *Report, s *snapshot, w
 			continue
 		}
 		pf := PoolForecast{Pool: p.PoolKey, Resolution: f.Resolution, Model: f.Chosen, Origin: f.Origin, LastPrice: f.LastPrice,
-			Steps: f.Steps, Source: f.Source, Note: f.Note}
+			Steps: f.Steps, Source: f.Source, Note: f.Note, Generated: f.ForecastGenerated, DataUntil: f.DataUntil, Precomputed: f.Precomputed}
 		for _, st := range f.Steps {
 			pf.MeanNextWeek += st.Mean
 		}
@@ -253,12 +253,13 @@ func forecasts(ctx context.Context, st *storage.Store, r *Report, s *snapshot, w
 			pf.MeanNextWeek /= float64(n)
 			pf.Lo80End, pf.Hi80End = f.QuantileAt(0.1, n-1), f.QuantileAt(0.9, n-1)
 		}
-		pts, err := st.SeriesOf(ctx, p.PoolKey, p.Resolution, f.Origin.Add(-14*24*time.Hour), f.Origin.Add(time.Nanosecond))
+		hist, err := eng.Prices(ctx, engine.PricesRequest{Pool: engine.Ref(p.PoolKey), Resolution: p.Resolution,
+			From: f.Origin.Add(-14 * 24 * time.Hour), To: f.Origin.Add(time.Nanosecond), Limit: engine.MaxPriceLimit})
 		if err != nil {
 			return fmt.Errorf("history of %s: %w", p.PoolKey, err)
 		}
-		for _, pt := range pts {
-			pf.History = append(pf.History, HistoryPoint{Time: pt.Time.UTC(), Price: pt.Price})
+		for _, pt := range hist.Points {
+			pf.History = append(pf.History, HistoryPoint{Time: pt.Time, Price: pt.Price})
 		}
 		sec.Pools = append(sec.Pools, pf)
 		srcs = append(srcs, f.Source)
@@ -339,19 +340,10 @@ func interruptions(ctx context.Context, r *Report, s *snapshot, hz *hazards, wat
 	return nil
 }
 
-// bidHorizon is the price forecast horizon a run of length run reads.
-func bidHorizon(run time.Duration) time.Duration {
-	for _, h := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
-		if run <= h {
-			return h
-		}
-	}
-	return min((run+24*time.Hour-1)/(24*time.Hour)*(24*time.Hour), 56*24*time.Hour)
-}
-
-// recommendations ranks pools for each workload and, for the best one,
-// sets a max price, a checkpoint interval and projects the month's cost.
-func recommendations(ctx context.Context, st *storage.Store, r *Report, s *snapshot, hz *hazards, o Options) error {
+// recommendations places each workload and, for its best pool, sets a
+// max price, a checkpoint interval and projects the month's cost
+// (engine.Workload).
+func recommendations(ctx context.Context, eng *engine.Engine, r *Report, s *snapshot, o Options) error {
 	sec := &r.Recommendations
 	sec.Title = "Recommendations"
 	ws := o.Workloads
@@ -361,7 +353,7 @@ func recommendations(ctx context.Context, st *storage.Store, r *Report, s *snaps
 	}
 	var srcs []string
 	for _, w := range ws {
-		res, err := recommendFor(ctx, st, s, hz, w)
+		res, err := recommendFor(ctx, eng, s, w, o)
 		if err != nil {
 			return err
 		}
@@ -369,136 +361,47 @@ func recommendations(ctx context.Context, st *storage.Store, r *Report, s *snaps
 		srcs = append(srcs, res.Source)
 	}
 	sec.Source = sourceList(srcs...)
-	sec.note("Placement: pools ranked by expected cost per useful GPU-hour (forecast price over the run × checkpoint/restart overhead under the forecast hazard), then a diversified set that avoids sharing zones and types. Max price: the lowest max price the price stays under for the whole run with the stated confidence (DrAFTS, Wolski & Brevik 2016). Checkpoint interval: Daly 2006 under the best pool's forecast hazard.")
+	sec.note("Placement: pools ranked by expected cost per useful GPU-hour (forecast price over the run × checkpoint/restart overhead under the forecast hazard, with the cloud's interruption notice), then a diversified set that avoids sharing zones and types. Max price: the lowest max price the price stays under for the whole run with the stated confidence (DrAFTS, Wolski & Brevik 2016). Checkpoint interval: Daly 2006 under the best pool's forecast hazard.")
 	return nil
 }
 
-func recommendFor(ctx context.Context, st *storage.Store, s *snapshot, hz *hazards, w Workload) (WorkloadResult, error) {
+func recommendFor(ctx context.Context, eng *engine.Engine, s *snapshot, w Workload, o Options) (WorkloadResult, error) {
 	w = w.withDefaults()
 	out := WorkloadResult{Workload: w, Description: w.Describe(), Source: "none"}
-	var pools []*poolSnap
-	for _, p := range s.pools {
-		if !p.gpu || p.Product != "" && p.Product != "Linux/UNIX" {
-			continue
-		}
-		if w.GPUModel != "" && !strings.Contains(strings.ToLower(p.typ.GPUModel), strings.ToLower(w.GPUModel)) {
-			continue
-		}
-		if len(w.Regions) > 0 && !slices.Contains(w.Regions, p.Region) {
-			continue
-		}
-		pools = append(pools, p)
-	}
-	// Bound the pools forecast: the cheapest per GPU first, among those
-	// whose type fits (the others are kept for the no-fit explanation).
-	fits := func(p *poolSnap) bool {
-		return p.typ.GPUMemoryGiB >= w.MinGPUMemoryGiB && p.typ.GPUCount >= w.GPUsPerNode
-	}
-	slices.SortStableFunc(pools, func(a, b *poolSnap) int {
-		fa, fb := fits(a), fits(b)
-		if fa != fb {
-			if fa {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.perGPU(), b.perGPU())
-	})
-	pools = pools[:min(len(pools), maxPlacementCandidates)]
-	horizon := bidHorizon(w.RunLength)
-	start := s.asOf
-	var cands []recommend.PoolCandidate
-	outlooks := map[market.PoolKey]*poolSnap{}
-	var srcs []string
-	for _, p := range pools {
-		pts, err := st.SeriesOf(ctx, p.PoolKey, p.Resolution, s.asOf.Add(-60*24*time.Hour), s.asOf.Add(time.Nanosecond))
-		if err != nil {
-			return out, fmt.Errorf("workload %q: %w", w.Name, err)
-		}
-		pf, err := forecast.ForecastSeries(pts, p.PoolKey, p.Resolution, horizon, forecast.Options{Model: forecast.ModelNaive, AsOf: s.asOf})
-		if err != nil {
-			continue // a pool without usable prices is no candidate
-		}
-		var hf *hazard.Forecast
-		if f, err := hz.forecast(ctx, s, p); err == nil {
-			hf = &f
-			srcs = append(srcs, f.Source)
-		} else if ctx.Err() != nil {
+	plan, err := eng.Workload(ctx, engine.WorkloadRequest{
+		PlacementRequest: engine.PlacementRequest{Cloud: w.Cloud, GPUModel: w.GPUModel, MinGPUMemoryGiB: w.MinGPUMemoryGiB,
+			GPUsPerNode: w.GPUsPerNode, Nodes: w.Nodes, Regions: w.Regions, RunLength: w.RunLength, CheckpointCost: w.CheckpointCost,
+			RestartCost: w.RestartCost, K: 3, MaxCandidates: maxPlacementCandidates, MaxStale: o.MaxAge, AsOf: s.forecastAsOf},
+		Confidence: w.Confidence, Utilisation: w.Utilisation})
+	if err != nil {
+		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		c := recommend.ForecastCandidate(p.PoolKey, p.typ, pf, hf, start, w.RunLength)
-		if c.OnDemand, _, err = s.onDemand(ctx, p); err != nil {
+		var ee *engine.Error
+		if !errors.As(err, &ee) || ee.Code == engine.CodeInternal {
 			return out, fmt.Errorf("workload %q: %w", w.Name, err)
 		}
-		cands = append(cands, c)
-		outlooks[p.PoolKey] = p
-		srcs = append(srcs, pf.Source)
-	}
-	out.Candidates = len(cands)
-	out.Source = sourceList(srcs...)
-	rw := recommend.Workload{GPUModel: w.GPUModel, MinGPUMemoryGiB: w.MinGPUMemoryGiB, GPUsPerNode: w.GPUsPerNode, Nodes: w.Nodes,
-		Regions: w.Regions, Start: start, RunLength: w.RunLength, CheckpointCost: w.CheckpointCost, RestartCost: w.RestartCost,
-		NoticeWindow: recommend.NoticeAWS, K: 3}
-	if len(cands) == 0 {
-		out.Error = fmt.Sprintf("no pool satisfies %s: no GPU pool with a recent price matches the GPU model and regions", out.Description)
+		out.Candidates = plan.Placement.Candidates
+		out.Error = "no pool satisfies " + out.Description + ": " + err.Error()
 		return out, nil
 	}
-	pl, err := recommend.Placement(rw, cands)
-	var nf *recommend.NoFitError
-	switch {
-	case errors.As(err, &nf):
-		out.Error = "no pool satisfies " + out.Description + ": " + nf.Error()
-		return out, nil
-	case err != nil:
-		out.Error = err.Error()
-		return out, nil
-	}
+	pl := plan.Placement
+	out.Candidates = pl.Candidates
+	out.Source = sourceList(pl.Source)
 	out.Placement = pl.Diversified
 	if len(out.Placement) == 0 {
 		out.Placement = pl.Ranked[:min(3, len(pl.Ranked))]
 	}
 	out.OnDemand = pl.OnDemand
-	if len(out.Placement) == 0 {
-		out.Error = "no pool satisfies " + out.Description
-		return out, nil
-	}
-	best := out.Placement[0]
-	p := outlooks[best.Pool]
-
-	// Max price for the best pool, from its auto-selected forecast.
-	pts, err := st.SeriesOf(ctx, p.PoolKey, p.Resolution, s.asOf.Add(-60*24*time.Hour), s.asOf.Add(time.Nanosecond))
-	if err != nil {
-		return out, fmt.Errorf("workload %q: %w", w.Name, err)
-	}
-	pf, err := forecast.ForecastSeries(pts, p.PoolKey, p.Resolution, horizon, forecast.Options{AsOf: s.asOf})
-	if err == nil {
-		bid, err := recommend.Bid(recommend.BidInput{Pool: p.PoolKey, RunLength: w.RunLength, Confidence: w.Confidence,
-			CurrentPrice: pf.LastPrice, OnDemand: p.onDemand, GPUCount: p.typ.GPUCount}, pf)
-		if err == nil {
-			out.MaxPrice = &bid
-		} else {
-			out.BidError = err.Error()
-		}
+	if plan.MaxPrice != nil {
+		out.MaxPrice = &plan.MaxPrice.BidResult
 	} else {
-		out.BidError = err.Error()
+		out.BidError = plan.BidError
 	}
-
-	// Checkpoint interval under the best pool's hazard.
-	if f, err := hz.forecast(ctx, s, p); err == nil {
-		cp, err := recommend.Checkpoint(recommend.CheckpointInput{CheckpointCost: w.CheckpointCost, RestartCost: w.RestartCost,
-			NoticeWindow: recommend.NoticeAWS, Hazard: recommend.HazardFromForecast(f, start.Add(2*w.RunLength+time.Hour)),
-			Start: start, RunLength: w.RunLength, Nodes: best.Instances})
-		if err == nil {
-			cp.Schedule = nil // the full schedule belongs in `spotcast recommend checkpoint`
-			out.Checkpoint = &cp
-		}
+	if plan.Checkpoint != nil {
+		out.Checkpoint = &plan.Checkpoint.CheckpointResult
 	}
-	// The month's cost of the fleet on the best pool.
-	cost, err := recommend.Cost(recommend.CostInput{SpotPrice: best.PriceUSDPerHour, OnDemand: p.onDemand, Instances: best.Instances,
-		UsefulGPUs: pl.UsefulGPUs, OverheadRatio: best.OverheadRatio, Utilisation: w.Utilisation})
-	if err == nil {
-		out.Cost = &cost
-	}
+	out.Cost = plan.Cost
 	return out, nil
 }
 
@@ -526,13 +429,13 @@ func savings(r *Report, s *snapshot, watch []*poolSnap) {
 		if p.onDemand <= 0 {
 			continue
 		}
-		row := SavingsRow{Name: p.PoolKey.String(), Kind: "pool", Pool: p.PoolKey, SpotUSDPerHour: p.price, OnDemandUSDPerHour: p.onDemand,
-			MonthlySpotUSD: p.price * recommend.HoursPerMonth, MonthlyOnDemandUSD: p.onDemand * recommend.HoursPerMonth,
-			Source: sourceList(p.source, p.odSource)}
+		row := SavingsRow{Name: p.PoolKey.String(), Kind: "pool", Pool: p.PoolKey, SpotUSDPerHour: p.Price, OnDemandUSDPerHour: p.onDemand,
+			MonthlySpotUSD: p.Price * recommend.HoursPerMonth, MonthlyOnDemandUSD: p.onDemand * recommend.HoursPerMonth,
+			Source: sourceList(p.Source, p.odSource)}
 		row.MonthlySavingsUSD = row.MonthlyOnDemandUSD - row.MonthlySpotUSD
 		row.SavingsRatio = row.MonthlySavingsUSD / row.MonthlyOnDemandUSD
 		sec.Rows = append(sec.Rows, row)
-		srcs = append(srcs, p.source, p.odSource)
+		srcs = append(srcs, p.Source, p.odSource)
 	}
 	for _, row := range sec.Rows {
 		sec.TotalSpotUSD += row.MonthlySpotUSD
@@ -549,12 +452,12 @@ func savings(r *Report, s *snapshot, watch []*poolSnap) {
 }
 
 // scorecard summarises the given backtest, or runs a small one.
-func scorecard(ctx context.Context, st *storage.Store, r *Report, s *snapshot, watch []*poolSnap, o Options) {
+func scorecard(ctx context.Context, eng *engine.Engine, r *Report, s *snapshot, watch []*poolSnap, o Options) {
 	sec := &r.Scorecard
 	sec.Title = "Forecast quality"
 	bt := o.Backtest
 	if bt == nil {
-		rep, err := smallBacktest(ctx, st, r, s, watch, o)
+		rep, err := smallBacktest(ctx, eng, r, s, watch, o)
 		if err != nil {
 			sec.Error = fmt.Sprintf("the backtest did not finish: %v", err)
 			if errors.Is(err, context.DeadlineExceeded) {
@@ -576,18 +479,18 @@ func scorecard(ctx context.Context, st *storage.Store, r *Report, s *snapshot, w
 	}
 	var srcs []string
 	for _, p := range s.pools {
-		srcs = append(srcs, p.source)
+		srcs = append(srcs, p.Source)
 	}
 	sec.Source = sourceList(srcs...)
 	sec.note("MASE: mean absolute error scaled by the in-sample one-step naive error (Hyndman & Koehler 2006); below 1 beats a naive one-step forecast in sample. MAE/naive: median over series of the model's error over the naive forecast's (below 1 is better). Coverage: share of outcomes inside the 80%% and 95%% intervals (PIT-randomised for ties); well calibrated intervals cover 0.80 and 0.95.")
 }
 
 // smallBacktest scores the price models on the watched pools and the
-// cheapest GPU pools: a 24 h forecast from each of the last seven days,
-// judged on the day that followed (forecast.BacktestSeries uses nothing
-// after an origin for its forecast). The residual pool is built from
-// these series alone, which keeps the run to seconds on any store.
-func smallBacktest(ctx context.Context, st *storage.Store, r *Report, s *snapshot, watch []*poolSnap, o Options) (forecast.BacktestReport, error) {
+// cheapest GPU pools (engine.BacktestPools: a 24 h forecast from each of
+// the last seven days, judged on the day that followed). The residual
+// pool is built from these series alone, which keeps the run to seconds
+// on any store.
+func smallBacktest(ctx context.Context, eng *engine.Engine, r *Report, s *snapshot, watch []*poolSnap, o Options) (forecast.BacktestReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.BacktestTimeout)
 	defer cancel()
 	pools := slices.Clone(watch)
@@ -600,24 +503,14 @@ func smallBacktest(ctx context.Context, st *storage.Store, r *Report, s *snapsho
 		pools = s.pools
 	}
 	pools = pools[:min(len(pools), o.BacktestSeries)]
-	const horizon = 24 * time.Hour
-	var series []forecast.Series
-	for _, p := range pools {
-		pts, err := st.SeriesOf(ctx, p.PoolKey, p.Resolution, s.asOf.Add(-60*24*time.Hour), s.asOf.Add(time.Nanosecond))
-		if err != nil {
-			return forecast.BacktestReport{}, err
-		}
-		g, err := forecast.ToGrid(pts, forecast.StepFor(p.Resolution), s.asOf)
-		if err != nil {
-			continue // no usable point
-		}
-		series = append(series, forecast.Series{Key: p.PoolKey, Resolution: p.Resolution, Grid: g})
+	keys := make([]market.PoolKey, len(pools))
+	for i, p := range pools {
+		keys[i] = p.PoolKey
 	}
-	if len(series) == 0 {
-		return forecast.BacktestReport{}, errors.New("no pool has usable prices")
+	rep, err := eng.BacktestPools(ctx, keys, engine.PoolBacktestOptions{End: s.asOf,
+		Models: []string{forecast.ModelNaive, forecast.ModelSeasonalDay, forecast.ModelSES}})
+	if err != nil {
+		return forecast.BacktestReport{}, err
 	}
-	to := s.asOf.Truncate(time.Hour).Add(-horizon)
-	return forecast.BacktestSeries(ctx, series, forecast.BacktestOptions{Horizon: horizon, To: to, From: to.Add(-6 * 24 * time.Hour),
-		Every: 24 * time.Hour, Models: []string{forecast.ModelNaive, forecast.ModelSeasonalDay, forecast.ModelSES}, Workers: 1,
-		Now: func() time.Time { return r.Generated }}, nil)
+	return *rep, nil
 }

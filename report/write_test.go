@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"github.com/spotcast/spotcast/engine"
 	"image/png"
 	"os"
 	"os/exec"
@@ -293,7 +294,7 @@ func TestSettingsProduceAndPrune(t *testing.T) {
 	if err := os.Mkdir(old, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.Produce(context.Background(), st, Options{Now: clock, Backtest: &forecastReportEmpty})
+	w, err := s.Produce(context.Background(), engine.New(st, engine.Options{Now: clock}), Options{Now: clock, Backtest: &forecastReportEmpty})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,6 +186,54 @@ CREATE TABLE import_journal (
 	pid     INTEGER NOT NULL
 );
 `,
+	// forecasts: the persisted forecasts of every pool. A refit writes one
+	// forecast_runs row and a pool_forecasts row per pool it fitted, in one
+	// transaction; a pool's served forecast is its row of the newest run
+	// that fitted it (older rows are deleted by the run that supersedes
+	// them). points, first_ts, last_ts and last_price are the pool's data
+	// when it was fitted (a later refit skips the pools whose data did not
+	// change); inputs fingerprints the interruption signals a run read.
+	// price, hazard and week hold the encoded price forecast (24 h), the
+	// interruption forecast (the coming week) and, for watched pools, the
+	// 168 h price forecast; error says why a pool could not be fitted.
+	`
+CREATE TABLE forecast_runs (
+	id                     BIGINT PRIMARY KEY,
+	started                TIMESTAMP NOT NULL,
+	finished               TIMESTAMP NOT NULL,
+	as_of                  TIMESTAMP NOT NULL,
+	kind                   VARCHAR NOT NULL,
+	price_model            VARCHAR NOT NULL,
+	hazard_model           VARCHAR NOT NULL,
+	price_horizon_seconds  BIGINT NOT NULL,
+	hazard_horizon_seconds BIGINT NOT NULL,
+	pools                  BIGINT NOT NULL,
+	refit                  BIGINT NOT NULL,
+	failed                 BIGINT NOT NULL,
+	seconds                DOUBLE NOT NULL,
+	inputs                 VARCHAR NOT NULL
+);
+CREATE TABLE pool_forecasts (
+	run_id     BIGINT NOT NULL,
+	pool_id    INTEGER NOT NULL,
+	generated  TIMESTAMP NOT NULL,
+	points     BIGINT NOT NULL,
+	first_ts   TIMESTAMP,
+	last_ts    TIMESTAMP,
+	last_price DOUBLE NOT NULL,
+	data_from  TIMESTAMP,
+	data_until TIMESTAMP,
+	source     VARCHAR NOT NULL,
+	simulated  BOOLEAN NOT NULL,
+	model      VARCHAR NOT NULL,
+	on_demand  DOUBLE NOT NULL,
+	od_source  VARCHAR NOT NULL,
+	error      VARCHAR NOT NULL,
+	price      BLOB,
+	hazard     BLOB,
+	week       BLOB
+);
+`,
 }
 
 // SchemaVersion is the schema version this code writes.

@@ -229,9 +229,14 @@ func (s *Store) Close() error {
 // Path is the file the store was opened on ("" for in-memory).
 func (s *Store) Path() string { return s.path }
 
-// DB exposes the underlying database for read-only ad-hoc SQL (reports,
-// notebooks' helpers). Writes must go through Import.
-func (s *Store) DB() *sql.DB { return s.db }
+// Ping checks that the store answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store %s: %w", s.name(), err)
+	}
+	return nil
+}
 
 // RunInfo describes one import for the ingest_runs table.
 type RunInfo struct {

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spotcast/spotcast/config"
+	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/forecast"
 	"github.com/spotcast/spotcast/forecast/hazard"
 	"github.com/spotcast/spotcast/market"
@@ -75,22 +75,23 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	default:
 		return fmt.Errorf("--resolution %q: want %s or %s", resolution, market.ResolutionChange, market.ResolutionDaily)
 	}
-	opts.Filter = storage.PoolFilter{Cloud: k.Cloud, Region: k.Region, Zone: k.Zone, InstanceType: k.InstanceType, Product: k.Product}
+	filter := storage.PoolFilter{Cloud: k.Cloud, Region: k.Region, Zone: k.Zone, InstanceType: k.InstanceType, Product: k.Product}
 	s, _, err := c.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	st := forecast.Store(s)
+	eng := engine.New(s, engine.Options{})
+	st := engine.SeriesStore(s)
 	if resolution != "" {
 		st = resolutionStore{s, resolution}
 	}
-	rep, err := forecast.Backtest(ctx, st, opts, e.stderr)
+	rep, err := engine.BacktestPrices(ctx, st, filter, opts, e.stderr)
 	if err != nil {
 		return fmt.Errorf("backtest: %w", err)
 	}
 	if !noInterruptions {
-		ev, err := interruptionBacktest(ctx, s, e, maxTraces)
+		ev, err := eng.BacktestInterruptions(ctx, maxTraces, e.stderr)
 		switch {
 		case err == nil:
 			rep.Interruption = ev
@@ -102,18 +103,19 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	}
 	var pb *recommend.PlacementBacktest
 	if placement {
-		res, err := placementBacktest(ctx, s, e, opts.Filter, resolution, run)
+		res, err := eng.BacktestPlacement(ctx, filter, resolution, run, e.stderr)
 		if err != nil {
 			return fmt.Errorf("backtest placement: %w", err)
 		}
 		pb = &res
 	}
-	sources, err := poolSources(ctx, s, opts.Filter)
+	sources, err := poolSources(ctx, s, filter)
 	if err != nil {
 		return err
 	}
 	if c.json {
-		return writeJSON(e.stdout, backtestOutput{rep, sources, slices.Contains(sources, market.SourceSimulated), pb})
+		return writeJSON(e.stdout, backtestOutput{BacktestReport: rep, Horizon: rep.Horizon.Seconds(), Sources: sources,
+			Simulated: slices.Contains(sources, market.SourceSimulated), Placement: pb})
 	}
 	if slices.Contains(sources, market.SourceSimulated) {
 		fmt.Fprintln(e.stdout, "SIMULATED data: these scores are of the simulated market, not of a real one.")
@@ -150,6 +152,8 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 // scored, so a reader can tell real history from the simulated market.
 type backtestOutput struct {
 	forecast.BacktestReport
+	// Horizon in seconds (the report's own is nanoseconds).
+	Horizon   float64                      `json:"horizon"`
 	Sources   []string                     `json:"sources"`
 	Simulated bool                         `json:"simulated"`
 	Placement *recommend.PlacementBacktest `json:"placement,omitempty"`
@@ -191,76 +195,4 @@ func (r resolutionStore) Pools(ctx context.Context, f storage.PoolFilter) ([]sto
 		}
 	}
 	return out, nil
-}
-
-// interruptionBacktest evaluates the hazard forecast on every stored
-// preemption trace: the events of one pool from one source (a trace file or
-// the user's EventBridge feed), with the advisor row in effect before the
-// trace began. Availability traces (capacity counts of instances not
-// actually held) are left out: they say when capacity could be had, not
-// when running instances were reclaimed.
-func interruptionBacktest(ctx context.Context, s *storage.Store, e env, maxTraces int) (hazard.Evaluation, error) {
-	events, err := s.Events(ctx, storage.EventFilter{})
-	if err != nil {
-		return hazard.Evaluation{}, err
-	}
-	// One trace per pool, source and observation span: trace files that
-	// share a base name (the same zone and type observed in different
-	// months) split at an observation-start that follows an
-	// observation-end.
-	type traceKey struct {
-		pool   market.PoolKey
-		source string
-	}
-	type span struct {
-		events   []market.Event
-		ended    bool
-		capacity bool
-	}
-	open := map[traceKey]*span{}
-	var spans []*span
-	for _, ev := range events {
-		k := traceKey{market.PoolKey{Cloud: ev.Cloud, Region: ev.Region, Zone: ev.Zone, InstanceType: ev.InstanceType}, ev.Source}
-		sp := open[k]
-		if sp == nil || (sp.ended && ev.Kind == market.EventObservationStart) {
-			sp = &span{}
-			open[k] = sp
-			spans = append(spans, sp)
-		}
-		sp.events = append(sp.events, ev)
-		sp.ended = sp.ended || ev.Kind == market.EventObservationEnd
-		sp.capacity = sp.capacity || ev.Kind == market.EventCapacity
-	}
-	var traces []hazard.Trace
-	for _, sp := range spans {
-		first := sp.events[0]
-		if sp.capacity || first.InstanceType == "" {
-			continue
-		}
-		pool := market.PoolKey{Cloud: first.Cloud, Region: first.Region, Zone: first.Zone, InstanceType: first.InstanceType}
-		tr := hazard.Trace{Pool: pool, Events: sp.events}
-		if a, err := s.Advisor(ctx, pool.Region, "Linux", pool.InstanceType, first.Time); err == nil {
-			tr.Advisor = &a
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return hazard.Evaluation{}, err
-		}
-		traces = append(traces, tr)
-	}
-	if len(traces) == 0 {
-		return hazard.Evaluation{}, hazard.ErrNoForecasts
-	}
-	if maxTraces > 0 && len(traces) > maxTraces {
-		// Every trace costs one forecast per hour observed; a long simulated
-		// fleet would take minutes. An even stride keeps zones and types mixed.
-		fmt.Fprintf(e.stderr, "backtest interruptions: evaluating %d of %d traces (--max-traces)\n", maxTraces, len(traces))
-		picked := make([]hazard.Trace, 0, maxTraces)
-		for i := 0; i < maxTraces; i++ {
-			picked = append(picked, traces[i*len(traces)/maxTraces])
-		}
-		traces = picked
-	}
-	start := time.Now()
-	return hazard.EvaluateTraces(traces, hazard.EvalOptions{Progress: func(done, total int) {
-		fmt.Fprintf(e.stderr, "backtest interruptions: %d/%d traces (%s)\n", done, total, time.Since(start).Round(time.Second))
-	}})
 }

@@ -111,3 +111,11 @@ func parseTime(flagName, s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("--%s %q: want RFC 3339 (2021-05-01T00:00:00Z) or a date (2021-05-01)", flagName, s)
 }
+
+// deprecatedAlias registers old as another name of the flag name: one
+// name per concept across the CLI, HTTP and gRPC (--run-length is
+// run_length), with the older name still accepted for the scripts that
+// use it.
+func deprecatedAlias(fs *flag.FlagSet, old, name string) {
+	fs.Var(fs.Lookup(name).Value, old, "deprecated: the former name of --"+name)
+}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/spotcast/spotcast/api"
 	"github.com/spotcast/spotcast/config"
+	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/recommend"
 )
@@ -23,24 +23,24 @@ func durationFlag(name, v string) (time.Duration, error) {
 	return d, nil
 }
 
-// service opens the store read-only and puts the shared service layer
-// (the one under the HTTP and gRPC APIs) on it.
-func (c *common) service(ctx context.Context) (*api.Service, func(), error) {
+// engine opens the store read-only and puts the application layer (the
+// one under the HTTP and gRPC APIs and the reports) on it.
+func (c *common) engine(ctx context.Context) (*engine.Engine, func(), error) {
 	s, _, err := c.open(ctx, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	return api.New(s, api.Options{}), func() { s.Close() }, nil
+	return engine.New(s, engine.Options{}), func() { s.Close() }, nil
 }
 
-// serviceAsOf parses --as-of and opens the service layer on the store.
-func (c *common) serviceAsOf(ctx context.Context, asOf string) (*api.Service, time.Time, func(), error) {
+// engineAsOf parses --as-of and opens the application layer on the store.
+func (c *common) engineAsOf(ctx context.Context, asOf string) (*engine.Engine, time.Time, func(), error) {
 	at, err := parseTime("as-of", asOf)
 	if err != nil {
 		return nil, at, nil, err
 	}
-	svc, done, err := c.service(ctx)
-	return svc, at, done, err
+	eng, done, err := c.engine(ctx)
+	return eng, at, done, err
 }
 
 func runForecast(ctx context.Context, e env, args []string) error {
@@ -64,21 +64,21 @@ func runForecast(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, at, done, err := c.serviceAsOf(ctx, asOf)
+	eng, at, done, err := c.engineAsOf(ctx, asOf)
 	if err != nil {
 		return err
 	}
 	defer done()
-	ref := api.Ref(k)
+	ref := engine.Ref(k)
 	switch kind {
 	case "price":
-		f, err := svc.PriceForecast(ctx, api.PriceForecastRequest{Pool: ref, Resolution: resolution, Horizon: h, Model: model, AsOf: at})
+		f, err := eng.PriceForecast(ctx, engine.PriceForecastRequest{Pool: ref, Resolution: resolution, Horizon: h, Model: model, AsOf: at})
 		if err != nil {
 			return err
 		}
 		return writeJSON(e.stdout, f)
 	case "interruption":
-		f, err := svc.InterruptionForecast(ctx, api.InterruptionForecastRequest{Pool: ref, Horizon: h, AsOf: at})
+		f, err := eng.InterruptionForecast(ctx, engine.InterruptionForecastRequest{Pool: ref, Horizon: h, AsOf: at})
 		if err != nil {
 			return err
 		}
@@ -108,9 +108,10 @@ func runRecommendBid(ctx context.Context, e env, args []string) error {
 	var k market.PoolKey
 	var run, parity, asOf string
 	var p float64
-	fs := newFlags(e, "recommend bid", "recommend bid --zone Z|--region R --instance-type T [--run 8h] [--confidence 0.95] [--parity-type T] [--json]", &c)
+	fs := newFlags(e, "recommend bid", "recommend bid --zone Z|--region R --instance-type T [--run-length 8h] [--confidence 0.95] [--parity-type T] [--json]", &c)
 	poolFlags(fs, &k)
-	fs.StringVar(&run, "run", "8h", "run length the instance must keep running")
+	fs.StringVar(&run, "run-length", "8h", "run length the instance must keep running")
+	deprecatedAlias(fs, "run", "run-length")
 	fs.Float64Var(&p, "confidence", 0.95, "probability wanted that the spot price stays under the max price for the whole run, in (0,1)")
 	fs.StringVar(&parity, "parity-type", "", "cap the max price at this instance type's on-demand price per GPU")
 	fs.StringVar(&asOf, "as-of", "", "forecast origin (default now)")
@@ -123,16 +124,16 @@ func runRecommendBid(ctx context.Context, e env, args []string) error {
 	if p <= 0 || p >= 1 {
 		return fmt.Errorf("--confidence %v: must be in (0,1), e.g. 0.95", p)
 	}
-	d, err := durationFlag("run", run)
+	d, err := durationFlag("run-length", run)
 	if err != nil {
 		return err
 	}
-	svc, at, done, err := c.serviceAsOf(ctx, asOf)
+	eng, at, done, err := c.engineAsOf(ctx, asOf)
 	if err != nil {
 		return err
 	}
 	defer done()
-	r, err := svc.Bid(ctx, api.BidRequest{Pool: api.Ref(k), RunLength: d, Confidence: p, ParityType: parity, AsOf: at})
+	r, err := eng.Bid(ctx, engine.BidRequest{Pool: engine.Ref(k), RunLength: d, Confidence: p, ParityType: parity, AsOf: at})
 	if err != nil {
 		return err
 	}
@@ -150,9 +151,11 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&delta, "checkpoint-cost", "", "time to write one checkpoint (required)")
 	fs.StringVar(&restart, "restart-cost", "", "time to restart from a checkpoint")
 	fs.StringVar(&mtbf, "mtbf", "", "mean time between interruptions; instead of a pool's forecast hazard")
-	fs.StringVar(&notice, "notice", "", "interruption notice window (default: the cloud's, 120s on AWS, 30s on GCP and Azure)")
+	fs.StringVar(&notice, "notice-window", "", "interruption notice window (default: the cloud's, 120s on AWS, 30s on GCP and Azure)")
+	deprecatedAlias(fs, "notice", "notice-window")
 	fs.Float64Var(&missed, "missed-notice-share", 1, "share of interruptions whose notice is missed or too short for an emergency checkpoint, 0-1 (1: rely on periodic checkpoints only)")
-	fs.StringVar(&run, "run", "", "run length (default: the forecast horizon)")
+	fs.StringVar(&run, "run-length", "", "run length (default: the forecast horizon)")
+	deprecatedAlias(fs, "run", "run-length")
 	fs.IntVar(&nodes, "nodes", 1, "nodes in the job (any one's interruption stops it)")
 	fs.StringVar(&asOf, "as-of", "", "forecast origin (default now)")
 	if err := parse(fs, args, false); err != nil {
@@ -164,7 +167,7 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 	if missed < 0 || missed > 1 {
 		return fmt.Errorf("--missed-notice-share %v: must be in [0,1]", missed)
 	}
-	req := api.CheckpointRequest{MissedNoticeShare: missed, Nodes: nodes}
+	req := engine.CheckpointRequest{MissedNoticeShare: missed, Nodes: nodes}
 	var err error
 	if req.CheckpointCost, err = durationFlag("checkpoint-cost", delta); err != nil {
 		return err
@@ -175,13 +178,13 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 	if req.MTBF, err = durationFlag("mtbf", mtbf); err != nil {
 		return err
 	}
-	if req.RunLength, err = durationFlag("run", run); err != nil {
+	if req.RunLength, err = durationFlag("run-length", run); err != nil {
 		return err
 	}
 	if notice != "" {
 		w, err := config.ParseDuration(notice)
 		if err != nil || w < 0 {
-			return fmt.Errorf("--notice %q: want a duration such as 120s", notice)
+			return fmt.Errorf("--notice-window %q: want a duration such as 120s", notice)
 		}
 		req.NoticeWindow = &w
 	}
@@ -194,20 +197,17 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 	if req.MTBF > 0 && k.InstanceType != "" {
 		return fmt.Errorf("give --mtbf or a pool, not both")
 	}
-	var svc *api.Service
+	eng := engine.New(nil, engine.Options{}) // a constant hazard needs no store
 	if k.InstanceType != "" {
-		ref := api.Ref(k)
+		ref := engine.Ref(k)
 		req.Pool = &ref
 		var done func()
-		if svc, done, err = c.service(ctx); err != nil {
+		if eng, done, err = c.engine(ctx); err != nil {
 			return err
 		}
 		defer done()
-	} else {
-		// A constant hazard needs no store.
-		svc = api.New(nil, api.Options{})
 	}
-	r, err := svc.Checkpoint(ctx, req)
+	r, err := eng.Checkpoint(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -216,39 +216,44 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 
 func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	var c common
-	var req api.PlacementRequest
+	var req engine.WorkloadRequest
 	var regions, run, delta, restart, asOf, epoch string
-	var utilisation float64
-	fs := newFlags(e, "recommend placement", "recommend placement (--gpu-model M | --min-gpu-memory GiB) [--gpus-per-node N] [--nodes N] [--regions a,b] [--run 24h] [--json]", &c)
+	fs := newFlags(e, "recommend placement", "recommend placement (--gpu-model M | --min-gpu-memory-gib GiB) [--gpus-per-node N] [--nodes N] [--regions a,b] [--run-length 24h] [--json]", &c)
 	fs.StringVar(&req.Cloud, "cloud", "aws", "cloud")
 	fs.StringVar(&req.Product, "product", "", "product description (default Linux/UNIX)")
 	fs.StringVar(&req.GPUModel, "gpu-model", "", "GPU model, e.g. A100, H100, L40S")
-	fs.Float64Var(&req.MinGPUMemoryGiB, "min-gpu-memory", 0, "minimum memory per GPU in GiB (e.g. 48 for a 24B model in bf16)")
+	fs.Float64Var(&req.MinGPUMemoryGiB, "min-gpu-memory-gib", 0, "minimum memory per GPU in GiB (e.g. 48 for a 24B model in bf16)")
+	deprecatedAlias(fs, "min-gpu-memory", "min-gpu-memory-gib")
 	fs.IntVar(&req.GPUsPerNode, "gpus-per-node", 1, "GPUs each node needs")
 	fs.IntVar(&req.Nodes, "nodes", 1, "nodes")
 	fs.StringVar(&regions, "regions", "", "comma-separated allowed regions (default: all)")
-	fs.StringVar(&run, "run", "24h", "run length")
+	fs.StringVar(&run, "run-length", "24h", "run length")
+	deprecatedAlias(fs, "run", "run-length")
 	fs.StringVar(&delta, "checkpoint-cost", "5m", "time to write one checkpoint")
 	fs.StringVar(&restart, "restart-cost", "10m", "time to restart from a checkpoint")
 	fs.IntVar(&req.K, "k", 3, "pools in the diversified set")
 	fs.StringVar(&asOf, "as-of", "", "forecast origin (default now)")
 	fs.StringVar(&epoch, "epoch-time", "", "compute time of one training epoch without interruptions, for the cost per epoch")
-	fs.Float64Var(&utilisation, "utilisation", 1, "share of the month the fleet runs, for the monthly projection, (0,1]")
+	fs.Float64Var(&req.Confidence, "confidence", 0.95, "probability wanted that the spot price stays under the max price for the whole run, in (0,1)")
+	fs.Float64Var(&req.Utilisation, "utilisation", 1, "share of the month the fleet runs, for the monthly projection, (0,1]")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	if utilisation <= 0 || utilisation > 1 {
-		return fmt.Errorf("--utilisation %v: must be in (0,1]", utilisation)
+	if req.Utilisation <= 0 || req.Utilisation > 1 {
+		return fmt.Errorf("--utilisation %v: must be in (0,1]", req.Utilisation)
+	}
+	if req.Confidence <= 0 || req.Confidence >= 1 {
+		return fmt.Errorf("--confidence %v: must be in (0,1), e.g. 0.95", req.Confidence)
 	}
 	if req.GPUModel == "" && req.MinGPUMemoryGiB <= 0 {
-		return fmt.Errorf("give --gpu-model or --min-gpu-memory")
+		return fmt.Errorf("give --gpu-model or --min-gpu-memory-gib")
 	}
 	if req.GPUsPerNode <= 0 || req.Nodes <= 0 || req.K <= 0 {
 		return fmt.Errorf("--gpus-per-node, --nodes and --k must be > 0")
 	}
 	req.Regions = splitList(regions)
 	var err error
-	if req.RunLength, err = durationFlag("run", run); err != nil {
+	if req.RunLength, err = durationFlag("run-length", run); err != nil {
 		return err
 	}
 	if req.CheckpointCost, err = durationFlag("checkpoint-cost", delta); err != nil {
@@ -257,42 +262,36 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	if req.RestartCost, err = durationFlag("restart-cost", restart); err != nil {
 		return err
 	}
-	svc, at, done, err := c.serviceAsOf(ctx, asOf)
+	if req.EpochTime, err = durationFlag("epoch-time", epoch); err != nil {
+		return err
+	}
+	eng, at, done, err := c.engineAsOf(ctx, asOf)
 	if err != nil {
 		return err
 	}
 	defer done()
 	req.AsOf = at
-	epochTime, err := durationFlag("epoch-time", epoch)
+	plan, err := eng.Workload(ctx, req)
 	if err != nil {
 		return err
 	}
-	r, err := svc.Placement(ctx, req)
-	if err != nil {
-		return err
+	out := placementOutput{PlacementResponse: plan.Placement, Cost: plan.Cost, BidError: plan.BidError}
+	if plan.MaxPrice != nil {
+		out.MaxPrice = &plan.MaxPrice.BidResult
 	}
-	out := placementOutput{PlacementResponse: r}
-	if len(r.Ranked) > 0 {
-		// Cost monitoring for the top-ranked pool: the monthly projection
-		// and savings against the same type on demand.
-		top := r.Ranked[0]
-		in := recommend.CostInput{SpotPrice: top.PriceUSDPerHour, Instances: top.Instances, UsefulGPUs: r.UsefulGPUs,
-			OverheadRatio: top.OverheadRatio, Utilisation: utilisation, EpochTime: epochTime}
-		if top.OnDemandCostPerUsefulGPUHr > 0 && top.Instances > 0 {
-			in.OnDemand = top.OnDemandCostPerUsefulGPUHr * float64(r.UsefulGPUs) / float64(top.Instances)
-		}
-		c, err := recommend.Cost(in)
-		if err != nil {
-			return fmt.Errorf("cost of %s: %w", top.Pool, err)
-		}
-		out.Cost = &c
+	if plan.Checkpoint != nil {
+		out.Checkpoint = &plan.Checkpoint.CheckpointResult
 	}
 	return writeJSON(e.stdout, out)
 }
 
-// placementOutput is a placement with the cost projection of its
-// top-ranked pool.
+// placementOutput is a placement with, for the first pool of the
+// recommended set, the month's cost projection, the max price and the
+// fleet's checkpoint policy.
 type placementOutput struct {
-	api.PlacementResponse
-	Cost *recommend.CostResult `json:"cost,omitempty"`
+	engine.PlacementResponse
+	Cost       *recommend.CostResult       `json:"cost,omitempty"`
+	MaxPrice   *recommend.BidResult        `json:"max_price,omitempty"`
+	BidError   string                      `json:"max_price_error,omitempty"`
+	Checkpoint *recommend.CheckpointResult `json:"checkpoint,omitempty"`
 }

@@ -50,6 +50,7 @@ func commands() []command {
 		{"prices", "a pool's price points in time order", runPrices},
 		{"export", "export parquet --out DIR", runExport},
 		{"verify", "check that every row belongs to a committed import (--repair removes the rest)", runVerify},
+		{"refit", "fit every pool's forecasts and persist them (serve answers from them)", runRefit},
 		{"forecast", "a pool's price or interruption forecast", runForecast},
 		{"recommend", "recommend bid | checkpoint | placement", runRecommend},
 		{"backtest", "rolling-origin backtest of the price and interruption forecasts", runBacktest},

@@ -113,10 +113,11 @@ func runPools(ctx context.Context, e env, args []string) error {
 	var c common
 	var k market.PoolKey
 	var f storage.PoolFilter
-	fs := newFlags(e, "pools", "pools [--db PATH] [--region R] [--instance-type T] [--gpu-model M] [--min-gpu-memory GiB] [--json]", &c)
+	fs := newFlags(e, "pools", "pools [--db PATH] [--region R] [--instance-type T] [--gpu-model M] [--min-gpu-memory-gib GiB] [--json]", &c)
 	poolFlags(fs, &k)
 	fs.StringVar(&f.GPUModel, "gpu-model", "", "GPU model, e.g. A100 (case-insensitive)")
-	fs.Float64Var(&f.MinGPUMemoryGiB, "min-gpu-memory", 0, "minimum memory per GPU in GiB")
+	fs.Float64Var(&f.MinGPUMemoryGiB, "min-gpu-memory-gib", 0, "minimum memory per GPU in GiB")
+	deprecatedAlias(fs, "min-gpu-memory", "min-gpu-memory-gib")
 	fs.IntVar(&f.Limit, "limit", 0, "at most this many pools (0: all)")
 	if err := parse(fs, args, false); err != nil {
 		return err

@@ -68,12 +68,21 @@ func TestForecastAndBidOnSim(t *testing.T) {
 	if !strings.Contains(out, `"simulated"`) {
 		t.Errorf("interruption forecast lacks the simulated source:\n%.600s", out)
 	}
-	out, _, err = spotcast(t, "", append([]string{"recommend", "bid", "--db", db, "--json", "--run", "8h", "--confidence", "0.9"}, pool...)...)
+	out, _, err = spotcast(t, "", append([]string{"recommend", "bid", "--db", db, "--json", "--run-length", "8h", "--confidence", "0.9"}, pool...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "max price below the current spot price") {
-		t.Errorf("bid output does not warn about max prices below the spot price:\n%.800s", out)
+	if !strings.Contains(out, "max price below the current spot price") || !strings.Contains(out, `"run_length_seconds": 28800`) {
+		t.Errorf("bid output does not warn about max prices below the spot price or lacks the run length:\n%.800s", out)
+	}
+	// The former flag name still works, with the same answer.
+	old, _, err := spotcast(t, "", append([]string{"recommend", "bid", "--db", db, "--json", "--run", "8h", "--confidence", "0.9"}, pool...)...)
+	var a, b struct {
+		Run      float64 `json:"run_length_seconds"`
+		MaxPrice float64 `json:"max_price_usd_per_hour"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &a) != nil || json.Unmarshal([]byte(old), &b) != nil || a != b || a.MaxPrice <= 0 {
+		t.Errorf("--run 8h (deprecated alias) gives %+v, --run-length 8h %+v (%v)", b, a, err)
 	}
 	out, _, err = spotcast(t, "", "recommend", "placement", "--db", db, "--json", "--gpu-model", "V100", "--epoch-time", "2h", "--utilisation", "0.5")
 	if err != nil {

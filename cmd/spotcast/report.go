@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/spotcast/spotcast/engine"
 	"path/filepath"
 
 	"github.com/spotcast/spotcast/report"
@@ -47,7 +48,7 @@ func runReport(ctx context.Context, e env, args []string) error {
 	}
 	defer s.Close()
 	fmt.Fprintf(e.stderr, "report: generating from %s\n", s.Path())
-	w, err := set.Produce(ctx, s, opts)
+	w, err := set.Produce(ctx, engine.New(s, engine.Options{}), opts)
 	if err != nil {
 		return err
 	}

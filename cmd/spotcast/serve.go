@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spotcast/spotcast/api"
 	"github.com/spotcast/spotcast/config"
+	"github.com/spotcast/spotcast/engine"
 	"github.com/spotcast/spotcast/ingest/awsapi"
 	"github.com/spotcast/spotcast/ingest/sim"
 	"github.com/spotcast/spotcast/market"
@@ -22,9 +24,9 @@ import (
 	"github.com/spotcast/spotcast/storage"
 )
 
-// demoWatchPools is how many simulated pools --demo watches when the
-// config names none.
-const demoWatchPools = 6
+// defaultWatchPools bounds the pools watched when the config names none
+// (one per GPU model).
+const defaultWatchPools = 12
 
 // backtestEvery spaces the forecast-quality backtests of the watched pools.
 const backtestEvery = 6 * time.Hour
@@ -42,7 +44,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&tlsCert, "tls-cert", "", "TLS certificate `file` (with --tls-key: serve HTTPS)")
 	fs.StringVar(&tlsKey, "tls-key", "", "TLS key `file`")
 	fs.StringVar(&ingestEvery, "ingest-every", "", "scheduled AWS ingest period, e.g. 10m; 0 turns it off (default: serve.ingest_every)")
-	fs.StringVar(&refitEvery, "refit-every", "", "forecast refit period of the watched pools, e.g. 1h (default: serve.refit_every)")
+	fs.StringVar(&refitEvery, "refit-every", "", "period of the refit of every pool whose data changed, e.g. 1h (default: serve.refit_every)")
 	fs.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.Uint64Var(&simCfg.Seed, "demo-seed", 1, "simulator seed for --demo")
 	fs.IntVar(&simCfg.Days, "demo-days", sim.DefaultDays, "days of simulated history for --demo")
@@ -91,7 +93,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := api.NewMetrics(reg)
-	svc := api.New(store, api.Options{Logger: log})
+	eng := engine.New(store, engine.Options{Logger: log})
+	svc := api.New(eng, api.Options{Logger: log})
 	reg.MustRegister(api.NewCollector(svc))
 	handler := api.NewHandler(svc, api.HTTPOptions{AuthToken: sc.AuthToken, Metrics: metrics,
 		MetricsHandler: api.Handler(reg), Logger: log})
@@ -152,31 +155,59 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 		log.Warn("DEMO MODE: simulated market loaded", "pools", sum.Pools, "prices", sum.Prices, "events", sum.Events,
 			"rows_stored", st.Stored(), "duration_ms", time.Since(start).Milliseconds())
-	} else if j, ok := awsJob(jobCtx, cfg.AWS, sc.IngestEvery, svc, metrics, log); ok {
-		jobs = append(jobs, j)
+	}
+	// The forecasts persisted by the last refit: served at once after a
+	// restart; until the first refit, forecasts are computed on demand.
+	if n, err := eng.Load(jobCtx); err != nil {
+		stopServers()
+		return err
+	} else if run, _, ok := eng.ServedRun(); ok {
+		log.Info("serving the persisted forecasts", "pools", n, "run", run.ID, "as_of", run.AsOf.Format(time.RFC3339))
+	} else {
+		log.Info("no persisted forecasts yet: they are computed on demand until the first refit")
+	}
+	// A refit runs on its schedule and after every ingest (the scheduled
+	// AWS ingest, posted events), fitting only what changed.
+	refitNow := make(chan struct{}, 1)
+	ingested := func() {
+		select {
+		case refitNow <- struct{}{}:
+		default: // a refit is already due
+		}
+	}
+	svc.OnIngest(ingested)
+	if !demo {
+		if j, ok := awsJob(jobCtx, cfg.AWS, sc.IngestEvery, svc, metrics, log, ingested); ok {
+			jobs = append(jobs, j)
+		}
 	}
 
-	watch, err := watchList(jobCtx, cfg.Watch, demo, store)
+	watch, err := watchList(jobCtx, cfg.Watch, eng, log)
 	if err != nil {
 		stopServers()
 		return err
 	}
 	svc.SetWatch(watch)
+	jobs = append(jobs, api.Job{Name: "refit", Every: sc.RefitEvery, AtStart: true, Trigger: refitNow, Run: func(ctx context.Context) error {
+		res, err := eng.Refit(ctx, engine.RefitOptions{Changed: true, Week: watch})
+		if err != nil {
+			return err
+		}
+		log.Info("refit", "run", res.RunID, "pools", res.Pools, "refit", res.Refit, "kept", res.Kept, "failed", res.Failed,
+			"seconds", res.Seconds)
+		svc.Invalidate()
+		_, err = svc.UpdateSnapshot(ctx)
+		return err
+	}})
 	if len(watch) == 0 {
-		log.Warn("no watched pools (config watch:): per-pool metrics and refits are off")
+		log.Warn("no watched pools: the store holds no GPU pool to watch by default; per-pool metrics are off")
 	} else {
-		log.Info("watching pools", "n", len(watch))
-		jobs = append(jobs,
-			api.Job{Name: "refit", Every: sc.RefitEvery, AtStart: true, Run: func(ctx context.Context) error {
-				_, err := svc.Refit(ctx)
-				return err
-			}},
-			api.Job{Name: "backtest", Every: backtestEvery, AtStart: true, Run: func(ctx context.Context) error {
-				_, err := svc.RunBacktest(ctx)
-				return err
-			}})
+		jobs = append(jobs, api.Job{Name: "backtest", Every: backtestEvery, AtStart: true, Run: func(ctx context.Context) error {
+			_, err := svc.RunBacktest(ctx)
+			return err
+		}})
 	}
-	reportsDone := startReports(jobCtx, cfg.Report, store, svc, watch, metrics, log)
+	reportsDone := startReports(jobCtx, cfg.Report, eng, svc, watch, metrics, log)
 	svc.SetReady(true)
 	log.Info("ready")
 
@@ -273,7 +304,7 @@ func serveConfig(fs *flag.FlagSet, s config.Serve, httpAddr, grpcAddr, token, ce
 
 // awsJob is the scheduled AWS ingest, when AWS credentials exist and a
 // period is set.
-func awsJob(ctx context.Context, a config.AWS, every time.Duration, svc *api.Service, m *api.Metrics, log *slog.Logger) (api.Job, bool) {
+func awsJob(ctx context.Context, a config.AWS, every time.Duration, svc *api.Service, m *api.Metrics, log *slog.Logger, ingested func()) (api.Job, bool) {
 	if every <= 0 {
 		log.Info("scheduled AWS ingest is off (serve.ingest_every 0)")
 		return api.Job{}, false
@@ -286,24 +317,23 @@ func awsJob(ctx context.Context, a config.AWS, every time.Duration, svc *api.Ser
 		return api.Job{}, false
 	}
 	return api.Job{Name: "ingest-aws", Every: every, AtStart: true, Run: func(ctx context.Context) error {
-		rep, err := awsapi.Ingest(ctx, svc.Store(), awsCfg, opts)
+		rep, err := awsapi.Ingest(ctx, svc.Engine().Store(), awsCfg, opts)
 		if err == nil && rep.FailedRegions > 0 {
 			err = fmt.Errorf("ingest aws: %d region(s) failed", rep.FailedRegions)
 		}
 		m.IngestDone(market.SourceAWSAPI, time.Now(), rep.RowsStored, err)
 		svc.Invalidate()
 		if rep.RowsStored > 0 {
-			if _, rerr := svc.Refit(ctx); rerr != nil && ctx.Err() == nil {
-				log.Error("refit after ingest", "err", rerr)
-			}
+			ingested()
 		}
 		return err
 	}}, true
 }
 
-// watchList is the config's watch list, or in a demo with none a few
-// simulated GPU pools.
-func watchList(ctx context.Context, ws []config.WatchPool, demo bool, store *storage.Store) ([]market.PoolKey, error) {
+// watchList is the config's watch list or, when it names none, the
+// cheapest pool of each GPU model the store holds (said in the log), so
+// the dashboard's per-pool panels show something.
+func watchList(ctx context.Context, ws []config.WatchPool, eng *engine.Engine, log *slog.Logger) ([]market.PoolKey, error) {
 	var out []market.PoolKey
 	for i, w := range ws {
 		k, err := w.Key()
@@ -312,8 +342,20 @@ func watchList(ctx context.Context, ws []config.WatchPool, demo bool, store *sto
 		}
 		out = append(out, k)
 	}
-	if len(out) == 0 && demo {
-		return api.DemoWatch(ctx, store, demoWatchPools)
+	if len(out) > 0 {
+		log.Info("watching the configured pools", "n", len(out))
+		return out, nil
+	}
+	out, err := eng.DefaultWatch(ctx, defaultWatchPools)
+	if err != nil {
+		return nil, fmt.Errorf("default watch list: %w", err)
+	}
+	if len(out) > 0 {
+		names := make([]string, len(out))
+		for i, k := range out {
+			names[i] = k.String()
+		}
+		log.Info("no watch list in the config (watch:): watching the cheapest pool of each GPU model", "n", len(out), "pools", strings.Join(names, " "))
 	}
 	return out, nil
 }
@@ -323,7 +365,7 @@ func watchList(ctx context.Context, ws []config.WatchPool, demo bool, store *sto
 // counted as a failed report job; the server goes on serving without
 // scheduled reports. The returned channel closes when the scheduler has
 // stopped (at once when there is none).
-func startReports(ctx context.Context, rc config.Report, store *storage.Store, svc *api.Service, watch []market.PoolKey, metrics *api.Metrics, log *slog.Logger) <-chan struct{} {
+func startReports(ctx context.Context, rc config.Report, eng *engine.Engine, svc *api.Service, watch []market.PoolKey, metrics *api.Metrics, log *slog.Logger) <-chan struct{} {
 	done := make(chan struct{})
 	rs, err := report.SettingsFrom(rc)
 	if err != nil {
@@ -340,7 +382,7 @@ func startReports(ctx context.Context, rc config.Report, store *storage.Store, s
 	sched := &report.Scheduler{Schedule: rs.Schedule, Logger: log,
 		Done: func(end time.Time, d time.Duration, err error) { metrics.JobDone("report", end, d, err) },
 		Job: func(ctx context.Context, at time.Time) error {
-			w, err := rs.Produce(ctx, store, report.Options{Watch: watch, Backtest: svc.Backtest()})
+			w, err := rs.Produce(ctx, eng, report.Options{Watch: watch, Backtest: svc.Backtest()})
 			if err == nil {
 				log.Info("report written", "dir", w.Dir)
 			}

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/smithy-go/logging"
 	"io"
 	"log/slog"
 	"net/http"
@@ -168,9 +169,19 @@ type Client interface {
 // LoadConfig loads the AWS configuration the standard way (environment,
 // shared config and credentials files, SSO, web identity, container and
 // instance roles), defaulting the region to us-east-1 and pointing every
-// client at opts.EndpointURL when set.
+// client at opts.EndpointURL when set. The SDK's own log lines go to
+// opts.Logger at debug level: probing the instance metadata service on a
+// machine that is not an EC2 instance (its "falling back to IMDSv1"
+// warning) is expected, and the caller says what the absence of
+// credentials means.
 func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		log.Debug("aws sdk: "+fmt.Sprintf(format, v...), "class", string(c))
+	})))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}

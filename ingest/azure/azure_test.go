@@ -102,12 +102,16 @@ func count(t *testing.T, s *storage.Store, cloud, region string) (spot, od int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := s.DB()
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM ondemand_prices WHERE cloud = ? AND region = ?`, cloud, region).Scan(&n); err != nil {
+	ods, err := s.OnDemandAt(context.Background(), time.Time{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return len(pts), n
+	for _, o := range ods {
+		if o.Cloud == cloud && o.Region == region {
+			od++
+		}
+	}
+	return len(pts), od
 }
 
 func TestIngestPagesEveryRegion(t *testing.T) {

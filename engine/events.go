@@ -1,4 +1,4 @@
-package api
+package engine
 
 import (
 	"bytes"
@@ -29,14 +29,14 @@ var errMalformed = errors.New("malformed events")
 // IngestEvents parses EventBridge events (one JSON object, an array, or one
 // object per line) and stores them in one transaction: one bad event
 // stores nothing.
-func (s *Service) IngestEvents(ctx context.Context, body []byte) (EventsResponse, error) {
+func (e *Engine) IngestEvents(ctx context.Context, body []byte) (EventsResponse, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return EventsResponse{}, &Error{Code: CodeMalformedBody, Param: "body", Message: "body: empty; send EventBridge events as JSON"}
 	}
 	var out EventsResponse
-	st, err := s.store.Import(ctx, storage.RunInfo{Kind: "events", Source: market.SourceEventBridge, Path: "POST /v1/events", Format: "eventbridge"},
+	st, err := e.store.Import(ctx, storage.RunInfo{Kind: "events", Source: market.SourceEventBridge, Path: "POST /v1/events", Format: "eventbridge"},
 		func(w *storage.Writer) error {
-			t, err := eventbridge.ParseOptions(bytes.NewReader(body), "body", w, eventbridge.Options{Now: s.now})
+			t, err := eventbridge.ParseOptions(bytes.NewReader(body), "body", w, eventbridge.Options{Now: e.now})
 			out.RowsRead, out.Skipped = t.Read, t.Skipped
 			if err != nil {
 				return fmt.Errorf("%w: %w", errMalformed, err)
@@ -53,8 +53,6 @@ func (s *Service) IngestEvents(ctx context.Context, body []byte) (EventsResponse
 	if err != nil {
 		return EventsResponse{}, fmt.Errorf("store events: %w", err)
 	}
-	// Events move only the interruption forecasts; price forecasts stay.
-	s.hazardCache.invalidate()
 	out.RowsStored, out.Duplicates, out.RunID = st.Stored(), st.Added()-st.Stored(), st.RunID
 	out.Source = market.SourceEventBridge
 	return out, nil
