@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/optimize"
+
+	"github.com/spotcast/spotcast/forecast/internal/boxmin"
 )
 
 // Model names. "auto" selects among the others per series.
@@ -148,7 +149,7 @@ func (sesModel) fit(y []float64, _ seasons, _ [][]float64) (fitted, error) {
 		}
 		return s
 	}
-	x, err := minimizeBox(sse, []float64{0.5}, []float64{0.001}, []float64{0.999})
+	x, err := boxmin.Minimize(sse, []float64{0.5}, []float64{0.001}, []float64{0.999}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +199,7 @@ func (dampedModel) fit(y []float64, _ seasons, _ [][]float64) (fitted, error) {
 		}
 		return s
 	}
-	x, err := minimizeBox(sse, []float64{0.5, 0.05, 0.9}, []float64{0.001, 0.001, 0.8}, []float64{0.999, 0.5, 0.98})
+	x, err := boxmin.Minimize(sse, []float64{0.5, 0.05, 0.9}, []float64{0.001, 0.001, 0.8}, []float64{0.999, 0.5, 0.98}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +261,7 @@ func (hwModel) fit(y []float64, s seasons, _ [][]float64) (fitted, error) {
 		}
 		return sum
 	}
-	x, err := minimizeBox(sse, []float64{0.2, 0.1, 0.1}, []float64{0.001, 0.001, 0.001}, []float64{0.999, 0.999, 0.999})
+	x, err := boxmin.Minimize(sse, []float64{0.2, 0.1, 0.1}, []float64{0.001, 0.001, 0.001}, []float64{0.999, 0.999, 0.999}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -463,43 +464,4 @@ func (f arFit) walk(y []float64, from int, fc []float64, emit func(int)) {
 		}
 		emit(t)
 	}
-}
-
-// minimizeBox minimises f over the box [lo, hi] with gonum's Nelder-Mead
-// simplex (Nelder & Mead 1965) on logit-transformed coordinates, so every
-// evaluated point is inside the box.
-func minimizeBox(f func([]float64) float64, x0, lo, hi []float64) ([]float64, error) {
-	n := len(x0)
-	to := func(u, x []float64) {
-		for i := range u {
-			x[i] = lo[i] + (hi[i]-lo[i])/(1+math.Exp(-u[i]))
-		}
-	}
-	u0 := make([]float64, n)
-	for i := range u0 {
-		q := (x0[i] - lo[i]) / (hi[i] - lo[i])
-		u0[i] = math.Log(q / (1 - q))
-	}
-	x := make([]float64, n)
-	prob := optimize.Problem{Func: func(u []float64) float64 {
-		to(u, x)
-		v := f(x)
-		if math.IsNaN(v) {
-			return math.Inf(1)
-		}
-		return v
-	}}
-	settings := &optimize.Settings{
-		FuncEvaluations: 60 * n,
-		Converger:       &optimize.FunctionConverge{Relative: 1e-6, Iterations: 8 * n},
-	}
-	res, err := optimize.Minimize(prob, u0, settings, &optimize.NelderMead{SimplexSize: 1})
-	if res == nil {
-		return nil, fmt.Errorf("optimise: %w", err)
-	}
-	// Hitting the evaluation budget still leaves the best point found,
-	// which is what a bounded fit needs.
-	out := make([]float64, n)
-	to(res.X, out)
-	return out, nil
 }
