@@ -86,18 +86,25 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 		st = resolutionStore{s, resolution}
 	}
 	rep, err := forecast.Backtest(ctx, st, opts, e.stderr)
-	if err != nil {
+	switch {
+	case errors.Is(err, storage.ErrNotFound) && !noInterruptions:
+		// A store of traces alone still has an interruption backtest.
+		fmt.Fprintf(e.stderr, "%v; price section left out\n", err)
+	case err != nil:
 		return fmt.Errorf("backtest: %w", err)
 	}
+	var availability *hazard.Evaluation
 	if !noInterruptions {
-		ev, err := interruptionBacktest(ctx, s, e, maxTraces)
-		switch {
-		case err == nil:
-			rep.Interruption = ev
-		case errors.Is(err, hazard.ErrNoForecasts):
-			fmt.Fprintln(e.stderr, "backtest: no stored interruption traces with running instances; interruption section left out")
-		default:
+		pre, avail, err := interruptionBacktest(ctx, s, e, maxTraces)
+		if err != nil {
 			return fmt.Errorf("backtest interruptions: %w", err)
+		}
+		if pre != nil {
+			rep.Interruption = *pre
+		}
+		availability = avail
+		if pre == nil && avail == nil {
+			fmt.Fprintln(e.stderr, "backtest: no stored interruption traces with running instances; interruption section left out")
 		}
 	}
 	var pb *recommend.PlacementBacktest
@@ -113,7 +120,7 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if c.json {
-		return writeJSON(e.stdout, backtestOutput{rep, sources, slices.Contains(sources, market.SourceSimulated), pb})
+		return writeJSON(e.stdout, backtestOutput{rep, sources, slices.Contains(sources, market.SourceSimulated), availability, pb})
 	}
 	if slices.Contains(sources, market.SourceSimulated) {
 		fmt.Fprintln(e.stdout, "SIMULATED data: these scores are of the simulated market, not of a real one.")
@@ -126,16 +133,10 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	}
 	tw.Flush()
 	if ev, ok := rep.Interruption.(hazard.Evaluation); ok {
-		fmt.Fprintf(e.stdout, "\ninterruption forecasts, %d traces, P(interruption in the next hour):\n", ev.Traces)
-		tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "forecaster\tforecasts\tBrier\tlog loss\t\n")
-		for _, r := range []struct {
-			name string
-			s    hazard.Scores
-		}{{"model", ev.Model}, {"constant_rate", ev.ConstantRate}, {"advisor_only", ev.AdvisorOnly}, {"hourly_frequency", ev.HourlyFrequency}} {
-			fmt.Fprintf(tw, "%s\t%d\t%.4f\t%.4f\t\n", r.name, r.s.Forecasts, r.s.Brier, r.s.LogLoss)
-		}
-		tw.Flush()
+		writeInterruptions(e, "preemption", ev)
+	}
+	if availability != nil {
+		writeInterruptions(e, "availability (a capacity drop read as losing the nodes)", *availability)
 	}
 	if pb != nil {
 		fmt.Fprintf(e.stdout, "\nplacement backtest, %d origins, %d runs:\n", pb.Origins, len(pb.Runs))
@@ -150,9 +151,33 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 // scored, so a reader can tell real history from the simulated market.
 type backtestOutput struct {
 	forecast.BacktestReport
-	Sources   []string                     `json:"sources"`
-	Simulated bool                         `json:"simulated"`
-	Placement *recommend.PlacementBacktest `json:"placement,omitempty"`
+	Sources   []string `json:"sources"`
+	Simulated bool     `json:"simulated"`
+	// Availability is the interruption backtest on availability traces
+	// (Interruption holds the one on preemption traces and event feeds).
+	Availability *hazard.Evaluation           `json:"availability,omitempty"`
+	Placement    *recommend.PlacementBacktest `json:"placement,omitempty"`
+}
+
+// writeInterruptions prints an interruption backtest: per trace set and
+// over all, the model and every baseline with Brier score, log loss and
+// expected calibration error, and the model's reliability diagram.
+func writeInterruptions(e env, kind string, ev hazard.Evaluation) {
+	fmt.Fprintf(e.stdout, "\ninterruption forecasts on %s traces (%d), P(at least one running node interrupted in the next hour):\n", kind, ev.Traces)
+	cards := append([]hazard.SetEval{{Set: "all", Traces: ev.Traces, Scorecard: ev.Scorecard}}, ev.Sets...)
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "set\tforecaster\thours\tinterrupted\tBrier\tlog loss\tECE\t\n")
+	for _, c := range cards {
+		rows := append([]hazard.NamedScores{{Name: "model", Scores: c.Model}}, c.Baselines()...)
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.4f\t%.4f\t%.3f\t\n", c.Set, r.Name, r.Scores.Forecasts, r.Scores.Positives, r.Scores.Brier, r.Scores.LogLoss, r.Scores.ECE)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(e.stdout, "model reliability over all traces (forecast bin: forecasts, mean forecast, observed share):")
+	for _, b := range ev.Model.Bins {
+		fmt.Fprintf(e.stdout, "  [%.1f, %.1f): %d, %.3f, %.3f\n", b.Lo, b.Hi, b.Count, b.MeanForecast, b.Observed)
+	}
 }
 
 // poolSources lists the distinct sources of the pools f selects.
@@ -194,15 +219,18 @@ func (r resolutionStore) Pools(ctx context.Context, f storage.PoolFilter) ([]sto
 }
 
 // interruptionBacktest evaluates the hazard forecast on every stored
-// preemption trace: the events of one pool from one source (a trace file or
-// the user's EventBridge feed), with the advisor row in effect before the
-// trace began. Availability traces (capacity counts of instances not
-// actually held) are left out: they say when capacity could be had, not
-// when running instances were reclaimed.
-func interruptionBacktest(ctx context.Context, s *storage.Store, e env, maxTraces int) (hazard.Evaluation, error) {
+// trace: the events of one pool from one source (a trace file or the
+// user's EventBridge feed), with the advisor row in effect before the
+// trace began. Preemption traces and event feeds are evaluated together;
+// availability traces (capacity counts of nodes that could be had) on
+// their own, a capacity drop read as losing the nodes: they measure
+// something else, and their dynamics would tune the parameters the
+// preemption forecasts use. Either result is nil when there is no such
+// trace.
+func interruptionBacktest(ctx context.Context, s *storage.Store, e env, maxTraces int) (pre, avail *hazard.Evaluation, err error) {
 	events, err := s.Events(ctx, storage.EventFilter{})
 	if err != nil {
-		return hazard.Evaluation{}, err
+		return nil, nil, err
 	}
 	// One trace per pool, source and observation span: trace files that
 	// share a base name (the same zone and type observed in different
@@ -231,36 +259,68 @@ func interruptionBacktest(ctx context.Context, s *storage.Store, e env, maxTrace
 		sp.ended = sp.ended || ev.Kind == market.EventObservationEnd
 		sp.capacity = sp.capacity || ev.Kind == market.EventCapacity
 	}
-	var traces []hazard.Trace
+	var preTraces, availTraces []hazard.Trace
 	for _, sp := range spans {
 		first := sp.events[0]
-		if sp.capacity || first.InstanceType == "" {
+		if first.InstanceType == "" {
 			continue
 		}
 		pool := market.PoolKey{Cloud: first.Cloud, Region: first.Region, Zone: first.Zone, InstanceType: first.InstanceType}
-		tr := hazard.Trace{Pool: pool, Events: sp.events}
+		tr := hazard.Trace{Pool: pool, Events: sp.events, Set: traceSet(first)}
 		if a, err := s.Advisor(ctx, pool.Region, "Linux", pool.InstanceType, first.Time); err == nil {
 			tr.Advisor = &a
 		} else if !errors.Is(err, storage.ErrNotFound) {
-			return hazard.Evaluation{}, err
+			return nil, nil, err
 		}
-		traces = append(traces, tr)
-	}
-	if len(traces) == 0 {
-		return hazard.Evaluation{}, hazard.ErrNoForecasts
-	}
-	if maxTraces > 0 && len(traces) > maxTraces {
-		// Every trace costs one forecast per hour observed; a long simulated
-		// fleet would take minutes. An even stride keeps zones and types mixed.
-		fmt.Fprintf(e.stderr, "backtest interruptions: evaluating %d of %d traces (--max-traces)\n", maxTraces, len(traces))
-		picked := make([]hazard.Trace, 0, maxTraces)
-		for i := 0; i < maxTraces; i++ {
-			picked = append(picked, traces[i*len(traces)/maxTraces])
+		if sp.capacity {
+			availTraces = append(availTraces, tr)
+		} else {
+			preTraces = append(preTraces, tr)
 		}
-		traces = picked
 	}
-	start := time.Now()
-	return hazard.EvaluateTraces(traces, hazard.EvalOptions{Progress: func(done, total int) {
-		fmt.Fprintf(e.stderr, "backtest interruptions: %d/%d traces (%s)\n", done, total, time.Since(start).Round(time.Second))
-	}})
+	run := func(kind string, traces []hazard.Trace) (*hazard.Evaluation, error) {
+		if len(traces) == 0 {
+			return nil, nil
+		}
+		if maxTraces > 0 && len(traces) > maxTraces {
+			// Every trace costs one forecast per hour observed; a long simulated
+			// fleet would take minutes. An even stride keeps zones and types mixed.
+			fmt.Fprintf(e.stderr, "backtest interruptions: evaluating %d of %d %s traces (--max-traces)\n", maxTraces, len(traces), kind)
+			picked := make([]hazard.Trace, 0, maxTraces)
+			for i := 0; i < maxTraces; i++ {
+				picked = append(picked, traces[i*len(traces)/maxTraces])
+			}
+			traces = picked
+		}
+		start := time.Now()
+		ev, err := hazard.EvaluateTraces(traces, hazard.EvalOptions{Progress: func(done, total int) {
+			fmt.Fprintf(e.stderr, "backtest interruptions (%s): %d/%d forecasts (%s)\n", kind, done, total, time.Since(start).Round(time.Second))
+		}})
+		if errors.Is(err, hazard.ErrNoForecasts) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s traces: %w", kind, err)
+		}
+		return &ev, nil
+	}
+	if pre, err = run("preemption", preTraces); err != nil {
+		return nil, nil, err
+	}
+	if avail, err = run("availability", availTraces); err != nil {
+		return nil, nil, err
+	}
+	return pre, avail, nil
+}
+
+// traceSet names the set a trace belongs to: a skypilot trace's folder
+// (its event ids are "skypilot:<folder>/<file>#<sample>"), else its
+// source.
+func traceSet(e market.Event) string {
+	if id, ok := strings.CutPrefix(e.EventID, "skypilot:"); ok {
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			return "skypilot " + id[:i]
+		}
+	}
+	return e.Source
 }

@@ -41,6 +41,9 @@ type Options struct {
 	// TraceStart overrides the start time of a skypilot trace, which is
 	// otherwise the start date its README gives for the trace's folder.
 	TraceStart time.Time
+	// Trace overrides what a skypilot trace's path says about it (zone,
+	// instance type, kind), for a trace file kept anywhere.
+	Trace TraceInfo
 	// Source is written on every row; "" means "file:" + the base name.
 	Source string
 	// Progress receives a progress line about every second for long
