@@ -34,10 +34,13 @@ type Params struct {
 
 // DefaultParams are used until FitParams has data: a week's half-life (the
 // discounting spotcast has always used), no bursts, a moderate frailty
-// and nodes lost independently (the classical assumption). They are
-// stated beforehand, not fitted on any trace.
+// and a fleet exponent halfway between nodes lost one by one (1) and all
+// together (0): a cloud reclaims capacity in chunks, so a fleet's nodes
+// are not independent draws, but how far they go together is not known
+// before data on fleets says so. They are stated beforehand, not fitted
+// on any trace.
 func DefaultParams() Params {
-	return Params{HalfLifeHours: HoursPerWeek, Excitation: 0, DecayPerHour: 1, Frailty: 1, FleetExponent: 1}
+	return Params{HalfLifeHours: HoursPerWeek, Excitation: 0, DecayPerHour: 1, Frailty: 1, FleetExponent: 0.5}
 }
 
 // Bounds of the parameters: FitParams searches inside them and Estimate

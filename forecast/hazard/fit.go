@@ -22,6 +22,12 @@ type Fit struct {
 	Pools     int `json:"pools"`
 	Origins   int `json:"origins"`
 	Positives int `json:"positives"`
+	// FleetOrigins and FleetPositives count the origins with two nodes or
+	// more; with fewer than 48 and 5 the fleet exponent cannot be told
+	// from the data and stays at DefaultParams' (FleetFitted false).
+	FleetOrigins   int  `json:"fleet_origins"`
+	FleetPositives int  `json:"fleet_positives"`
+	FleetFitted    bool `json:"fleet_fitted"`
 	// LogLoss is the mean log loss of the one-hour forecasts at Params;
 	// DefaultLogLoss at DefaultParams, for comparison.
 	LogLoss        float64 `json:"log_loss"`
@@ -51,7 +57,8 @@ const (
 // tests of forecasting accuracy", IJF 16, §2.3), with no look-ahead.
 //
 // The search is Nelder-Mead over log half-life, log excitation, log
-// decay, log frailty and the fleet exponent inside their bounds, with a
+// decay, log frailty and the fleet exponent inside their bounds (the
+// exponent only when fleets of two nodes or more were watched), with a
 // weak Gaussian penalty (worth one scored hour, 2 units of log either
 // way) towards its starting point, so a small data set cannot push a
 // parameter to a bound on noise. Histories whose events never say how
@@ -78,6 +85,12 @@ func FitParams(traces []Trace, before time.Time, opts Options) (Fit, error) {
 				if it.y {
 					fit.Positives++
 				}
+				if it.n >= 2 {
+					fit.FleetOrigins++
+					if it.y {
+						fit.FleetPositives++
+					}
+				}
 			}
 		}
 	}
@@ -86,14 +99,23 @@ func FitParams(traces []Trace, before time.Time, opts Options) (Fit, error) {
 			fit.Origins, fit.Positives, before.Format(time.RFC3339), minFitOrigins, minFitPositives, ErrTooFewData)
 	}
 	// Coordinates: log half-life, log excitation, log decay, log frailty,
-	// fleet exponent.
+	// and the fleet exponent when fleets were observed.
+	def := DefaultParams()
 	lo := []float64{math.Log(minHalfLifeHours), math.Log(1e-3), math.Log(minDecayPerHour), math.Log(1e-3), minFleetExponent}
 	hi := []float64{math.Log(maxHalfLifeHours), math.Log(maxExcitation), math.Log(maxDecayPerHour), math.Log(maxFrailty), 1}
-	x0 := []float64{math.Log(HoursPerWeek), math.Log(0.3), 0, 0, 0.75}
+	x0 := []float64{math.Log(HoursPerWeek), math.Log(0.3), 0, 0, def.FleetExponent}
 	scale := []float64{2, 2, 2, 2, 0.5}
+	fit.FleetFitted = fit.FleetOrigins >= minFitOrigins && fit.FleetPositives >= minFitPositives
+	if !fit.FleetFitted {
+		lo, hi, x0, scale = lo[:4], hi[:4], x0[:4], scale[:4]
+	}
 	toParams := func(x []float64) Params {
-		return Params{HalfLifeHours: math.Exp(x[0]), Excitation: math.Exp(x[1]), DecayPerHour: math.Exp(x[2]),
-			Frailty: math.Exp(x[3]), FleetExponent: x[4]}
+		p := Params{HalfLifeHours: math.Exp(x[0]), Excitation: math.Exp(x[1]), DecayPerHour: math.Exp(x[2]),
+			Frailty: math.Exp(x[3]), FleetExponent: def.FleetExponent}
+		if len(x) > 4 {
+			p.FleetExponent = x[4]
+		}
+		return p
 	}
 	n := float64(fit.Origins)
 	obj := func(x []float64) float64 {
