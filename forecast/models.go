@@ -21,6 +21,11 @@ const (
 	ModelDamped        = "damped"
 	ModelHoltWinters   = "holt_winters"
 	ModelARIMA         = "arima"
+	// Combinations: the equal-weight mean, on the log scale, of their
+	// members' point forecasts.
+	ModelComboDampedARIMA         = "combo_damped_arima"
+	ModelComboNaiveDampedARIMA    = "combo_naive_damped_arima"
+	ModelComboNaiveSESDampedARIMA = "combo_naive_ses_damped_arima"
 	// ModelNaivePooled is the quantile baseline: the naive point with
 	// empirical quantiles of past h-step log changes pooled over all
 	// series, unscaled and unadapted. Only Backtest produces it.
@@ -29,7 +34,15 @@ const (
 
 // Models lists the model names ForecastSeries accepts.
 func Models() []string {
-	return []string{ModelAuto, ModelNaive, ModelSeasonalNaive, ModelSeasonalDay, ModelSES, ModelDamped, ModelHoltWinters, ModelARIMA}
+	return []string{ModelAuto, ModelNaive, ModelSeasonalNaive, ModelSeasonalDay, ModelSES, ModelDamped, ModelHoltWinters, ModelARIMA,
+		ModelComboDampedARIMA, ModelComboNaiveDampedARIMA, ModelComboNaiveSESDampedARIMA}
+}
+
+// combos lists each combination's members.
+var combos = map[string][]string{
+	ModelComboDampedARIMA:         {ModelDamped, ModelARIMA},
+	ModelComboNaiveDampedARIMA:    {ModelNaive, ModelDamped, ModelARIMA},
+	ModelComboNaiveSESDampedARIMA: {ModelNaive, ModelSES, ModelDamped, ModelARIMA},
 }
 
 // errTooShort: the series is too short for the model; callers fall back
@@ -75,7 +88,69 @@ func modelByName(name string, arLags int) (model, error) {
 	case ModelARIMA:
 		return arModel{p: arLags}, nil
 	}
+	if parts, ok := combos[name]; ok {
+		m := comboModel{}
+		for _, p := range parts {
+			pm, err := modelByName(p, arLags)
+			if err != nil {
+				return nil, err
+			}
+			m = append(m, pm)
+		}
+		return m, nil
+	}
 	return nil, fmt.Errorf("model %q: %w", name, ErrUnknownModel)
+}
+
+// comboModel is a forecast combination: the equal-weight mean of its
+// members' point forecasts on the log scale (a geometric mean of prices).
+// Simple averages of a few methods were the robust winners of the
+// M-competitions (Makridakis & Hibon 2000, "The M3-Competition: results,
+// conclusions and implications", IJF 16(4), §6: "the accuracy of the
+// combination of various methods outperforms, on average, the specific
+// methods being combined"); equal weights avoid the estimation error of
+// fitted ones (Smith & Wallis 2009, "A simple explanation of the
+// forecast combination puzzle", Oxford Bull. Econ. Stat. 71(3)).
+type comboModel []model
+
+func (m comboModel) fit(y []float64, s seasons, sib [][]float64) (fitted, error) {
+	out := make(comboFit, len(m))
+	for i, part := range m {
+		f, err := part.fit(y, s, sib)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+type comboFit []fitted
+
+func (f comboFit) walk(y []float64, from int, fc []float64, emit func(int)) {
+	from = max(from, 0)
+	n := len(y) - from
+	if n <= 0 {
+		return
+	}
+	H := len(fc)
+	sum := make([]float64, n*H)
+	part := make([]float64, H)
+	for _, p := range f {
+		p.walk(y, from, part, func(t int) {
+			row := sum[(t-from)*H : (t-from+1)*H]
+			for k, v := range part {
+				row[k] += v
+			}
+		})
+	}
+	w := 1 / float64(len(f))
+	for t := from; t < len(y); t++ {
+		for k := range fc {
+			fc[k] = w * sum[(t-from)*H+k]
+		}
+		emit(t)
+	}
 }
 
 // naiveModel is the random-walk forecast ŷ(T+h|T) = y(T) (Hyndman &
