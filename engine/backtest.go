@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/spotcast/spotcast/forecast"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spotcast/spotcast/forecast/hazard"
@@ -162,19 +163,22 @@ func (e *Engine) BacktestPlacement(ctx context.Context, f storage.PoolFilter, re
 }
 
 // BacktestInterruptions evaluates the hazard forecast on every stored
-// preemption trace: the events of one pool from one source (a trace file or
-// the user's EventBridge feed), with the advisor row in effect before the
-// trace began. Availability traces (capacity counts of instances not
-// actually held) are left out: they say when capacity could be had, not
-// when running instances were reclaimed.
-func (e *Engine) BacktestInterruptions(ctx context.Context, maxTraces int, progress io.Writer) (hazard.Evaluation, error) {
+// trace: the events of one pool from one source (a trace file or the
+// user's EventBridge feed), with the advisor row in effect before the
+// trace began. Preemption traces and event feeds are evaluated together;
+// availability traces (capacity counts of nodes that could be had) on
+// their own, a capacity drop read as losing the nodes: they measure
+// something else, and their dynamics would tune the parameters the
+// preemption forecasts use. Either result is nil when there is no such
+// trace.
+func (e *Engine) BacktestInterruptions(ctx context.Context, maxTraces int, progress io.Writer) (pre, avail *hazard.Evaluation, err error) {
 	s := e.store
 	if progress == nil {
 		progress = io.Discard
 	}
 	events, err := s.Events(ctx, storage.EventFilter{})
 	if err != nil {
-		return hazard.Evaluation{}, err
+		return nil, nil, err
 	}
 	// One trace per pool, source and observation span: trace files that
 	// share a base name (the same zone and type observed in different
@@ -203,38 +207,70 @@ func (e *Engine) BacktestInterruptions(ctx context.Context, maxTraces int, progr
 		sp.ended = sp.ended || ev.Kind == market.EventObservationEnd
 		sp.capacity = sp.capacity || ev.Kind == market.EventCapacity
 	}
-	var traces []hazard.Trace
+	var preTraces, availTraces []hazard.Trace
 	for _, sp := range spans {
 		first := sp.events[0]
-		if sp.capacity || first.InstanceType == "" {
+		if first.InstanceType == "" {
 			continue
 		}
 		pool := market.PoolKey{Cloud: first.Cloud, Region: first.Region, Zone: first.Zone, InstanceType: first.InstanceType}
-		tr := hazard.Trace{Pool: pool, Events: sp.events}
+		tr := hazard.Trace{Pool: pool, Events: sp.events, Set: traceSet(first)}
 		if a, err := s.Advisor(ctx, pool.Region, "Linux", pool.InstanceType, first.Time); err == nil {
 			tr.Advisor = &a
 		} else if !errors.Is(err, storage.ErrNotFound) {
-			return hazard.Evaluation{}, err
+			return nil, nil, err
 		}
-		traces = append(traces, tr)
-	}
-	if len(traces) == 0 {
-		return hazard.Evaluation{}, hazard.ErrNoForecasts
-	}
-	if maxTraces > 0 && len(traces) > maxTraces {
-		// Every trace costs one forecast per hour observed; a long simulated
-		// fleet would take minutes. An even stride keeps zones and types mixed.
-		fmt.Fprintf(progress, "backtest interruptions: evaluating %d of %d traces (--max-traces)\n", maxTraces, len(traces))
-		picked := make([]hazard.Trace, 0, maxTraces)
-		for i := 0; i < maxTraces; i++ {
-			picked = append(picked, traces[i*len(traces)/maxTraces])
+		if sp.capacity {
+			availTraces = append(availTraces, tr)
+		} else {
+			preTraces = append(preTraces, tr)
 		}
-		traces = picked
 	}
-	start := time.Now()
-	return hazard.EvaluateTraces(traces, hazard.EvalOptions{Progress: func(done, total int) {
-		fmt.Fprintf(progress, "backtest interruptions: %d/%d traces (%s)\n", done, total, time.Since(start).Round(time.Second))
-	}})
+	run := func(kind string, traces []hazard.Trace) (*hazard.Evaluation, error) {
+		if len(traces) == 0 {
+			return nil, nil
+		}
+		if maxTraces > 0 && len(traces) > maxTraces {
+			// Every trace costs one forecast per hour observed; a long simulated
+			// fleet would take minutes. An even stride keeps zones and types mixed.
+			fmt.Fprintf(progress, "backtest interruptions: evaluating %d of %d %s traces (--max-traces)\n", maxTraces, len(traces), kind)
+			picked := make([]hazard.Trace, 0, maxTraces)
+			for i := 0; i < maxTraces; i++ {
+				picked = append(picked, traces[i*len(traces)/maxTraces])
+			}
+			traces = picked
+		}
+		start := time.Now()
+		ev, err := hazard.EvaluateTraces(traces, hazard.EvalOptions{Progress: func(done, total int) {
+			fmt.Fprintf(progress, "backtest interruptions (%s): %d/%d forecasts (%s)\n", kind, done, total, time.Since(start).Round(time.Second))
+		}})
+		if errors.Is(err, hazard.ErrNoForecasts) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s traces: %w", kind, err)
+		}
+		return &ev, nil
+	}
+	if pre, err = run("preemption", preTraces); err != nil {
+		return nil, nil, err
+	}
+	if avail, err = run("availability", availTraces); err != nil {
+		return nil, nil, err
+	}
+	return pre, avail, nil
+}
+
+// traceSet names the set a trace belongs to: a skypilot trace's folder
+// (its event ids are "skypilot:<folder>/<file>#<sample>"), else its
+// source.
+func traceSet(e market.Event) string {
+	if id, ok := strings.CutPrefix(e.EventID, "skypilot:"); ok {
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			return "skypilot " + id[:i]
+		}
+	}
+	return e.Source
 }
 
 // SeriesStore is what BacktestPrices reads; *storage.Store implements it.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -241,6 +242,8 @@ func BacktestSeries(ctx context.Context, series []Series, opts BacktestOptions, 
 	for i := range acc {
 		acc[i] = make([]seriesAcc, len(models))
 	}
+	autoIdx := slices.Index(models, ModelAuto)
+	autos := make([]autoResult, len(series))
 	for oi, T := range origins {
 		if err := ctx.Err(); err != nil {
 			return BacktestReport{}, err
@@ -273,7 +276,7 @@ func BacktestSeries(ctx context.Context, series []Series, opts BacktestOptions, 
 							sib = append(sib, ys[j][:idx[j]+1])
 						}
 					}
-					evalOrigin(ys[i], s, idx[i], opts, models, p, sib, acc[i])
+					autos[i] = evalOrigin(ys[i], s, idx[i], opts, models, p, sib, acc[i])
 				}
 			})
 		}
@@ -282,6 +285,9 @@ func BacktestSeries(ctx context.Context, series []Series, opts BacktestOptions, 
 		}
 		close(jobs)
 		wg.Wait()
+		if autoIdx >= 0 {
+			chooseAuto(series, active, autos, opts, acc, autoIdx)
+		}
 		fmt.Fprintf(progress, "backtest: origin %d/%d %s: %d series, %.1fs\n", oi+1, len(origins), T.UTC().Format(time.RFC3339), len(active), time.Since(ot).Seconds())
 	}
 	rep := summarize(series, acc, models)
@@ -291,6 +297,63 @@ func BacktestSeries(ctx context.Context, series []Series, opts BacktestOptions, 
 	rep.Origins = origins
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// chooseAuto makes auto's forecasts at one origin: per group of related
+// series (the same cloud, instance type, product and resolution), the
+// validation scores of its first MaxValidationSeries active series, shrunk
+// towards the scores of every group at the origin (autoKappa), choose the
+// candidate whose realised score each member adds to auto's row. Only
+// validation windows that ended by the origin enter the choice.
+func chooseAuto(series []Series, active []int, autos []autoResult, opts BacktestOptions, acc [][]seriesAcc, autoIdx int) {
+	groups := map[string][]int{}
+	var keys []string
+	for _, i := range active {
+		k := groupKey(series[i])
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	cands := opts.Forecast.Candidates
+	if len(cands) == 0 {
+		cands = AutoCandidates
+	}
+	scores := make(map[string]CandidateScores, len(keys))
+	var all []CandidateScores
+	for _, k := range keys {
+		var rs []seriesScores
+		for _, i := range groups[k] {
+			if autos[i].valOK {
+				rs = append(rs, autos[i].val)
+				if len(rs) == MaxValidationSeries {
+					break
+				}
+			}
+		}
+		sc := groupScores(cands, rs)
+		scores[k] = sc
+		all = append(all, sc)
+	}
+	prior := MeanScores(all)
+	for _, k := range keys {
+		choice := scores[k].Choose(&prior, autoKappa)
+		for _, i := range groups[k] {
+			f, ok := autos[i].cand[choice]
+			if !ok {
+				choice = ModelNaive
+				f = autos[i].cand[choice]
+			}
+			f.fitSec = autos[i].fitSec
+			acc[i][autoIdx].add(f, choice)
+		}
+	}
+}
+
+// groupKey is the group a series is chosen for with: its resolution,
+// cloud, instance type and product (siblingIndex's key).
+func groupKey(s Series) string {
+	return s.Resolution + "|" + s.Key.Cloud + "|" + s.Key.InstanceType + "|" + s.Key.Product
 }
 
 func resKey(r string) string {
@@ -368,12 +431,12 @@ func sampleSeries(series []Series, n int) []Series {
 func siblingIndex(series []Series) [][]int {
 	by := map[string][]int{}
 	for i, s := range series {
-		k := s.Resolution + "|" + s.Key.Cloud + "|" + s.Key.InstanceType + "|" + s.Key.Product
+		k := groupKey(s)
 		by[k] = append(by[k], i)
 	}
 	out := make([][]int, len(series))
 	for i, s := range series {
-		k := s.Resolution + "|" + s.Key.Cloud + "|" + s.Key.InstanceType + "|" + s.Key.Product
+		k := groupKey(s)
 		for _, j := range by[k] {
 			if j != i && len(out[i]) < 8 {
 				out[i] = append(out[i], j)
@@ -447,9 +510,67 @@ func buildOriginPools(series []Series, ys [][]float64, idx []int, res string, op
 	return op
 }
 
-// evalOrigin forecasts series s at origin index i with every model and
-// scores the forecasts against the next H values.
-func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []string, p *originPools, sib [][]float64, acc []seriesAcc) {
+// fcScore is one forecast's contribution to a model's row.
+type fcScore struct {
+	absErr, absErrRel, ape, pinball, pinUSD, pit80, pit95 float64
+	steps, closed80, closed95                             int
+	pitHist                                               []float64
+	mase                                                  float64
+	maseOK                                                bool
+	fitSec                                                float64
+}
+
+// add adds one forecast (made by model chosen, for auto) to the row.
+func (a *seriesAcc) add(f fcScore, chosen string) {
+	a.absErr += f.absErr
+	a.absErrRel += f.absErrRel
+	a.ape += f.ape
+	a.pinball += f.pinball
+	a.pinUSD += f.pinUSD
+	a.pit80 += f.pit80
+	a.pit95 += f.pit95
+	a.steps += f.steps
+	a.closed80 += f.closed80
+	a.closed95 += f.closed95
+	if a.pitHist == nil {
+		a.pitHist = make([]float64, len(PITBins)-1)
+	}
+	for k, v := range f.pitHist {
+		a.pitHist[k] += v
+	}
+	if f.maseOK {
+		a.mase = append(a.mase, f.mase)
+	} else {
+		a.maseExcluded++
+	}
+	a.fitSec += f.fitSec
+	a.forecasts++
+	if chosen != "" {
+		if a.chosen == nil {
+			a.chosen = map[string]int{}
+		}
+		a.chosen[chosen]++
+	}
+}
+
+// autoResult is what one series says at one origin about auto's choice:
+// its validation scores and each candidate's realised score.
+type autoResult struct {
+	val    seriesScores
+	valOK  bool
+	cand   map[string]fcScore
+	fitSec float64
+}
+
+// autoKappa is the weight, in series, of the origin-wide candidate scores
+// in each group's choice (CandidateScores.Choose).
+const autoKappa = 2
+
+// evalOrigin forecasts series s at origin index i with every model but
+// auto and scores the forecasts against the next H values into acc; for
+// auto it returns the candidates' validation and realised scores, which
+// BacktestSeries turns into the group's choice.
+func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []string, p *originPools, sib [][]float64, acc []seriesAcc) autoResult {
 	c := p.c
 	H := int(opts.Horizon / s.Grid.Step)
 	y := yAll[:i+1]
@@ -467,55 +588,20 @@ func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []
 	spreadSec := time.Since(t0).Seconds()
 	q := make([]float64, len(Levels))
 	off := make([]float64, len(Levels))
-	for mi, name := range models {
-		t1 := time.Now()
-		var point []float64
-		chosen := name
-		switch name {
-		case ModelNaivePooled:
-			point = make([]float64, H)
-			for h := range point {
-				point[h] = y[i]
-			}
-		case ModelAuto:
-			cc := c
-			cc.Model = ModelAuto
-			res, err := choosePoint(y, H, cc, sib)
-			if err != nil {
-				continue
-			}
-			point, chosen = res.point, res.chosen
-		default:
-			var err error
-			point, err = pointForecast(name, y, H, c, sib)
-			if err != nil {
-				point, _ = pointForecast(ModelNaive, y, H, c, sib)
-			}
-		}
-		a := &acc[mi]
-		a.fitSec += time.Since(t1).Seconds()
-		if name != ModelNaivePooled {
-			a.fitSec += spreadSec
-		}
-		if name == ModelAuto {
-			if a.chosen == nil {
-				a.chosen = map[string]int{}
-			}
-			a.chosen[chosen]++
-		}
-		a.forecasts++
+	score := func(point []float64, pooled bool) fcScore {
+		f := fcScore{pitHist: make([]float64, len(PITBins)-1)}
 		fcAbs := 0.0
 		for h := range H {
 			pt := priceOf(point[h], y[i], last)
 			o := actual[h]
 			e := math.Abs(pt - o)
 			fcAbs += e
-			a.absErr += e
-			a.absErrRel += e / last
-			a.ape += e / o
-			a.steps++
+			f.absErr += e
+			f.absErrRel += e / last
+			f.ape += e / o
+			f.steps++
 			var below, unch float64
-			if name == ModelNaivePooled {
+			if pooled {
 				for j, lv := range Levels {
 					off[j] = 0
 					if len(p.raw[h]) > 0 {
@@ -534,29 +620,74 @@ func evalOrigin(yAll []float64, s Series, i int, opts BacktestOptions, models []
 			}
 			for j, lv := range Levels {
 				l := pinball(q[j], o, lv)
-				a.pinUSD += l
-				a.pinball += l / last
+				f.pinUSD += l
+				f.pinball += l / last
 			}
 			// q is sorted (offsets are), Levels: 0.025, 0.05, 0.1, ..., 0.9, 0.95, 0.975.
 			if covered(q[2], q[6], o) {
-				a.closed80++
+				f.closed80++
 			}
 			if covered(q[0], q[8], o) {
-				a.closed95++
+				f.closed95++
 			}
-			if a.pitHist == nil {
-				a.pitHist = make([]float64, len(PITBins)-1)
-			}
-			pitAdd(a.pitHist, q, o, last, below, unch)
-			a.pit80 += pitCoverage(q, o, last, below, unch, 0.1, 0.9)
-			a.pit95 += pitCoverage(q, o, last, below, unch, 0.025, 0.975)
+			pitAdd(f.pitHist, q, o, last, below, unch)
+			f.pit80 += pitCoverage(q, o, last, below, unch, 0.1, 0.9)
+			f.pit95 += pitCoverage(q, o, last, below, unch, 0.025, 0.975)
 		}
 		if scale > 0 {
-			a.mase = append(a.mase, fcAbs/float64(H)/scale)
-		} else {
-			a.maseExcluded++
+			f.mase, f.maseOK = fcAbs/float64(H)/scale, true
 		}
+		return f
 	}
+	// Point forecasts by model, each computed once; a model too short for
+	// the series (or failing) gets naive's, as ForecastSeries does.
+	points := map[string][]float64{}
+	pointSec := map[string]float64{}
+	pointOf := func(name string) []float64 {
+		if pt, ok := points[name]; ok {
+			return pt
+		}
+		t1 := time.Now()
+		var pt []float64
+		switch {
+		case name == ModelNaivePooled || name == ModelNaive:
+			pt = make([]float64, H)
+			for h := range pt {
+				pt[h] = y[i]
+			}
+		default:
+			var err error
+			pt, err = pointForecast(name, y, H, c, sib)
+			if err != nil {
+				pt, _ = pointForecast(ModelNaive, y, H, c, sib)
+			}
+		}
+		points[name] = pt
+		pointSec[name] = time.Since(t1).Seconds()
+		return pt
+	}
+	var auto autoResult
+	for mi, name := range models {
+		if name == ModelAuto {
+			t1 := time.Now()
+			auto.val, auto.valOK = scoreSeries(y, sib, H, c, p.std, &sp)
+			auto.cand = map[string]fcScore{}
+			auto.fitSec = time.Since(t1).Seconds() + spreadSec
+			for _, m := range c.Candidates {
+				pt := pointOf(m)
+				auto.cand[m] = score(pt, false)
+				auto.fitSec += pointSec[m]
+			}
+			continue
+		}
+		f := score(pointOf(name), name == ModelNaivePooled)
+		f.fitSec = pointSec[name]
+		if name != ModelNaivePooled {
+			f.fitSec += spreadSec
+		}
+		acc[mi].add(f, "")
+	}
+	return auto
 }
 
 // priceOf back-transforms a log value, returning the last price itself

@@ -128,3 +128,88 @@ func BenchmarkAll2021Pools(b *testing.B) {
 	b.ReportMetric(float64(len(jobs)), "pools")
 	b.ReportMetric(float64(len(groups)), "groups")
 }
+
+// BenchmarkRefitGroup is the refit pass's work for one group of 9 hourly
+// pools with a year of history (365 days of hours; the price changes in
+// 5% of hours, and only changes are points, as spot prices are stored),
+// 24 h ahead: the group's residual pool
+// (NewResidualPool), auto's choice once for the group (ScoreCandidates,
+// then Choose) and each pool's forecast with the chosen model and the
+// shared pool (ForecastSeries). "pool", "choice" and "forecast" time each
+// step alone; pools/s is per goroutine (one core).
+func BenchmarkRefitGroup(b *testing.B) {
+	rng := rand.New(rand.NewPCG(42, 42))
+	var group [][]market.PricePoint
+	for range 9 {
+		var pts []market.PricePoint
+		for i, p := range points(jumpWalk(rng, 365*24, 0.05, 0.01), time.Hour) {
+			if i == 0 || p.Price != pts[len(pts)-1].Price {
+				pts = append(pts, p)
+			}
+		}
+		group = append(group, pts)
+	}
+	end := group[0][0].Time.Add(365 * 24 * time.Hour)
+	const h = 24 * time.Hour
+	opts := Options{AsOf: end}
+	pool, err := NewResidualPool(group, market.ResolutionChange, h, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	withPool := opts
+	withPool.Pool = pool
+	choice, _, err := ChooseModel(group, market.ResolutionChange, h, withPool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			p, err := NewResidualPool(group, market.ResolutionChange, h, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			o := opts
+			o.Pool = p
+			m, _, err := ChooseModel(group, market.ResolutionChange, h, o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			o.Model = m
+			for _, pts := range group {
+				if _, err := ForecastSeries(pts, market.PoolKey{}, market.ResolutionChange, h, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(len(group)*b.N)/b.Elapsed().Seconds(), "pools/s")
+	})
+	b.Run("pool", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := NewResidualPool(group, market.ResolutionChange, h, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(group)*b.N)/b.Elapsed().Seconds(), "pools/s")
+	})
+	b.Run("choice", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := ChooseModel(group, market.ResolutionChange, h, withPool); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(group)*b.N)/b.Elapsed().Seconds(), "pools/s")
+	})
+	b.Run("forecast", func(b *testing.B) {
+		o := withPool
+		o.Model = choice
+		for b.Loop() {
+			for _, pts := range group {
+				if _, err := ForecastSeries(pts, market.PoolKey{}, market.ResolutionChange, h, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(len(group)*b.N)/b.Elapsed().Seconds(), "pools/s")
+		b.ReportMetric(0, "ns/op")
+	})
+}

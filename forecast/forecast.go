@@ -56,17 +56,15 @@ type Options struct {
 	// ACIWindow is how many past origins adapt the quantile levels
 	// (default: 120 days of daily steps, 14 days of hourly steps).
 	ACIWindow int
-	// SelectionMargin is how much lower than naive's a model's validation
-	// MAE must be for "auto" to choose it (default 0.02, i.e. 2%).
-	SelectionMargin float64
 	// ValidationOrigins is the number of rolling origins "auto" validates
-	// on (default: 56 for daily series, 14 days of hours for hourly ones).
+	// on (default: 56 for daily series, 14 days of hours for hourly ones;
+	// about 56 of them are scored, see ScoreCandidates).
 	ValidationOrigins int
 	// FitWindow is the number of most recent grid values parameters are
 	// fitted on (default: 365 days of daily steps, 28 days of hours).
 	FitWindow int
-	// Candidates are the models "auto" chooses from (default: all but
-	// "auto").
+	// Candidates are the models "auto" chooses from (default:
+	// AutoCandidates).
 	Candidates []string
 }
 
@@ -129,9 +127,6 @@ func (o Options) resolve(resolution string) config {
 			c.ACIWindow = 120
 		}
 	}
-	if c.SelectionMargin <= 0 {
-		c.SelectionMargin = 0.02
-	}
 	if c.ValidationOrigins <= 0 {
 		c.ValidationOrigins = 14 * 24
 		if daily {
@@ -154,11 +149,7 @@ func (o Options) resolve(resolution string) config {
 		}
 	}
 	if len(c.Candidates) == 0 {
-		c.Candidates = []string{ModelNaive, ModelSeasonalNaive, ModelSeasonalDay, ModelSES, ModelDamped, ModelHoltWinters, ModelARIMA}
-		if daily {
-			// One step is a day: the daily season is naive itself.
-			c.Candidates = []string{ModelNaive, ModelSeasonalNaive, ModelSES, ModelDamped, ModelHoltWinters, ModelARIMA}
-		}
+		c.Candidates = AutoCandidates
 	}
 	return c
 }
@@ -345,14 +336,17 @@ func ownPool(series [][]float64, H int, c config) *ResidualPool {
 }
 
 // forecastLog makes an H-step forecast from log prices y: the point from
-// the asked (or selected) model, the quantiles from the EWMA volatility,
+// the asked (or chosen) model, the quantiles from the EWMA volatility,
 // the pooled residuals and the ACI-adapted levels.
 func forecastLog(y []float64, H int, c config, sib [][]float64, pool *ResidualPool) (logResult, error) {
-	res, err := choosePoint(y, H, c, sib)
+	if len(y) == 0 {
+		return logResult{}, ErrNoData
+	}
+	sp := spread(y, H, c, pool)
+	res, err := choosePoint(y, H, c, sib, pool, &sp)
 	if err != nil {
 		return logResult{}, err
 	}
-	sp := spread(y, H, c, pool)
 	res.sigma = sp.sigma
 	res.off = make([][]float64, H)
 	res.riseOff = make([][]float64, H)
@@ -369,9 +363,11 @@ func forecastLog(y []float64, H int, c config, sib [][]float64, pool *ResidualPo
 	return res, nil
 }
 
-// choosePoint selects the model (for "auto") and makes its point
-// forecast, falling back to naive for a series too short for it.
-func choosePoint(y []float64, H int, c config, sib [][]float64) (logResult, error) {
+// choosePoint chooses the model (for "auto": by the validation pinball
+// loss on the series and its first siblings, see scoreGroup) and makes
+// its point forecast, falling back to naive for a series too short for
+// it. sp is the series' predictive distribution.
+func choosePoint(y []float64, H int, c config, sib [][]float64, pool *ResidualPool, sp *spreadResult) (logResult, error) {
 	if len(y) == 0 {
 		return logResult{}, ErrNoData
 	}
@@ -380,8 +376,15 @@ func choosePoint(y []float64, H int, c config, sib [][]float64) (logResult, erro
 	case len(y) == 1:
 		res.chosen, res.note = ModelNaive, "one point: naive"
 	case c.Model == ModelAuto:
-		sel := selectModel(y, H, c, sib)
-		res.chosen, res.note, res.valMASE, res.valRatio = sel.name, sel.note, sel.mase, sel.ratio
+		sc := scoreGroup(append([][]float64{y}, sib...), H, c, pool, sp)
+		res.chosen = sc.Choose(nil, 0)
+		if sc.Series == 0 {
+			res.note = "too short to validate: naive"
+		}
+		if n := sc.MAE[ModelNaive]; n > 0 {
+			res.valRatio = sc.MAE[res.chosen] / n
+		}
+		res.valMASE = sc.ownMASE[res.chosen]
 	}
 	point, err := pointForecast(res.chosen, y, H, c, sib)
 	if errors.Is(err, errTooShort) {
@@ -475,9 +478,9 @@ func spread(y []float64, H int, c config, pool *ResidualPool) spreadResult {
 	res := spreadResult{sigma: sig[T], steps: make([]stepSpread, H)}
 	for h := 1; h <= H; h++ {
 		hi := pool.hIndex(h)
-		ev = tieEvents(y, h, T, ev)
+		ev = tieEvents(y, h, eventStart(h, from, pool.tieLambda)-h, T, ev)
 		pis[h-1] = eventProbs(h, from, T, pool.tieLambda, pool.tieShare[hi], ev, nil)
-		ev = flatEvents(nr, h, T, ev)
+		ev = flatEvents(nr, h, eventStart(h, T, pool.tieLambda)-h, T, ev)
 		rho := eventProbs(h, T, T, pool.tieLambda, pool.flatShare[hi], ev, nil)[0]
 		pi, r := pis[h-1][T-from], rate[T-from]
 		k := jumpClass(float64(h) * r)
@@ -517,71 +520,4 @@ func pointForecast(name string, y []float64, H int, c config, sib [][]float64) (
 		}
 	}
 	return out, nil
-}
-
-type selection struct {
-	name, note  string
-	mase, ratio float64
-}
-
-// selectModel picks the model with the lowest validation MAE (price scale)
-// over rolling origins in the last ValidationOrigins+H values, each
-// candidate fitted once on the values before the first validation origin
-// (Tashman 2000, "Out-of-sample tests of forecasting accuracy", IJF 16,
-// §2.3: rolling origin with fixed parameters). A candidate must beat
-// naive's MAE by SelectionMargin; otherwise naive is chosen.
-func selectModel(y []float64, H int, c config, sib [][]float64) selection {
-	n := len(y)
-	V := min(c.ValidationOrigins, n-H-20)
-	if V < 5 {
-		return selection{name: ModelNaive, note: "too short to validate: naive", ratio: 1}
-	}
-	t0 := n - H - V // first validation origin
-	train := y[max(0, t0+1-c.FitWindow) : t0+1]
-	scale := 0.0
-	for i := 1; i < len(train); i++ {
-		scale += math.Abs(math.Exp(train[i]) - math.Exp(train[i-1]))
-	}
-	scale /= float64(max(1, len(train)-1))
-	fc := make([]float64, H)
-	mae := map[string]float64{}
-	var names []string
-	for _, name := range c.Candidates {
-		m, err := modelByName(name, c.ARLags)
-		if err != nil {
-			continue
-		}
-		fit, err := m.fit(train, c.s, sib)
-		if err != nil {
-			continue
-		}
-		sum, cnt := 0.0, 0
-		fit.walk(y[:n-H], t0, fc, func(t int) {
-			for k, v := range fc {
-				sum += math.Abs(math.Exp(v) - math.Exp(y[t+1+k]))
-				cnt++
-			}
-		})
-		if cnt == 0 || math.IsNaN(sum) || math.IsInf(sum, 0) {
-			continue
-		}
-		mae[name] = sum / float64(cnt)
-		names = append(names, name)
-	}
-	naive := mae[ModelNaive]
-	best := ModelNaive
-	for _, name := range names {
-		if mae[name] < mae[best] {
-			best = name
-		}
-	}
-	sel := selection{name: ModelNaive, ratio: 1}
-	if best != ModelNaive && mae[best] < naive*(1-c.SelectionMargin) {
-		sel.name = best
-		sel.ratio = mae[best] / naive
-	}
-	if scale > 0 {
-		sel.mase = mae[sel.name] / scale
-	}
-	return sel
 }

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/optimize"
+
+	"github.com/spotcast/spotcast/forecast/internal/boxmin"
 )
 
 // Model names. "auto" selects among the others per series.
@@ -20,6 +21,11 @@ const (
 	ModelDamped        = "damped"
 	ModelHoltWinters   = "holt_winters"
 	ModelARIMA         = "arima"
+	// Combinations: the equal-weight mean, on the log scale, of their
+	// members' point forecasts.
+	ModelComboDampedARIMA         = "combo_damped_arima"
+	ModelComboNaiveDampedARIMA    = "combo_naive_damped_arima"
+	ModelComboNaiveSESDampedARIMA = "combo_naive_ses_damped_arima"
 	// ModelNaivePooled is the quantile baseline: the naive point with
 	// empirical quantiles of past h-step log changes pooled over all
 	// series, unscaled and unadapted. Only Backtest produces it.
@@ -28,7 +34,15 @@ const (
 
 // Models lists the model names ForecastSeries accepts.
 func Models() []string {
-	return []string{ModelAuto, ModelNaive, ModelSeasonalNaive, ModelSeasonalDay, ModelSES, ModelDamped, ModelHoltWinters, ModelARIMA}
+	return []string{ModelAuto, ModelNaive, ModelSeasonalNaive, ModelSeasonalDay, ModelSES, ModelDamped, ModelHoltWinters, ModelARIMA,
+		ModelComboDampedARIMA, ModelComboNaiveDampedARIMA, ModelComboNaiveSESDampedARIMA}
+}
+
+// combos lists each combination's members.
+var combos = map[string][]string{
+	ModelComboDampedARIMA:         {ModelDamped, ModelARIMA},
+	ModelComboNaiveDampedARIMA:    {ModelNaive, ModelDamped, ModelARIMA},
+	ModelComboNaiveSESDampedARIMA: {ModelNaive, ModelSES, ModelDamped, ModelARIMA},
 }
 
 // errTooShort: the series is too short for the model; callers fall back
@@ -74,7 +88,69 @@ func modelByName(name string, arLags int) (model, error) {
 	case ModelARIMA:
 		return arModel{p: arLags}, nil
 	}
+	if parts, ok := combos[name]; ok {
+		m := comboModel{}
+		for _, p := range parts {
+			pm, err := modelByName(p, arLags)
+			if err != nil {
+				return nil, err
+			}
+			m = append(m, pm)
+		}
+		return m, nil
+	}
 	return nil, fmt.Errorf("model %q: %w", name, ErrUnknownModel)
+}
+
+// comboModel is a forecast combination: the equal-weight mean of its
+// members' point forecasts on the log scale (a geometric mean of prices).
+// Simple averages of a few methods were the robust winners of the
+// M-competitions (Makridakis & Hibon 2000, "The M3-Competition: results,
+// conclusions and implications", IJF 16(4), §6: "the accuracy of the
+// combination of various methods outperforms, on average, the specific
+// methods being combined"); equal weights avoid the estimation error of
+// fitted ones (Smith & Wallis 2009, "A simple explanation of the
+// forecast combination puzzle", Oxford Bull. Econ. Stat. 71(3)).
+type comboModel []model
+
+func (m comboModel) fit(y []float64, s seasons, sib [][]float64) (fitted, error) {
+	out := make(comboFit, len(m))
+	for i, part := range m {
+		f, err := part.fit(y, s, sib)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+type comboFit []fitted
+
+func (f comboFit) walk(y []float64, from int, fc []float64, emit func(int)) {
+	from = max(from, 0)
+	n := len(y) - from
+	if n <= 0 {
+		return
+	}
+	H := len(fc)
+	sum := make([]float64, n*H)
+	part := make([]float64, H)
+	for _, p := range f {
+		p.walk(y, from, part, func(t int) {
+			row := sum[(t-from)*H : (t-from+1)*H]
+			for k, v := range part {
+				row[k] += v
+			}
+		})
+	}
+	w := 1 / float64(len(f))
+	for t := from; t < len(y); t++ {
+		for k := range fc {
+			fc[k] = w * sum[(t-from)*H+k]
+		}
+		emit(t)
+	}
 }
 
 // naiveModel is the random-walk forecast ŷ(T+h|T) = y(T) (Hyndman &
@@ -148,7 +224,7 @@ func (sesModel) fit(y []float64, _ seasons, _ [][]float64) (fitted, error) {
 		}
 		return s
 	}
-	x, err := minimizeBox(sse, []float64{0.5}, []float64{0.001}, []float64{0.999})
+	x, err := boxmin.Minimize(sse, []float64{0.5}, []float64{0.001}, []float64{0.999}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +274,7 @@ func (dampedModel) fit(y []float64, _ seasons, _ [][]float64) (fitted, error) {
 		}
 		return s
 	}
-	x, err := minimizeBox(sse, []float64{0.5, 0.05, 0.9}, []float64{0.001, 0.001, 0.8}, []float64{0.999, 0.5, 0.98})
+	x, err := boxmin.Minimize(sse, []float64{0.5, 0.05, 0.9}, []float64{0.001, 0.001, 0.8}, []float64{0.999, 0.5, 0.98}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +336,7 @@ func (hwModel) fit(y []float64, s seasons, _ [][]float64) (fitted, error) {
 		}
 		return sum
 	}
-	x, err := minimizeBox(sse, []float64{0.2, 0.1, 0.1}, []float64{0.001, 0.001, 0.001}, []float64{0.999, 0.999, 0.999})
+	x, err := boxmin.Minimize(sse, []float64{0.2, 0.1, 0.1}, []float64{0.001, 0.001, 0.001}, []float64{0.999, 0.999, 0.999}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -463,43 +539,4 @@ func (f arFit) walk(y []float64, from int, fc []float64, emit func(int)) {
 		}
 		emit(t)
 	}
-}
-
-// minimizeBox minimises f over the box [lo, hi] with gonum's Nelder-Mead
-// simplex (Nelder & Mead 1965) on logit-transformed coordinates, so every
-// evaluated point is inside the box.
-func minimizeBox(f func([]float64) float64, x0, lo, hi []float64) ([]float64, error) {
-	n := len(x0)
-	to := func(u, x []float64) {
-		for i := range u {
-			x[i] = lo[i] + (hi[i]-lo[i])/(1+math.Exp(-u[i]))
-		}
-	}
-	u0 := make([]float64, n)
-	for i := range u0 {
-		q := (x0[i] - lo[i]) / (hi[i] - lo[i])
-		u0[i] = math.Log(q / (1 - q))
-	}
-	x := make([]float64, n)
-	prob := optimize.Problem{Func: func(u []float64) float64 {
-		to(u, x)
-		v := f(x)
-		if math.IsNaN(v) {
-			return math.Inf(1)
-		}
-		return v
-	}}
-	settings := &optimize.Settings{
-		FuncEvaluations: 60 * n,
-		Converger:       &optimize.FunctionConverge{Relative: 1e-6, Iterations: 8 * n},
-	}
-	res, err := optimize.Minimize(prob, u0, settings, &optimize.NelderMead{SimplexSize: 1})
-	if res == nil {
-		return nil, fmt.Errorf("optimise: %w", err)
-	}
-	// Hitting the evaluation budget still leaves the best point found,
-	// which is what a bounded fit needs.
-	out := make([]float64, n)
-	to(res.X, out)
-	return out, nil
 }

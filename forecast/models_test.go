@@ -3,6 +3,7 @@ package forecast
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -179,40 +180,49 @@ func TestSeasonalNaive(t *testing.T) {
 	}
 }
 
-func TestAutoPicksNaiveOnRandomWalk(t *testing.T) {
+// TestAutoNeverLosesToItsParts: on random walks, where no candidate can
+// beat naive, auto's backtest pinball loss stays within 1% of the best
+// candidate's, and on a strongly seasonal series auto picks a seasonal
+// model when it may.
+func TestAutoNeverLosesToItsParts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	naive := 0
-	const n = 40
-	for range n {
-		y := randomWalk(rng, 24*60, 0.01)
-		f, err := ForecastSeries(points(y, time.Hour), market.PoolKey{}, market.ResolutionChange, 24*time.Hour, Options{})
+	var series []Series
+	for i := range 48 {
+		y := randomWalk(rng, 400, 0.01*float64(1+i%3))
+		g, err := ToGrid(points(y, 24*time.Hour), 24*time.Hour, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Model != ModelAuto {
-			t.Fatalf("model %q, want auto", f.Model)
-		}
-		if f.Chosen == ModelNaive {
-			naive++
-		}
+		series = append(series, Series{Key: market.PoolKey{Cloud: "sim", Region: fmt.Sprint("r", i%4), InstanceType: fmt.Sprint("t", i/4)}, Resolution: market.ResolutionDaily, Grid: g})
 	}
-	if naive < n*8/10 {
-		t.Errorf("auto chose naive on %d of %d random walks, want >= 80%%", naive, n)
+	models := append([]string{ModelNaive, ModelSES, ModelDamped, ModelARIMA}, ModelComboDampedARIMA, ModelComboNaiveDampedARIMA, ModelComboNaiveSESDampedARIMA)
+	rep, err := BacktestSeries(context.Background(), series, BacktestOptions{
+		Horizon: 7 * 24 * time.Hour, Origins: weekly(t0.Add(300*24*time.Hour), 10), Models: models,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
+	auto, _ := rep.Model(ModelAuto)
+	best := math.Inf(1)
+	for _, m := range models {
+		r, _ := rep.Model(m)
+		best = math.Min(best, r.PinballMean)
+	}
+	if auto.Forecasts != 480 || auto.PinballMean > 1.01*best {
+		t.Errorf("auto pinball %.6f over %d forecasts, best candidate %.6f: want within 1%%", auto.PinballMean, auto.Forecasts, best)
+	}
 
-func TestAutoPicksSeasonalModelOnSeasonalSeries(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 8))
 	y := make([]float64, 24*7*8)
 	for i := range y {
 		y[i] = 0.2*math.Sin(2*math.Pi*float64(i)/24) + 0.002*rng.NormFloat64()
 	}
-	f, err := ForecastSeries(points(y, time.Hour), market.PoolKey{}, market.ResolutionChange, 24*time.Hour, Options{})
+	f, err := ForecastSeries(points(y, time.Hour), market.PoolKey{}, market.ResolutionChange, 24*time.Hour,
+		Options{Candidates: []string{ModelNaive, ModelDamped, ModelSeasonalDay, ModelHoltWinters}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Chosen == ModelNaive || f.ValidationMAERatio > 0.5 {
-		t.Errorf("auto chose %s (ratio %.3f) on a strongly seasonal series", f.Chosen, f.ValidationMAERatio)
+	if (f.Chosen != ModelSeasonalDay && f.Chosen != ModelHoltWinters) || f.ValidationMAERatio > 0.5 {
+		t.Errorf("auto chose %s (MAE ratio to naive %.3f) on a strongly seasonal series", f.Chosen, f.ValidationMAERatio)
 	}
 }
 
@@ -232,6 +242,8 @@ func TestCoverageOnRandomWalk(t *testing.T) {
 	}
 	rep, err := BacktestSeries(context.Background(), series, BacktestOptions{
 		Horizon: 7 * 24 * time.Hour, Origins: weekly(t0.Add(300*24*time.Hour), 25), Models: []string{ModelNaive},
+		// Cheap candidates: this test is about the intervals.
+		Forecast: Options{Candidates: []string{ModelNaive, ModelARIMA}},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

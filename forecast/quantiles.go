@@ -105,11 +105,7 @@ const maxTieProb = 1 - 1e-6
 func eventProbs(h, from, to int, lambda, prior float64, ev []bool, out []float64) []float64 {
 	out = out[:0]
 	k, n := 0.0, 0.0
-	// Weights older than 2^-8 are dropped.
-	start := max(h, from-int(8/(-math.Log2(lambda))))
-	if lambda <= 0 || lambda >= 1 {
-		start = max(h, from)
-	}
+	start := eventStart(h, from, lambda)
 	inv := 1 / float64(h)
 	for t := start; t <= to; t++ {
 		k *= lambda
@@ -128,21 +124,42 @@ func eventProbs(h, from, to int, lambda, prior float64, ev []bool, out []float64
 	return out
 }
 
-// tieEvents sets ev[s] = (y(s+h) = y(s)) for s in [0, to-h].
-func tieEvents(y []float64, h, to int, ev []bool) []bool {
-	ev = ev[:0]
-	for s := 0; s+h <= to; s++ {
-		ev = append(ev, y[s+h] == y[s])
+// eventStart is the first origin eventProbs weighs for origins from
+// `from` on: weights older than 2^-8 are dropped.
+func eventStart(h, from int, lambda float64) int {
+	if lambda <= 0 || lambda >= 1 {
+		return max(h, from)
+	}
+	return max(h, from-int(8/(-math.Log2(lambda))))
+}
+
+// sized returns ev with length n, reusing its array (the contents are
+// stale).
+func sized(ev []bool, n int) []bool {
+	n = max(n, 0)
+	if cap(ev) < n {
+		return make([]bool, n)
+	}
+	return ev[:n]
+}
+
+// tieEvents sets ev[s] = (y(s+h) = y(s)) for s in [lo, to-h]; ev has
+// length to-h+1 and its entries below lo are left as they were (eventProbs
+// for origins from `from` on reads none below eventStart(h, from)-h).
+func tieEvents(y []float64, h, lo, to int, ev []bool) []bool {
+	ev = sized(ev, to-h+1)
+	for s := max(lo, 0); s+h <= to; s++ {
+		ev[s] = y[s+h] == y[s]
 	}
 	return ev
 }
 
 // flatEvents sets ev[s] = (no rise above y(s) within h steps) for s in
-// [0, to-h], from nextRise's nr.
-func flatEvents(nr []int, h, to int, ev []bool) []bool {
-	ev = ev[:0]
-	for s := 0; s+h <= to; s++ {
-		ev = append(ev, nr[s] > s+h)
+// [lo, to-h], from nextRise's nr, as tieEvents does.
+func flatEvents(nr []int, h, lo, to int, ev []bool) []bool {
+	ev = sized(ev, to-h+1)
+	for s := max(lo, 0); s+h <= to; s++ {
+		ev[s] = nr[s] > s+h
 	}
 	return ev
 }
@@ -441,7 +458,7 @@ type poolInput struct {
 // changeRate returns 1 - the one-step tie probability at origins
 // [from, to], the per-step change probability of condScale.
 func (rp *ResidualPool) changeRate(y []float64, from, to int, out []float64) []float64 {
-	out = eventProbs(1, from, to, rp.tieLambda, rp.tieShare[0], tieEvents(y, 1, to, nil), out)
+	out = eventProbs(1, from, to, rp.tieLambda, rp.tieShare[0], tieEvents(y, 1, eventStart(1, from, rp.tieLambda)-1, to, nil), out)
 	for i, p := range out {
 		out[i] = 1 - p
 	}
@@ -511,9 +528,10 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 		jump := jumpVol(y, c, rp.jump0)
 		rate = rp.changeRate(y, p.from, p.to, rate)
 		for h := 1; h <= H && p.from+h <= p.to; h++ {
-			ev = tieEvents(y, h, p.to-h, ev)
+			lo := eventStart(h, p.from, rp.tieLambda) - h
+			ev = tieEvents(y, h, lo, p.to-h, ev)
 			pis = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.tieShare[h-1], ev, pis)
-			ev = flatEvents(nr, h, p.to-h, ev)
+			ev = flatEvents(nr, h, lo, p.to-h, ev)
 			rhos[h-1] = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.flatShare[h-1], ev, rhos[h-1])
 			for t := p.from; t+h <= p.to; t += p.stride {
 				if d := y[t+h] - y[t]; d != 0 {

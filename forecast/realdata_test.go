@@ -27,7 +27,7 @@ import (
 var (
 	realData  = flag.Bool("realdata", false, "backtest every real series, not a sample")
 	maxSeries = flag.Int("maxseries", -1, "series the real-data backtests evaluate (0: all; -1: each test's default)")
-	tune      = flag.String("tune", "", "model options as k=v,... (hl, lhl, thl: half-lives in days; sw: short weight; gamma; aciw, poolw in steps; margin)")
+	tune      = flag.String("tune", "", "model options as k=v,... (hl, lhl, thl: half-lives in days; sw: short weight; gamma; aciw, poolw in steps)")
 )
 
 // dataDir is ../shared/data relative to the repository root.
@@ -280,8 +280,6 @@ func tuneOptions(t testing.TB) Options {
 			o.ACIWindow = int(f)
 		case "poolw":
 			o.PoolWindow = int(f)
-		case "margin":
-			o.SelectionMargin = f
 		default:
 			t.Fatalf("-tune: unknown option %q", k)
 		}

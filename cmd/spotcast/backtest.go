@@ -87,18 +87,25 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 		st = resolutionStore{s, resolution}
 	}
 	rep, err := engine.BacktestPrices(ctx, st, filter, opts, e.stderr)
-	if err != nil {
+	switch {
+	case errors.Is(err, storage.ErrNotFound) && !noInterruptions:
+		// A store of traces alone still has an interruption backtest.
+		fmt.Fprintf(e.stderr, "%v; price section left out\n", err)
+	case err != nil:
 		return fmt.Errorf("backtest: %w", err)
 	}
+	var availability *hazard.Evaluation
 	if !noInterruptions {
-		ev, err := eng.BacktestInterruptions(ctx, maxTraces, e.stderr)
-		switch {
-		case err == nil:
-			rep.Interruption = ev
-		case errors.Is(err, hazard.ErrNoForecasts):
-			fmt.Fprintln(e.stderr, "backtest: no stored interruption traces with running instances; interruption section left out")
-		default:
+		pre, avail, err := eng.BacktestInterruptions(ctx, maxTraces, e.stderr)
+		if err != nil {
 			return fmt.Errorf("backtest interruptions: %w", err)
+		}
+		if pre != nil {
+			rep.Interruption = *pre
+		}
+		availability = avail
+		if pre == nil && avail == nil {
+			fmt.Fprintln(e.stderr, "backtest: no stored interruption traces with running instances; interruption section left out")
 		}
 	}
 	var pb *recommend.PlacementBacktest
@@ -115,7 +122,7 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	}
 	if c.json {
 		return writeJSON(e.stdout, backtestOutput{BacktestReport: rep, Horizon: rep.Horizon.Seconds(), Sources: sources,
-			Simulated: slices.Contains(sources, market.SourceSimulated), Placement: pb})
+			Simulated: slices.Contains(sources, market.SourceSimulated), Availability: availability, Placement: pb})
 	}
 	if slices.Contains(sources, market.SourceSimulated) {
 		fmt.Fprintln(e.stdout, "SIMULATED data: these scores are of the simulated market, not of a real one.")
@@ -128,16 +135,10 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 	}
 	tw.Flush()
 	if ev, ok := rep.Interruption.(hazard.Evaluation); ok {
-		fmt.Fprintf(e.stdout, "\ninterruption forecasts, %d traces, P(interruption in the next hour):\n", ev.Traces)
-		tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "forecaster\tforecasts\tBrier\tlog loss\t\n")
-		for _, r := range []struct {
-			name string
-			s    hazard.Scores
-		}{{"model", ev.Model}, {"constant_rate", ev.ConstantRate}, {"advisor_only", ev.AdvisorOnly}, {"hourly_frequency", ev.HourlyFrequency}} {
-			fmt.Fprintf(tw, "%s\t%d\t%.4f\t%.4f\t\n", r.name, r.s.Forecasts, r.s.Brier, r.s.LogLoss)
-		}
-		tw.Flush()
+		writeInterruptions(e, "preemption", ev)
+	}
+	if availability != nil {
+		writeInterruptions(e, "availability (a capacity drop read as losing the nodes)", *availability)
 	}
 	if pb != nil {
 		fmt.Fprintf(e.stdout, "\nplacement backtest, %d origins, %d runs:\n", pb.Origins, len(pb.Runs))
@@ -153,10 +154,34 @@ func runBacktest(ctx context.Context, e env, args []string) error {
 type backtestOutput struct {
 	forecast.BacktestReport
 	// Horizon in seconds (the report's own is nanoseconds).
-	Horizon   float64                      `json:"horizon"`
-	Sources   []string                     `json:"sources"`
-	Simulated bool                         `json:"simulated"`
-	Placement *recommend.PlacementBacktest `json:"placement,omitempty"`
+	Horizon   float64  `json:"horizon"`
+	Sources   []string `json:"sources"`
+	Simulated bool     `json:"simulated"`
+	// Availability is the interruption backtest on availability traces
+	// (Interruption holds the one on preemption traces and event feeds).
+	Availability *hazard.Evaluation           `json:"availability,omitempty"`
+	Placement    *recommend.PlacementBacktest `json:"placement,omitempty"`
+}
+
+// writeInterruptions prints an interruption backtest: per trace set and
+// over all, the model and every baseline with Brier score, log loss and
+// expected calibration error, and the model's reliability diagram.
+func writeInterruptions(e env, kind string, ev hazard.Evaluation) {
+	fmt.Fprintf(e.stdout, "\ninterruption forecasts on %s traces (%d), P(at least one running node interrupted in the next hour):\n", kind, ev.Traces)
+	cards := append([]hazard.SetEval{{Set: "all", Traces: ev.Traces, Scorecard: ev.Scorecard}}, ev.Sets...)
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "set\tforecaster\thours\tinterrupted\tBrier\tlog loss\tECE\t\n")
+	for _, c := range cards {
+		rows := append([]hazard.NamedScores{{Name: "model", Scores: c.Model}}, c.Baselines()...)
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.4f\t%.4f\t%.3f\t\n", c.Set, r.Name, r.Scores.Forecasts, r.Scores.Positives, r.Scores.Brier, r.Scores.LogLoss, r.Scores.ECE)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(e.stdout, "model reliability over all traces (forecast bin: forecasts, mean forecast, observed share):")
+	for _, b := range ev.Model.Bins {
+		fmt.Fprintf(e.stdout, "  [%.1f, %.1f): %d, %.3f, %.3f\n", b.Lo, b.Hi, b.Count, b.MeanForecast, b.Observed)
+	}
 }
 
 // poolSources lists the distinct sources of the pools f selects.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +61,62 @@ func TestBacktestJSON(t *testing.T) {
 	}
 	if _, _, err := spotcast(t, "", "backtest", "--db", db, "--models", "prophet"); err == nil {
 		t.Error("unknown model accepted")
+	}
+}
+
+// TestBacktestTracesOnly: a trace file kept anywhere is imported with its
+// cloud, zone, type and start given by flags, and the backtest of a store
+// that holds nothing but traces scores the interruption forecast (the
+// price section is left out, and said so).
+func TestBacktestTracesOnly(t *testing.T) {
+	dir := t.TempDir()
+	// One node sampled every 10 minutes for 4 days, preempted every
+	// 7 hours and back 20 minutes later.
+	data := make([]string, 4*24*6)
+	for i := range data {
+		data[i] = "1"
+		if m := i % 42; m == 41 || m == 0 && i > 0 {
+			data[i] = "0"
+		}
+	}
+	trace := filepath.Join(dir, "fleet-a.json")
+	if err := os.WriteFile(trace, []byte(`{"metadata":{"gap_seconds":600},"data":[`+strings.Join(data, ",")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "t.duckdb")
+	if _, stderr, err := spotcast(t, "", "ingest", "file", "--db", db, "--format", "skypilot-trace-json", "--cloud", "aws",
+		"--zone", "us-east-1c", "--instance-type", "p3.2xlarge", "--start", "2024-05-01T00:00:00Z", trace); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, stderr)
+	}
+	if _, _, err := spotcast(t, "", "ingest", "file", "--db", db, "--format", "daily-ohlc-csv", "--zone", "us-east-1c", trace); err == nil {
+		t.Error("trace flags accepted with another format")
+	}
+	out, stderr, err := spotcast(t, "", "backtest", "--db", db, "--json")
+	if err != nil {
+		t.Fatalf("backtest: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "price section left out") {
+		t.Errorf("stderr does not say the price section is left out:\n%s", stderr)
+	}
+	var rep struct {
+		Interruption *struct {
+			Model struct {
+				Forecasts int `json:"forecasts"`
+				Positives int `json:"positives"`
+			} `json:"model"`
+			Sets []struct {
+				Set string `json:"set"`
+			} `json:"sets"`
+			OwnClimatology struct {
+				Forecasts int `json:"forecasts"`
+			} `json:"own_zone_climatology"`
+		} `json:"interruption"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("backtest --json: %v\n%s", err, out)
+	}
+	if rep.Interruption == nil || rep.Interruption.Model.Forecasts < 80 || rep.Interruption.Model.Positives < 10 ||
+		rep.Interruption.OwnClimatology.Forecasts != rep.Interruption.Model.Forecasts || len(rep.Interruption.Sets) != 1 {
+		t.Errorf("interruption section %+v; want about 95 hourly forecasts, 13 interrupted, one set, every baseline", rep.Interruption)
 	}
 }

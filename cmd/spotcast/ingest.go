@@ -37,17 +37,22 @@ func runIngest(ctx context.Context, e env, args []string) error {
 
 func runIngestFile(ctx context.Context, e env, args []string) error {
 	var c common
-	var format, region string
+	var format, region, start string
 	var opts files.Options
 	fs := newFlags(e, "ingest file", "ingest file [--db PATH] [--format F] [--skip-bad] [--json] PATH...", &c)
 	fs.StringVar(&format, "format", "", "force a format instead of detecting it: "+formatList())
 	fs.BoolVar(&opts.SkipBad, "skip-bad", false, "skip and count bad rows instead of failing the file")
 	fs.StringVar(&region, "region", "", "region for formats that take it from the file name (ondemand_<region>.json)")
 	fs.Float64Var(&opts.MaxPrice, "max-price", files.DefaultMaxPrice, "plausible maximum of a spot price in USD/h; a price above it is a bad row")
+	fs.StringVar(&opts.Trace.Kind, "trace-kind", "", "skypilot trace: preemption or availability (default: from the path, else preemption)")
+	fs.StringVar(&start, "start", "", "skypilot trace: time of its first sample (RFC 3339 or a date, UTC), when its folder is not one the skypilot README dates")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	sources := addSourceFlags(fs)
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if opts.TraceStart, err = parseTime("start", start); err != nil {
 		return err
 	}
 	if len(paths) == 0 {
@@ -60,6 +65,9 @@ func runIngestFile(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		opts.Format = f
+	}
+	if (opts.Trace != files.TraceInfo{} || start != "") && opts.Format != "" && opts.Format != files.FormatSkypilotTrace {
+		return fmt.Errorf("--cloud, --zone, --instance-type, --trace-kind and --start describe a %s file, not %s", files.FormatSkypilotTrace, opts.Format)
 	}
 	opts.Region = region
 	if !*quiet {

@@ -109,10 +109,10 @@ func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
 	fs.StringVar(&f.csvMap, "map", "", "with --format csv: field=COLUMN,... for the fields "+strings.Join(files.CSVFields, ", ")+" (COLUMN: a header name or a 1-based number)")
 	fs.StringVar(&f.delimiter, "delimiter", ",", "with --format csv: the field delimiter (one character; \\t for tab)")
 	fs.BoolVar(&f.noHeader, "no-header", false, "with --format csv: the first line is data (columns by number)")
-	fs.StringVar(&f.instanceType, "instance-type", "", "with --format csv: the instance type of every row")
+	fs.StringVar(&f.instanceType, "instance-type", "", "with --format csv: the instance type of every row; for a skypilot trace: its instance type (default: from the file name's accelerator, e.g. a100_40gb_8)")
 	fs.StringVar(&f.product, "product", "", "with --format csv: the product (OS) of every row, e.g. Linux/UNIX")
-	fs.StringVar(&f.zone, "zone", "", "with --format csv: the zone (name or AWS zone ID) of every row")
-	fs.StringVar(&f.cloudConst, "cloud", "", "with --format csv: the cloud of every row (default: the region's)")
+	fs.StringVar(&f.zone, "zone", "", "with --format csv: the zone (name or AWS zone ID) of every row; for a skypilot trace: its zone, when its file name does not say")
+	fs.StringVar(&f.cloudConst, "cloud", "", "with --format csv: the cloud of every row (default: the region's); for a skypilot trace: its cloud (aws or gcp), when its path does not say")
 	return f
 }
 
@@ -129,11 +129,14 @@ func (f *sourceFlags) apply(ctx context.Context, s *storage.Store, opts *files.O
 		opts.SnapshotDate = t
 	}
 	opts.Changes = files.NewChangeFilter(files.StoreLatest(s))
-	csvOnly := f.csvMap != "" || f.noHeader || f.delimiter != "," || f.instanceType != "" || f.product != "" || f.zone != "" || f.cloudConst != ""
+	csvOnly := f.csvMap != "" || f.noHeader || f.delimiter != "," || f.product != ""
 	if opts.Format != files.FormatCSV {
 		if csvOnly {
-			return fmt.Errorf("--map, --delimiter, --no-header, --instance-type, --product, --zone and --cloud go with --format csv")
+			return fmt.Errorf("--map, --delimiter, --no-header and --product go with --format csv")
 		}
+		// Otherwise --cloud, --zone and --instance-type say what a
+		// skypilot trace's path does not.
+		opts.Trace.Cloud, opts.Trace.Zone, opts.Trace.InstanceType = f.cloudConst, f.zone, f.instanceType
 		return nil
 	}
 	cols, err := files.ParseCSVMap(f.csvMap)

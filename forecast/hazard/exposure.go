@@ -55,7 +55,10 @@ const (
 //     adds Count (at least 1) running instances, end removes them, and the
 //     watch lasts while any runs;
 //   - launched adds Count (at least 1) running instances; capacity sets the
-//     running count to Count; both imply the pool is watched;
+//     running count to Count; both imply the pool is watched. A capacity
+//     drop while watched is read as losing the nodes that are no longer
+//     available (an availability trace read as a fleet that holds every
+//     node it can get): an interruption of the difference;
 //   - preempted and interruption-warning each end Count (at least 1)
 //     instances and count as interruptions; a preemption of the same
 //     instance within 10 minutes after its warning is the same event;
@@ -145,8 +148,13 @@ func replay(events []market.Event, until time.Time, rebalanceWeight float64) his
 			running += k
 		case market.EventCapacity:
 			closeSpan(e.Time)
+			c := float64(max(e.Count, 0))
+			if watching && c < running {
+				h.hits = append(h.hits, hit{t: e.Time, w: running - c})
+				h.interruptions += int(running - c)
+			}
 			watching = true
-			running = float64(max(e.Count, 0))
+			running = c
 		case market.EventInterruptionWarning:
 			if watched && running <= 0 {
 				// Nothing was running to interrupt: inconsistent data.
@@ -228,6 +236,14 @@ type evidence struct {
 	rebalances int
 }
 
+func (ev *evidence) add(o evidence) {
+	ev.n += o.n
+	ev.e += o.e
+	ev.rawN += o.rawN
+	ev.rawE += o.rawE
+	ev.rebalances += o.rebalances
+}
+
 // weigh reduces h to evidence at now. Exposure is weighted by the weekly
 // profile m (the hazard at time t is λ·m(t), so the expected count over a
 // span is λ·∫n·m(t)dt) and, when halfLife > 0, both counts and exposure are
@@ -287,88 +303,3 @@ func weigh(h history, now time.Time, p *Profile, halfLife, maxAge time.Duration)
 	}
 	return ev
 }
-
-// hourBins splits a history into clock hours: the interruptions c and the
-// profile-weighted exposure x of each hour with exposure, from maxAge
-// before now up to now.
-func hourBins(h history, now time.Time, p *Profile, maxAge time.Duration) (c, x map[time.Time]float64) {
-	c, x = map[time.Time]float64{}, map[time.Time]float64{}
-	var cutoff time.Time
-	if maxAge > 0 {
-		cutoff = now.Add(-maxAge)
-	}
-	for _, s := range h.spans {
-		start, end := s.start, s.end
-		if start.Before(cutoff) {
-			start = cutoff
-		}
-		if end.After(now) {
-			end = now
-		}
-		for t := start; t.Before(end); {
-			next := t.Truncate(time.Hour).Add(time.Hour)
-			if next.After(end) {
-				next = end
-			}
-			x[t.Truncate(time.Hour)] += s.n * next.Sub(t).Hours() * p.At(t)
-			t = next
-		}
-	}
-	for _, e := range h.hits {
-		if e.rebalance || e.t.Before(cutoff) {
-			continue
-		}
-		c[e.t.Truncate(time.Hour)] += e.w
-	}
-	return c, x
-}
-
-// dispersion estimates how much more clustered interruptions are than a
-// Poisson process: the α of a negative binomial (NB2) count per clock
-// hour, Var[c] = μ + α·μ². Interruptions come in bursts (an instance
-// relaunched into a tight pool is often reclaimed again within minutes),
-// so the chance of at least one interruption in an hour is lower than
-// 1 - exp(-μ) suggests.
-//
-// Estimator: the auxiliary regression of Cameron & Trivedi (1990),
-// "Regression-based tests for overdispersion in the Poisson model",
-// J. Econometrics 46(3), eq. 2.7 with g(μ) = μ²: regress (c-μ)² - c on μ²
-// without intercept, α = Σμ²((c-μ)²-c) / Σμ⁴, with μ = r·x from the pooled
-// rate r. Clamped to [0, 10]; 0 (Poisson) with fewer than minDispHours
-// exposed hours or minDispEvents interruptions.
-func dispersion(hs []history, now time.Time, p *Profile, maxAge time.Duration) float64 {
-	type bin struct{ c, x float64 }
-	var bins []bin
-	var sc, sx float64
-	for _, h := range hs {
-		c, x := hourBins(h, now, p, maxAge)
-		for t, xv := range x {
-			if xv <= 0 {
-				continue
-			}
-			bins = append(bins, bin{c[t], xv})
-			sc += c[t]
-			sx += xv
-		}
-	}
-	if len(bins) < minDispHours || sc < minDispEvents {
-		return 0
-	}
-	r := sc / sx
-	var num, den float64
-	for _, b := range bins {
-		mu := r * b.x
-		d := b.c - mu
-		num += mu * mu * (d*d - b.c)
-		den += mu * mu * mu * mu
-	}
-	if den <= 0 {
-		return 0
-	}
-	return math.Max(0, math.Min(10, num/den))
-}
-
-const (
-	minDispHours  = 24
-	minDispEvents = 5
-)

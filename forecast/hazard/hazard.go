@@ -1,16 +1,24 @@
 // Package hazard forecasts spot interruptions: the hazard (expected
 // interruptions per instance-hour) of one pool for every hour of the
 // coming week, with a credible interval, and what follows from it: the
-// probability of an interruption within H hours, the mean time between
-// interruptions and the windows of the week where the hazard runs well
-// above the pool's baseline.
+// probability that at least one of a fleet's nodes is interrupted within H
+// hours, the mean time between interruptions and the windows of the week
+// where the hazard runs well above the pool's baseline.
 //
-// The model: λ·m(t), where m is a weekly profile (EstimateProfile, flat by
-// default) and λ the pool's hazard scale. λ's prior comes from the Spot
+// The model: loss events arrive at n^γ·λ(t) for a fleet of n nodes, with
+// λ(t) = μ·m(t) + a self-exciting burst term (see filter): m is a weekly
+// profile (EstimateProfile, flat by default), μ the pool's background
+// rate, and every loss event raises the hazard of the following hours by
+// an amount that fades exponentially. μ's prior comes from the Spot
 // Instance Advisor bucket, scaled by the placement score and the price
-// pressure; observed events of sibling pools (same type, other zones) and
-// then of the pool itself update it by the Gamma-Poisson conjugate rule,
-// component by component of a Gamma mixture prior (see mixture).
+// pressure; the background parts of observed loss events of sibling pools
+// (same type, other zones) and then of the pool itself, discounted with
+// age, update it by the Gamma-Poisson conjugate rule, component by
+// component of a Gamma mixture prior (see mixture). A Gamma frailty shared
+// by the fleet's nodes within an hour makes their losses go together (see
+// ProbAnyWithin). The shared parameters (discounting, burst size and
+// decay, frailty, fleet exponent) are fitted on histories with known
+// exposure by FitParams, by the score the backtest reports.
 //
 // Estimate is pure; ForPool reads its inputs from the store.
 package hazard
@@ -36,12 +44,15 @@ const MaxHorizon = 4 * 7 * 24 * time.Hour
 
 // Hour is the forecast hazard of one hour: the posterior mean Rate and the
 // credible interval [Lo, Hi] (90% unless Options.Level says otherwise),
-// all in interruptions per instance-hour.
+// all in loss events per instance-hour. Background is the part of Rate
+// that does not come from recent interruptions (Rate - Background is the
+// burst, which fades over the first hours).
 type Hour struct {
-	Time time.Time `json:"time"`
-	Rate float64   `json:"rate"`
-	Lo   float64   `json:"lo"`
-	Hi   float64   `json:"hi"`
+	Time       time.Time `json:"time"`
+	Rate       float64   `json:"rate"`
+	Lo         float64   `json:"lo"`
+	Hi         float64   `json:"hi"`
+	Background float64   `json:"background_rate"`
 }
 
 // Window is a span of the forecast where the hazard stays above
@@ -79,11 +90,23 @@ type Forecast struct {
 	SiblingWeight        float64 `json:"sibling_weight"`
 	SkippedEvents        int     `json:"skipped_events"`
 	Level                float64 `json:"level"`
-	// Dispersion is the negative binomial α of interruptions per clock
-	// hour (0: Poisson); ProbWithin accounts for it.
+	// Dispersion is the frailty α shared by a fleet's nodes within a clock
+	// hour (0: Poisson); ProbAnyWithin accounts for it.
 	Dispersion float64 `json:"dispersion"`
-	// Posterior is λ's posterior (the hazard at profile multiplier 1),
-	// so that ProbWithin can integrate over its uncertainty.
+	// FleetExponent γ: a fleet of n nodes meets loss events n^γ times as
+	// often as one node (0 in forecasts that predate it: read as 1).
+	FleetExponent float64 `json:"fleet_exponent"`
+	// Burst is η·Σ exp(-β(now - t_i)) over the pool's loss events: the
+	// expected further loss events per node that its recent losses still
+	// trigger, fading at BurstDecayPerHour (β).
+	Burst             float64   `json:"burst"`
+	BurstDecayPerHour float64   `json:"burst_decay_per_hour"`
+	LastInterruption  time.Time `json:"last_interruption,omitzero"`
+	// Params are the shared parameters the forecast was made with.
+	Params Params `json:"params"`
+	// Posterior is μ's posterior (the background hazard at profile
+	// multiplier 1), so that ProbAnyWithin can integrate over its
+	// uncertainty.
 	Posterior []Component `json:"posterior,omitempty"`
 }
 
@@ -104,8 +127,11 @@ type Options struct {
 	// (TestRecoversSimulatorHazard); 2.5 lets such evidence speak while
 	// the skypilot trace scores stay as they were.
 	PriorSpread float64
-	// HalfLife discounts older evidence (default 168h; negative: no
-	// discounting, the stationary model).
+	// Params are the shared model parameters (nil: DefaultParams);
+	// FitParams fits them.
+	Params *Params
+	// HalfLife, when not zero, replaces Params.HalfLifeHours (negative:
+	// no discounting, the stationary model).
 	HalfLife time.Duration
 	// MaxAge drops evidence older than this (default 90 days).
 	MaxAge time.Duration
@@ -118,10 +144,34 @@ type Options struct {
 	// WindowFactor: hours above WindowFactor × Baseline form windows
 	// (default 1.5).
 	WindowFactor float64
-	// Dispersion is the negative binomial α of interruptions per clock
-	// hour (see dispersion): 0 estimates it from the events, a negative
-	// value means Poisson (α = 0), a positive value is used as given.
+	// Dispersion, when not zero, replaces Params.Frailty: a negative value
+	// means Poisson (α = 0), a positive value is used as given.
 	Dispersion float64
+}
+
+// params resolves the shared parameters: Params (or DefaultParams) with
+// HalfLife and Dispersion applied.
+func (o Options) params() (Params, error) {
+	p := DefaultParams()
+	if o.Params != nil {
+		p = *o.Params
+	}
+	switch {
+	case o.HalfLife < 0:
+		p.HalfLifeHours = 0
+	case o.HalfLife > 0:
+		p.HalfLifeHours = o.HalfLife.Hours()
+	}
+	switch {
+	case o.Dispersion < 0:
+		p.Frailty = 0
+	case o.Dispersion > 0:
+		p.Frailty = o.Dispersion
+	}
+	if err := p.validate(); err != nil {
+		return p, fmt.Errorf("params: %w: %w", err, ErrInput)
+	}
+	return p, nil
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -143,9 +193,6 @@ func (o Options) withDefaults() (Options, error) {
 	if !(o.PriorSpread > 0 && o.PriorSpread <= 5) {
 		return o, fmt.Errorf("prior spread %v: want in (0, 5]: %w", o.PriorSpread, ErrInput)
 	}
-	if o.HalfLife == 0 {
-		o.HalfLife = HoursPerWeek * time.Hour
-	}
 	if o.MaxAge == 0 {
 		o.MaxAge = 90 * 24 * time.Hour
 	}
@@ -161,8 +208,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.WindowFactor == 0 {
 		o.WindowFactor = 1.5
 	}
-	if math.IsNaN(o.Dispersion) || o.Dispersion > 10 {
-		return o, fmt.Errorf("dispersion %v: want at most 10: %w", o.Dispersion, ErrInput)
+	if math.IsNaN(o.Dispersion) || o.Dispersion > maxFrailty {
+		return o, fmt.Errorf("dispersion %v: want at most %v: %w", o.Dispersion, maxFrailty, ErrInput)
 	}
 	if !(o.WindowFactor > 1) {
 		return o, fmt.Errorf("window factor %v: want > 1: %w", o.WindowFactor, ErrInput)
@@ -190,22 +237,35 @@ type Inputs struct {
 
 // Estimate forecasts the pool's hazard for the hours from now on.
 //
-// λ's posterior: the prior mixture (buildPrior) updated with
+// μ's posterior: the prior mixture (buildPrior) updated with
 //
 //	n = a·n_sib + n_own,  E = a·E_sib + E_own,
 //
-// the discounted, profile-weighted counts and exposures (weigh). Sibling
-// evidence enters as a power prior with weight a = min(1,
-// SiblingHours/E_sib): Ibrahim & Chen (2000), "Power prior distributions
-// for regression models", Statistical Science 15(1), eq. 2.1, where the
-// likelihood of historical data D0 is raised to a0 ∈ [0, 1]; for Poisson
-// data that multiplies n and E by a0 and keeps the update conjugate. The
-// cap keeps related pools from outweighing the pool's own few events.
+// the discounted background parts of the loss events and the discounted,
+// profile-weighted exposures in fleet units (filter). Sibling evidence
+// enters as a power prior with weight a = min(1, SiblingHours/E_sib):
+// Ibrahim & Chen (2000), "Power prior distributions for regression
+// models", Statistical Science 15(1), eq. 2.1, where the likelihood of
+// historical data D0 is raised to a0 ∈ [0, 1]; for Poisson data that
+// multiplies n and E by a0 and keeps the update conjugate. The cap keeps
+// related pools from outweighing the pool's own few events.
 //
-// Hour t's rate is E[λ]·m(t), its interval λ's posterior quantiles times
-// m(t).
+// Hour t's background rate is E[μ]·m(t), its interval μ's posterior
+// quantiles times m(t); the pool's own recent loss events add their
+// fading burst to both.
 func Estimate(in Inputs, now time.Time, opts Options) (Forecast, error) {
+	return estimate(in, now, opts, false)
+}
+
+// estimate is Estimate; quick leaves out the credible intervals (Lo and
+// Hi equal Rate), whose quantile searches dominate the cost of a
+// forecast that only ProbAnyWithin will read (EvaluateTraces).
+func estimate(in Inputs, now time.Time, opts Options, quick bool) (Forecast, error) {
 	o, err := opts.withDefaults()
+	if err != nil {
+		return Forecast{}, err
+	}
+	par, err := o.params()
 	if err != nil {
 		return Forecast{}, err
 	}
@@ -228,31 +288,25 @@ func Estimate(in Inputs, now time.Time, opts Options) (Forecast, error) {
 	// Own events are replayed per zone (a region-level pool's events
 	// come from several zones, each with its own running count).
 	var ev evidence
-	var hists []history
+	var excite float64
+	var last time.Time
 	skipped := 0
 	for _, evs := range groupByPool(in.Events) {
 		h := replay(evs, now, rbw)
-		hists = append(hists, h)
 		skipped += h.skipped
-		w := weigh(h, now, in.Profile, o.HalfLife, o.MaxAge)
-		ev.n += w.n
-		ev.e += w.e
-		ev.rawN += w.rawN
-		ev.rawE += w.rawE
-		ev.rebalances += w.rebalances
+		b := filter(h, now, in.Profile, par, o.MaxAge, pr.mean)
+		ev.add(b.ev)
+		excite += b.excite
+		if b.last.After(last) {
+			last = b.last
+		}
 	}
-
 	var sib evidence
 	if o.SiblingHours > 0 {
 		for _, evs := range groupByPool(in.Siblings) {
 			h := replay(evs, now, rbw)
-			hists = append(hists, h)
 			skipped += h.skipped
-			w := weigh(h, now, in.Profile, o.HalfLife, o.MaxAge)
-			sib.n += w.n
-			sib.e += w.e
-			sib.rawN += w.rawN
-			sib.rawE += w.rawE
+			sib.add(filter(h, now, in.Profile, par, o.MaxAge, pr.mean).ev)
 		}
 	}
 	a := 0.0
@@ -260,16 +314,12 @@ func Estimate(in Inputs, now time.Time, opts Options) (Forecast, error) {
 		a = math.Min(1, o.SiblingHours/sib.e)
 	}
 	post := pr.mix.update(a*sib.n+ev.n, a*sib.e+ev.e)
-	disp := o.Dispersion
-	switch {
-	case disp < 0:
-		disp = 0
-	case disp == 0:
-		disp = dispersion(hists, now, in.Profile, o.MaxAge)
-	}
 	mean := post.mean()
-	lo := post.quantile((1 - o.Level) / 2)
-	hi := post.quantile((1 + o.Level) / 2)
+	lo, hi := mean, mean
+	if !quick {
+		lo = post.quantile((1 - o.Level) / 2)
+		hi = post.quantile((1 + o.Level) / 2)
+	}
 
 	f := Forecast{
 		Pool:                 in.Pool,
@@ -284,7 +334,12 @@ func Estimate(in Inputs, now time.Time, opts Options) (Forecast, error) {
 		SiblingWeight:        a,
 		SkippedEvents:        skipped,
 		Level:                o.Level,
-		Dispersion:           disp,
+		Dispersion:           par.Frailty,
+		FleetExponent:        par.FleetExponent,
+		Burst:                par.Excitation * excite,
+		BurstDecayPerHour:    par.DecayPerHour,
+		LastInterruption:     last,
+		Params:               par,
 		Posterior:            post,
 	}
 	start := now.Truncate(time.Hour)
@@ -294,12 +349,36 @@ func Estimate(in Inputs, now time.Time, opts Options) (Forecast, error) {
 	for i := range f.Hours {
 		t := start.Add(time.Duration(i) * time.Hour)
 		m := in.Profile.At(t)
-		f.Hours[i] = Hour{Time: t, Rate: mean * m, Lo: lo * m, Hi: hi * m}
-		rates[i] = mean * m
+		b := f.burstRate(t, t.Add(time.Hour))
+		f.Hours[i] = Hour{Time: t, Rate: mean*m + b, Lo: lo*m + b, Hi: hi*m + b, Background: mean * m}
+		rates[i] = f.Hours[i].Rate
 	}
 	f.Baseline = median(rates)
 	f.Windows = windows(f.Hours, o.WindowFactor*f.Baseline)
 	return f, nil
+}
+
+// burstInt is the burst's expected loss events per node over [from, to)
+// (times before Generated count from Generated).
+func (f Forecast) burstInt(from, to time.Time) float64 {
+	if f.Burst <= 0 || !to.After(f.Generated) {
+		return 0
+	}
+	a := math.Max(0, from.Sub(f.Generated).Hours())
+	b := to.Sub(f.Generated).Hours()
+	if b <= a {
+		return 0
+	}
+	return f.Burst * (math.Exp(-f.BurstDecayPerHour*a) - math.Exp(-f.BurstDecayPerHour*b))
+}
+
+// burstRate is the burst's mean rate per node-hour over [from, to).
+func (f Forecast) burstRate(from, to time.Time) float64 {
+	d := to.Sub(from).Hours()
+	if d <= 0 {
+		return 0
+	}
+	return f.burstInt(from, to) / d
 }
 
 // windows groups consecutive hours whose rate exceeds threshold.
@@ -354,14 +433,14 @@ func sources(in Inputs) string {
 	return strings.Join(out, ",")
 }
 
-// rateAt is the forecast rate at t. Before the first hour the first hour's
-// rate holds; after the last, the forecast repeats with a period of a week
-// (the profile's period) when it covers at least a week, else the last
-// hour's rate holds.
-func (f Forecast) rateAt(t time.Time) float64 {
+// hourIndex is the index into Hours of the hour that holds t. Before the
+// first hour the first hour holds; after the last, the forecast repeats
+// with a period of a week (the profile's period) when it covers at least
+// a week, else the last hour holds. -1 for an empty forecast.
+func (f Forecast) hourIndex(t time.Time) int {
 	n := len(f.Hours)
 	if n == 0 {
-		return 0
+		return -1
 	}
 	i := int(math.Floor(t.Sub(f.Hours[0].Time).Hours()))
 	switch {
@@ -372,27 +451,57 @@ func (f Forecast) rateAt(t time.Time) float64 {
 	case i >= n:
 		i = n - 1
 	}
+	return i
+}
+
+// backgroundAt is the background rate at t (the rate of a forecast that
+// predates the split).
+func (f Forecast) backgroundAt(t time.Time) float64 {
+	i := f.hourIndex(t)
+	if i < 0 {
+		return 0
+	}
+	if h := f.Hours[i]; h.Background > 0 || f.Burst > 0 {
+		return h.Background
+	}
 	return f.Hours[i].Rate
 }
 
-// integral is ∫ rate dt over [start, start+d), in expected interruptions
-// per instance.
-func (f Forecast) integral(start time.Time, d time.Duration) float64 {
-	if d <= 0 || len(f.Hours) == 0 {
-		return 0
+// rateAt is the forecast rate at t: the background rate of its hour plus
+// the burst at t.
+func (f Forecast) rateAt(t time.Time) float64 {
+	r := f.backgroundAt(t)
+	if f.Burst > 0 && !t.Before(f.Generated) {
+		r += f.Burst * f.BurstDecayPerHour * math.Exp(-f.BurstDecayPerHour*t.Sub(f.Generated).Hours())
 	}
+	return r
+}
+
+// pieces calls fn for the pieces of [start, start+d) that end at hour
+// boundaries, where the background rate can change.
+func pieces(start time.Time, d time.Duration, fn func(from, to time.Time)) {
 	end := start.Add(d)
-	var s float64
 	for t := start; t.Before(end); {
-		// Pieces end at hour boundaries, where the rate can change.
 		next := t.Truncate(time.Hour).Add(time.Hour)
 		if next.After(end) {
 			next = end
 		}
-		s += f.rateAt(t) * next.Sub(t).Hours()
+		fn(t, next)
 		t = next
 	}
-	return s
+}
+
+// integral is ∫ rate dt over [start, start+d), in expected loss events
+// per node.
+func (f Forecast) integral(start time.Time, d time.Duration) float64 {
+	if d <= 0 || len(f.Hours) == 0 {
+		return 0
+	}
+	var s float64
+	pieces(start, d, func(from, to time.Time) {
+		s += f.backgroundAt(from) * to.Sub(from).Hours()
+	})
+	return s + f.burstInt(start, start.Add(d))
 }
 
 // RateOver is the mean hazard per instance-hour over a run of length d
@@ -405,19 +514,28 @@ func (f Forecast) RateOver(start time.Time, d time.Duration) float64 {
 }
 
 // ProbWithin is the probability that one instance started at Generated is
-// interrupted at least once within h. With Λ = ∫ hazard dt it is
-// 1 - exp(-Λ) for a known hazard and Poisson interruptions; the forecast
-// integrates that over λ's posterior (the posterior predictive), which is
-// wider when little has been observed, and, when Dispersion α > 0, counts
-// each clock hour as negative binomial, P(no interruption) = (1 + αΛ_i)^(-1/α)
-// (the Gamma-frailty Poisson; α → 0 gives exp(-Λ_i)). Forecasts without a
-// Posterior use 1 - exp(-Λ).
+// interrupted at least once within h (ProbAnyWithin for one node).
 func (f Forecast) ProbWithin(h time.Duration) float64 {
 	return f.ProbAnyWithin(1, h)
 }
 
-// ProbAnyWithin is the probability that at least one of n instances
-// started at Generated is interrupted within h.
+// ProbAnyWithin is the probability that at least one of n nodes running
+// from Generated is interrupted within h.
+//
+// The fleet meets loss events at n^γ times one node's rate (FleetExponent
+// γ), so its expected loss events over clock hour i are x·Λ_i, with
+// x = n^γ and Λ_i = μ·∫m + the burst's share of that hour. With a Gamma
+// frailty of variance α shared by the fleet's nodes within the hour
+// (Vaupel, Manton & Stallard 1979, "The impact of heterogeneity in
+// individual frailty on the dynamics of mortality", Demography 16(3); the
+// shared frailty model of Clayton 1978, Biometrika 65(1)), the chance of
+// no loss in that hour is (1 + α·x·Λ_i)^(-1/α) (α → 0: exp(-x·Λ_i)),
+// hours being independent given μ. The result integrates over μ's
+// posterior (the posterior predictive), which is wider when little has
+// been observed: exactly for α = 0 (the Gamma Laplace transform), and
+// with each mixture component at its mean otherwise (components have
+// shape ≥ 3 and sharpen as events come in). Forecasts without a
+// Posterior use 1 - exp(-n·∫rate).
 func (f Forecast) ProbAnyWithin(n int, h time.Duration) float64 {
 	if n <= 0 || h <= 0 || len(f.Hours) == 0 {
 		return 0
@@ -427,30 +545,29 @@ func (f Forecast) ProbAnyWithin(n int, h time.Duration) float64 {
 	if len(post) == 0 || !(mean > 0) {
 		return clamp01(-math.Expm1(-float64(n) * f.integral(f.Generated, h)))
 	}
-	if f.Dispersion <= 0 {
-		// Exact: E[exp(-λX)] under the Gamma mixture.
-		return post.probAny(float64(n) * f.integral(f.Generated, h) / mean)
+	gamma := f.FleetExponent
+	if gamma == 0 {
+		gamma = 1
 	}
-	// Exposure of each clock hour in units of λ. With frailty the
-	// within-component spread of λ is neglected (each component at its
-	// mean): components have shape ≥ 3 and sharpen as events come in.
-	var ys []float64
-	end := f.Generated.Add(h)
-	for t := f.Generated; t.Before(end); {
-		next := t.Truncate(time.Hour).Add(time.Hour)
-		if next.After(end) {
-			next = end
-		}
-		ys = append(ys, float64(n)*f.rateAt(t)*next.Sub(t).Hours()/mean)
-		t = next
-	}
+	x := fleetUnits(float64(n), gamma)
 	a := f.Dispersion
+	if a <= 0 {
+		// Exact: E[exp(-μX)]·exp(-burst) under the Gamma mixture.
+		none := math.Exp(-x*f.burstInt(f.Generated, f.Generated.Add(h))) * (1 - post.probAny(x*(f.integral(f.Generated, h)-f.burstInt(f.Generated, f.Generated.Add(h)))/mean))
+		return clamp01(1 - none)
+	}
+	// Per clock hour: background exposure in units of μ, and the burst.
+	var ms, bs []float64
+	pieces(f.Generated, h, func(from, to time.Time) {
+		ms = append(ms, f.backgroundAt(from)*to.Sub(from).Hours()/mean)
+		bs = append(bs, f.burstInt(from, to))
+	})
 	var none float64
 	for _, c := range post {
 		mu := c.Shape / c.Rate
 		var l float64
-		for _, y := range ys {
-			l -= math.Log1p(a*mu*y) / a
+		for i, m := range ms {
+			l -= math.Log1p(a*x*(mu*m+bs[i])) / a
 		}
 		none += c.Weight * math.Exp(l)
 	}

@@ -11,6 +11,11 @@ import (
 
 var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) // a Monday
 
+// independent are the parameters of simPool's market: a Poisson hazard
+// per instance, instances lost one by one (fleet exponent 1), no bursts,
+// no frailty.
+var independent = &Params{HalfLifeHours: HoursPerWeek, DecayPerHour: 1, FleetExponent: 1}
+
 // simPool simulates instances running in one pool for the given hours
 // under the true hazard rate(t) (piecewise constant per clock hour): each
 // instance's interruptions form a Poisson process, drawn hour by hour by
@@ -99,7 +104,7 @@ func TestSimRecoversKnownHazard(t *testing.T) {
 		{0.3, 1, 24 * 7},      // the skypilot traces' order; ~50 events
 		{0.3, 4, 24 * 7},      // ~200 events
 	} {
-		o := Options{HalfLife: -1, Dispersion: -1}
+		o := Options{HalfLife: -1, Dispersion: -1, Params: independent}
 		cov := coverage(t, seeds, func(*rand.Rand) (float64, int, int) { return c.lambda, c.instances, c.hours },
 			Inputs{Advisor: adv}, o)
 		expected := c.lambda * float64(c.instances*c.hours)
@@ -120,7 +125,7 @@ func TestSimRecoversKnownHazard(t *testing.T) {
 // update, the mixture weights and the quantiles together.
 func TestSimCalibratedUnderPrior(t *testing.T) {
 	adv := &market.AdvisorRow{Bucket: 1}
-	o := Options{HalfLife: -1, Dispersion: -1}
+	o := Options{HalfLife: -1, Dispersion: -1, Params: independent}
 	in := Inputs{Advisor: adv}
 	pr, err := buildPrior(in, mustDefaults(t, o))
 	if err != nil {
@@ -215,7 +220,7 @@ func TestSimWeeklyProfileAndWindows(t *testing.T) {
 	// One pool's own events, with the profile.
 	own := simPool(rand.New(rand.NewPCG(9, 9)), 4, 4*HoursPerWeek, truth)
 	f, err := Estimate(Inputs{Pool: market.PoolKey{Cloud: market.AWS, Zone: "us-east-1a", InstanceType: "p3.2xlarge"},
-		Events: own, Profile: &p}, simStart.Add(4*HoursPerWeek*time.Hour), Options{})
+		Events: own, Profile: &p}, simStart.Add(4*HoursPerWeek*time.Hour), Options{Params: independent})
 	if err != nil {
 		t.Fatal(err)
 	}

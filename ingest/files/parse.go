@@ -56,6 +56,9 @@ type Options struct {
 	// MaxPrice is the plausible maximum of a spot price in USD per hour
 	// (0: DefaultMaxPrice); a price above it is a bad row.
 	MaxPrice float64
+	// Trace overrides what a skypilot trace's path says about it (zone,
+	// instance type, kind), for a trace file kept anywhere.
+	Trace TraceInfo
 	// Source is written on every row; "" means "file:" + the base name.
 	Source string
 	// Progress receives a progress line about every second for long

@@ -7,6 +7,8 @@ import (
 	"math"
 	"path"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +23,24 @@ import (
 // the number running (1/0, or 0-4 for the 4-node traces). The file holds
 // neither its start, its zone nor its instance type: they come from its
 // path, .../<availability|preemption>/<N-node>/<cloud>-<MM-DD-YYYY>/
-// <zone>_<accelerator>_<count>.json, and from the repository's README.
+// <zone>_<accelerator>_<count>.json, and from the repository's README, or
+// from Options.Trace and Options.TraceStart for a file kept anywhere.
+
+// TraceInfo says what a skypilot trace is about when its path does not
+// (each field left empty keeps what the path says).
+type TraceInfo struct {
+	// Cloud is "aws" or "gcp".
+	Cloud string
+	// Zone is the availability zone the trace was taken in.
+	Zone string
+	// InstanceType names the type directly; without it the file name's
+	// accelerator tag is mapped (see SkypilotInstanceType).
+	InstanceType string
+	// Kind is "preemption" (data = running nodes) or "availability"
+	// (data = nodes that could be obtained); default: the path's, else
+	// preemption.
+	Kind string
+}
 
 // skypilotStart is the start date the README gives for each trace folder.
 // The folder name is a date too, but not always the start: the README says
@@ -37,18 +56,111 @@ var skypilotStart = map[string]string{
 	"preemption/4-node/aws-08-03-2023":    "2023-08-03",
 }
 
-// skypilotType maps the file name's accelerator and count to an instance
-// type. V100, Intel and C3 follow the README. For K80 the README names
-// p2.2xlarge (no such type) and p2.16xlarge (16 GPUs) for "1/8 K80"; the
-// files are named by SkyPilot accelerator count, and SkyPilot's AWS
-// catalogue maps K80:1 to p2.xlarge and K80:8 to p2.8xlarge.
-var skypilotType = map[string]string{
-	"aws/v100_1":   "p3.2xlarge",
-	"aws/v100_8":   "p3.16xlarge",
-	"aws/k80_1":    "p2.xlarge",
-	"aws/k80_8":    "p2.8xlarge",
+// skypilotNonGPU maps the traces' CPU tags to instance types, from the
+// README: intel_64 is r5.16xlarge (64 vCPUs) on AWS, c3-88 c3-highcpu-88 on
+// GCP.
+var skypilotNonGPU = map[string]string{
 	"aws/intel_64": "r5.16xlarge",
 	"gcp/c3-88":    "c3-highcpu-88",
+}
+
+// gcpGPUTypes are the GCP machine types that come with their GPUs
+// attached (A2, A3, G2), per GPU model, memory and count, from Google's
+// GPU machine-type tables. V100, T4, P100 and K80 attach to N1 machines
+// of any size and name no single machine type.
+var gcpGPUTypes = map[string]string{
+	"A100/40/1": "a2-highgpu-1g", "A100/40/2": "a2-highgpu-2g", "A100/40/4": "a2-highgpu-4g",
+	"A100/40/8": "a2-highgpu-8g", "A100/40/16": "a2-megagpu-16g",
+	"A100/80/1": "a2-ultragpu-1g", "A100/80/2": "a2-ultragpu-2g", "A100/80/4": "a2-ultragpu-4g", "A100/80/8": "a2-ultragpu-8g",
+	"H100/80/1": "a3-highgpu-1g", "H100/80/2": "a3-highgpu-2g", "H100/80/4": "a3-highgpu-4g", "H100/80/8": "a3-highgpu-8g",
+	"L4/24/1": "g2-standard-4", "L4/24/2": "g2-standard-24", "L4/24/4": "g2-standard-48", "L4/24/8": "g2-standard-96",
+}
+
+// gcpGPUMemory is the memory of each GCP GPU model without a size in its
+// name.
+var gcpGPUMemory = map[string]float64{"A100": 40, "H100": 80, "L4": 24}
+
+var acceleratorTag = regexp.MustCompile(`^([a-z][a-z0-9]*?)(?:[-_](\d+)gb)?[-_](\d+)$`)
+
+// SkypilotInstanceType maps a skypilot trace's accelerator tag
+// ("v100_1", "a100_40gb_8", "k80_8", "intel_64") to the instance type
+// with that many of that GPU on the cloud: on AWS the smallest size of
+// the family with that GPU model, memory (when the tag gives it) and
+// count in market's built-in GPU table (V100 with no memory is the 16 GB
+// p3; K80:1 is p2.xlarge, as SkyPilot's catalogue maps it), on GCP the
+// A2/A3/G2 machine type.
+func SkypilotInstanceType(cloud, tag string) (string, error) {
+	tag = strings.ToLower(tag)
+	if t, ok := skypilotNonGPU[cloud+"/"+tag]; ok {
+		return t, nil
+	}
+	m := acceleratorTag.FindStringSubmatch(tag)
+	if m == nil {
+		return "", fmt.Errorf("accelerator %q: expected <gpu>[_<memory>gb]_<count>, such as v100_1 or a100_40gb_8", tag)
+	}
+	model := strings.ToUpper(m[1])
+	count, _ := strconv.Atoi(m[3])
+	mem := 0.0
+	if m[2] != "" {
+		mem, _ = strconv.ParseFloat(m[2], 64)
+	}
+	switch cloud {
+	case market.AWS:
+		best, bestSize := "", math.Inf(1)
+		for _, it := range market.BuiltinAWSGPUTypes() {
+			if !strings.EqualFold(it.GPUModel, model) || it.GPUCount != count {
+				continue
+			}
+			if mem != 0 && it.GPUMemoryGiB != mem {
+				continue
+			}
+			if mem == 0 && model == "V100" && it.GPUMemoryGiB != 16 {
+				continue // plain "V100" is the 16 GB part; p3dn says v100_32gb
+			}
+			if sz := awsSize(it.Name); sz < bestSize || (sz == bestSize && it.Name < best) {
+				best, bestSize = it.Name, sz
+			}
+		}
+		if best == "" {
+			return "", fmt.Errorf("accelerator %q: no AWS instance type has %d x %s%s", tag, count, model, memText(mem))
+		}
+		return best, nil
+	case market.GCP:
+		if mem == 0 {
+			mem = gcpGPUMemory[model]
+		}
+		if t, ok := gcpGPUTypes[fmt.Sprintf("%s/%g/%d", model, mem, count)]; ok {
+			return t, nil
+		}
+		return "", fmt.Errorf("accelerator %q: no GCP machine type comes with %d x %s%s (V100, T4, P100 and K80 attach to N1 machines: give the instance type)", tag, count, model, memText(mem))
+	}
+	return "", fmt.Errorf("accelerator %q: cloud %q: expected aws or gcp", tag, cloud)
+}
+
+func memText(mem float64) string {
+	if mem == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" %gGB", mem)
+}
+
+// awsSize orders sizes within a family: large 0.5, xlarge 1, Nxlarge N,
+// metal after every other size.
+func awsSize(name string) float64 {
+	_, size, _ := strings.Cut(name, ".")
+	switch {
+	case size == "metal":
+		return 1e6
+	case size == "large":
+		return 0.5
+	case size == "xlarge":
+		return 1
+	case strings.HasSuffix(size, "xlarge"):
+		if n, err := strconv.ParseFloat(strings.TrimSuffix(size, "xlarge"), 64); err == nil {
+			return n
+		}
+	}
+	return 1e5
 }
 
 type skypilotDoc struct {
@@ -68,18 +180,25 @@ type skypilotDoc struct {
 // price points of the zone's pool with no product (the trace does not say
 // which OS). The document is a few hundred KB and is decoded whole.
 func (p *parser) skypilotTrace(r io.Reader) error {
-	kind, folder, cloud, zone, region, typ, err := skypilotPath(p.name)
+	m, err := skypilotMeta(p.name, p.opts.Trace)
 	if err != nil {
 		return err
+	}
+	kind, folder, cloud, zone, region, typ := m.kind, m.folder, m.cloud, m.zone, m.region, m.typ
+	if m.assumedKind {
+		p.t.Note("trace kind not in the path: read as a preemption trace (data = running nodes)")
 	}
 	start := p.opts.TraceStart.UTC()
 	if p.opts.TraceStart.IsZero() {
 		s, ok := skypilotStart[folder]
 		if !ok {
-			return fmt.Errorf("trace folder %q: start date unknown (not in the skypilot README); give Options.TraceStart: %w", folder, ingest.ErrBadInput)
+			return fmt.Errorf("trace %q: start date unknown (the path is not a folder of the skypilot README): give the start (--start): %w", p.name, ingest.ErrBadInput)
 		}
 		start, _ = time.Parse("2006-01-02", s)
 		p.t.Note("trace starts %s (the README's start date for %s, 00:00 UTC)", s, folder)
+	} else if folder == "" || skypilotStart[folder] == "" {
+		// Traces given by flags are grouped by kind and start.
+		folder = kind + "/" + cloud + "-" + start.Format("2006-01-02T15:04:05Z")
 	}
 	d := newJSONDoc(p.name, r)
 	var doc skypilotDoc
@@ -163,33 +282,74 @@ func (p *parser) skypilotTrace(r io.Reader) error {
 	return ev(len(doc.Data), market.EventObservationEnd, prev)
 }
 
-// skypilotPath reads what a trace's path says about it.
-func skypilotPath(name string) (kind, folder, cloud, zone, region, typ string, err error) {
+// skypilotInfo is what a trace is about.
+type skypilotInfo struct {
+	kind, folder, cloud, zone, region, typ string
+	assumedKind                            bool // no kind given or in the path
+}
+
+// skypilotMeta reads what a trace's path says about it,
+// .../<availability|preemption>/<N-node>/<cloud>-<date>/<zone>_<accelerator>_<count>.json,
+// as far as it goes, with the fields of o replacing it, and checks that
+// the cloud, zone and type are known.
+func skypilotMeta(name string, o TraceInfo) (skypilotInfo, error) {
+	var m skypilotInfo
 	parts := strings.Split(filepath.ToSlash(filepath.Clean(name)), "/")
-	if len(parts) < 4 {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace path %q: expected .../<availability|preemption>/<N-node>/<cloud>-<date>/<zone>_<accelerator>_<count>.json: %w", name, ingest.ErrBadInput)
-	}
-	kind, nodes, dir, file := parts[len(parts)-4], parts[len(parts)-3], parts[len(parts)-2], parts[len(parts)-1]
-	if kind != "availability" && kind != "preemption" {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace path %q: %q is neither availability nor preemption: %w", name, kind, ingest.ErrBadInput)
-	}
-	folder = kind + "/" + nodes + "/" + dir
-	cloud, _, _ = strings.Cut(dir, "-")
-	if cloud != market.AWS && cloud != market.GCP {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace folder %q: cloud %q: expected aws or gcp: %w", dir, cloud, ingest.ErrBadInput)
+	file := parts[len(parts)-1]
+	if n := len(parts); n >= 4 && (parts[n-4] == "availability" || parts[n-4] == "preemption") {
+		m.kind = parts[n-4]
+		m.folder = strings.Join(parts[n-4:n-1], "/")
+		m.cloud, _, _ = strings.Cut(parts[n-2], "-")
 	}
 	stem := strings.TrimSuffix(file, ".json")
-	zone, accel, ok := strings.Cut(stem, "_")
-	if !ok {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: expected <zone>_<accelerator>_<count>.json: %w", file, ingest.ErrBadInput)
+	zone, accel, hasAccel := strings.Cut(stem, "_")
+	if hasAccel {
+		m.zone = zone
 	}
-	typ, ok = skypilotType[cloud+"/"+accel]
-	if !ok {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: accelerator %q on %s has no known instance type: %w", file, accel, cloud, ingest.ErrBadInput)
+	if o.Kind != "" {
+		if o.Kind != "availability" && o.Kind != "preemption" {
+			return m, fmt.Errorf("trace kind %q: expected availability or preemption: %w", o.Kind, ingest.ErrBadInput)
+		}
+		if o.Kind != m.kind {
+			m.folder = ""
+		}
+		m.kind = o.Kind
 	}
-	region, err = market.RegionOfZone(zone)
-	if err != nil || !market.KnownRegion(cloud, region) {
-		return "", "", "", "", "", "", fmt.Errorf("skypilot trace file %q: zone %q is not in a known %s region: %w", file, zone, cloud, ingest.ErrBadInput)
+	if m.kind == "" {
+		m.kind, m.assumedKind = "preemption", true
 	}
-	return kind, folder, cloud, zone, region, typ, nil
+	if o.Cloud != "" {
+		if o.Cloud != m.cloud {
+			m.folder = ""
+		}
+		m.cloud = o.Cloud
+	}
+	if o.Zone != "" {
+		m.zone = o.Zone
+	}
+	if m.cloud != market.AWS && m.cloud != market.GCP {
+		if m.cloud == "" {
+			return m, fmt.Errorf("trace %q: the path does not say the cloud (.../<cloud>-<date>/...): give the cloud (--cloud aws or gcp): %w", name, ingest.ErrBadInput)
+		}
+		return m, fmt.Errorf("trace %q: cloud %q: expected aws or gcp: %w", name, m.cloud, ingest.ErrBadInput)
+	}
+	if m.zone == "" {
+		return m, fmt.Errorf("trace %q: the file name does not say the zone (<zone>_<accelerator>_<count>.json): give the zone (--zone): %w", name, ingest.ErrBadInput)
+	}
+	region, err := market.RegionOfZone(m.zone)
+	if err != nil || !market.KnownRegion(m.cloud, region) {
+		return m, fmt.Errorf("trace %q: zone %q is not in a known %s region: %w", name, m.zone, m.cloud, ingest.ErrBadInput)
+	}
+	m.region = region
+	switch {
+	case o.InstanceType != "":
+		m.typ = o.InstanceType
+	case !hasAccel:
+		return m, fmt.Errorf("trace %q: the file name does not say the accelerator (<zone>_<accelerator>_<count>.json): give the instance type (--instance-type): %w", name, ingest.ErrBadInput)
+	default:
+		if m.typ, err = SkypilotInstanceType(m.cloud, accel); err != nil {
+			return m, fmt.Errorf("trace %q: %w: %w", name, err, ingest.ErrBadInput)
+		}
+	}
+	return m, nil
 }
