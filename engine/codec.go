@@ -20,7 +20,7 @@ import (
 // fails until it is).
 const (
 	priceCodec  byte = 1
-	hazardCodec byte = 1
+	hazardCodec byte = 2
 )
 
 var errCodec = errors.New("corrupt forecast document")
@@ -310,6 +310,15 @@ func encodeHazard(f hazard.Forecast) []byte {
 	e.i64(int64(f.SkippedEvents))
 	e.f64(f.Level)
 	e.f64(f.Dispersion)
+	e.f64(f.FleetExponent)
+	e.f64(f.Burst)
+	e.f64(f.BurstDecayPerHour)
+	e.time(f.LastInterruption)
+	e.f64(f.Params.HalfLifeHours)
+	e.f64(f.Params.Excitation)
+	e.f64(f.Params.DecayPerHour)
+	e.f64(f.Params.Frailty)
+	e.f64(f.Params.FleetExponent)
 	e.n(len(f.Posterior), f.Posterior == nil)
 	for _, c := range f.Posterior {
 		e.f64(c.Weight)
@@ -348,6 +357,7 @@ func encodeHazard(f hazard.Forecast) []byte {
 		e.f64(h.Rate)
 		e.f64(h.Lo)
 		e.f64(h.Hi)
+		e.f64(h.Background)
 	}
 	return e.b
 }
@@ -372,6 +382,11 @@ func decodeHazard(b []byte, pool market.PoolKey) (hazard.Forecast, error) {
 	f.SkippedEvents = int(d.i64())
 	f.Level = d.f64()
 	f.Dispersion = d.f64()
+	f.FleetExponent = d.f64()
+	f.Burst = d.f64()
+	f.BurstDecayPerHour = d.f64()
+	f.LastInterruption = d.time()
+	f.Params = hazard.Params{HalfLifeHours: d.f64(), Excitation: d.f64(), DecayPerHour: d.f64(), Frailty: d.f64(), FleetExponent: d.f64()}
 	if n, isNil := d.n(24); !isNil {
 		f.Posterior = make([]hazard.Component, n)
 		for i := range f.Posterior {
@@ -400,7 +415,7 @@ func decodeHazard(b []byte, pool market.PoolKey) (hazard.Forecast, error) {
 		} else {
 			h.Time = d.time()
 		}
-		h.Rate, h.Lo, h.Hi = d.f64(), d.f64(), d.f64()
+		h.Rate, h.Lo, h.Hi, h.Background = d.f64(), d.f64(), d.f64(), d.f64()
 	}
 	return f, d.done("interruption forecast")
 }

@@ -107,8 +107,10 @@ func TestCodecCoversFields(t *testing.T) {
 		{forecast.Step{}, []string{"Time", "Mean", "Median", "Quantiles", "ProbUnchanged", "ProbBelow", "ProbRise", "RiseQuantiles"}},
 		{forecast.Quantile{}, []string{"P", "Value"}},
 		{hazard.Forecast{}, []string{"Pool", "Generated", "Source", "Hours", "Baseline", "Windows", "Prior", "Events", "ExposureHours",
-			"Rebalances", "SiblingEvents", "SiblingExposureHours", "SiblingWeight", "SkippedEvents", "Level", "Dispersion", "Posterior"}},
-		{hazard.Hour{}, []string{"Time", "Rate", "Lo", "Hi"}},
+			"Rebalances", "SiblingEvents", "SiblingExposureHours", "SiblingWeight", "SkippedEvents", "Level", "Dispersion", "FleetExponent", "Burst", "BurstDecayPerHour",
+			"LastInterruption", "Params", "Posterior"}},
+		{hazard.Params{}, []string{"HalfLifeHours", "Excitation", "DecayPerHour", "Frailty", "FleetExponent"}},
+		{hazard.Hour{}, []string{"Time", "Rate", "Lo", "Hi", "Background"}},
 		{hazard.Window{}, []string{"Start", "End", "PeakRate", "MeanRate"}},
 		{hazard.Component{}, []string{"Weight", "Shape", "Rate"}},
 	} {

@@ -170,6 +170,9 @@ func (sp *servedPool) precomputedPrice(horizon time.Duration) (PriceForecastResp
 		return PriceForecastResponse{}, false, nil
 	}
 	f, err := decodePrice(doc, sp.info.PoolKey)
+	if errors.Is(err, errCodec) {
+		return PriceForecastResponse{}, false, nil // as for the hazard below
+	}
 	if err != nil {
 		return PriceForecastResponse{}, false, err
 	}
@@ -188,6 +191,11 @@ func (sp *servedPool) precomputedHazard() (InterruptionForecastResponse, bool, e
 		return InterruptionForecastResponse{}, false, nil
 	}
 	f, err := decodeHazard(sp.row.Hazard, sp.info.PoolKey)
+	if errors.Is(err, errCodec) {
+		// Written by an older codec (or damaged): computed on demand
+		// until the next refit rewrites it.
+		return InterruptionForecastResponse{}, false, nil
+	}
 	if err != nil {
 		return InterruptionForecastResponse{}, false, err
 	}
