@@ -12,29 +12,50 @@ import (
 // on the hourly grid, fitted on the history up to the origin only, with the
 // pool's siblings (the same instance type and product in other zones), cut
 // at the origin, as forecast.Forecaster passes them in service: prices of one type tend to
-// rise in every zone at once, which one flat series cannot show.
+// rise in every zone at once, which one flat series cannot show. Like
+// forecast.Forecaster, it builds the residual pool of a sibling group once
+// per origin and horizon and shares it among the group's pools.
 func forecastWithSiblings(model string, all [][]market.PricePoint) Forecaster {
+	type poolKey struct {
+		typ, product string
+		origin       time.Time
+		horizon      time.Duration
+	}
+	pools := map[poolKey]*forecast.ResidualPool{}
 	return func(key market.PoolKey, hist []market.PricePoint, origin time.Time, horizon time.Duration) (PriceOutlook, error) {
-		var sibs [][]market.PricePoint
+		var group, sibs [][]market.PricePoint
 		for _, s := range all {
 			if len(s) == 0 {
 				continue
 			}
 			k := s[0].Pool
-			if k == key || k.InstanceType != key.InstanceType || k.Product != key.Product {
+			if k.InstanceType != key.InstanceType || k.Product != key.Product {
 				continue
 			}
 			n := 0
 			for n < len(s) && !s[n].Time.After(origin) {
 				n++
 			}
-			if n > 0 {
+			if n == 0 {
+				continue
+			}
+			group = append(group, s[:n])
+			if k != key {
 				sibs = append(sibs, s[:n])
 			}
 		}
-		f, err := forecast.ForecastSeries(hist, key, market.ResolutionChange, horizon, forecast.Options{
-			Model: model, AsOf: origin, Now: func() time.Time { return origin }, Siblings: sibs,
-		})
+		opts := forecast.Options{Model: model, AsOf: origin, Now: func() time.Time { return origin }, Siblings: sibs}
+		pk := poolKey{key.InstanceType, key.Product, origin, horizon}
+		pool, ok := pools[pk]
+		if !ok {
+			var err error
+			if pool, err = forecast.NewResidualPool(group, market.ResolutionChange, horizon, opts); err != nil {
+				return nil, err
+			}
+			pools[pk] = pool
+		}
+		opts.Pool = pool
+		f, err := forecast.ForecastSeries(hist, key, market.ResolutionChange, horizon, opts)
 		if err != nil {
 			return nil, err
 		}
