@@ -71,10 +71,10 @@ func forecastWithSiblings(model string, all [][]market.PricePoint) Forecaster {
 // The forecaster sees each pool's siblings (forecastWithSiblings), as the
 // service's Forecaster does; without them the p = 0.99, D = 7d cell
 // realised about 0.978, because pools that never moved before the origin
-// then rose in every zone at once.
+// then rose in every zone at once. Behind -long: 6,164 forecasts.
 func TestBacktestBidForecastRealData(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-data forecast backtest (about a minute); run without -short")
+	if !*long {
+		t.Skip("real-data forecast backtest (minutes on 2 cores); run with -long")
 	}
 	series := loadSpotHistory(t, gpuLinux)
 	cfg := bidGrid
