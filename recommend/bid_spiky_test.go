@@ -12,7 +12,7 @@ import (
 	"github.com/spotcast/spotcast/market"
 )
 
-var long = flag.Bool("long", false, "long checks: the jump-process bid backtest with model auto, D up to 7 days and more origins (minutes)")
+var long = flag.Bool("long", false, "long checks: the real-data bid backtest, and the jump-process bid backtest with model auto and D up to 7 days (minutes)")
 
 // spikyMarket simulates pools of one instance type for the given hours
 // in a market with known dynamics. Every pool has a base price that moves
@@ -103,7 +103,7 @@ func TestSpikyMarketDynamics(t *testing.T) {
 // running-maximum distribution behind the max price comes from the
 // residual pool and the series' own no-rise probability, which auto
 // shares; auto only adds the rise of its point path. -long runs model
-// auto with D up to 7 days and twice the origins (minutes).
+// auto with D up to 7 days (minutes).
 func TestBacktestBidJumpProcess(t *testing.T) {
 	const n, days = 12, 60
 	mixed := make([]float64, n)
@@ -126,7 +126,6 @@ func TestBacktestBidJumpProcess(t *testing.T) {
 	model := forecast.ModelNaive
 	if *long {
 		cfg.RunLengths = append(cfg.RunLengths, 7*24*time.Hour)
-		cfg.Every = 5 * time.Hour
 		model = forecast.ModelAuto
 	}
 	markup := map[string]float64{}
