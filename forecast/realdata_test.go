@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -76,10 +77,61 @@ func readGzCSV(path string, wantHeader string, row func(rec []string) error) err
 }
 
 var (
-	dailyOnce, hourlyOnce     sync.Once
-	dailySeries, hourlySeries []Series
-	dailyErr, hourlyErr       error
+	dailyOnce, hourlyOnce, gcpOnce       sync.Once
+	dailySeries, hourlySeries, gcpSeries []Series
+	dailyErr, hourlyErr, gcpErr          error
 )
+
+// loadGCP reads the GCP spot price changes (one row per change of a
+// machine type's price in a region) into region-level change series on
+// the hourly grid, as the store keeps them, from 2025-11-01 (each series
+// starting at its price then) to the end of the data.
+func loadGCP(t testing.TB) []Series {
+	t.Helper()
+	dir := dataDir(t)
+	gcpOnce.Do(func() {
+		from := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+		pts := map[market.PoolKey][]market.PricePoint{}
+		var end time.Time
+		path := filepath.Join(dir, "gcp", "gcp_spot_price_changes.csv.gz")
+		gcpErr = readGzCSV(path, "snapshot_generated_utc,commit,machine_type,region,ondemand_hour,spot_hour", func(rec []string) error {
+			if rec[5] == "" {
+				return nil // no spot price in that snapshot
+			}
+			ts, err := time.Parse("2006-01-02", rec[0][:min(10, len(rec[0]))])
+			if err != nil {
+				return fmt.Errorf("snapshot_generated_utc: %w", err)
+			}
+			p, err := strconv.ParseFloat(rec[5], 64)
+			if err != nil {
+				return fmt.Errorf("spot_hour: %w", err)
+			}
+			if !(p > 0) {
+				return nil
+			}
+			k := market.PoolKey{Cloud: market.GCP, Region: rec[3], InstanceType: rec[2]}
+			if ts.Before(from) {
+				// Keep only the price in force at from.
+				pts[k] = []market.PricePoint{{Pool: k, Time: from, Price: p, Source: "file:gcp"}}
+				return nil
+			}
+			pts[k] = append(pts[k], market.PricePoint{Pool: k, Time: ts, Price: p, Source: "file:gcp"})
+			if ts.After(end) {
+				end = ts
+			}
+			return nil
+		})
+		for k, p := range pts {
+			sort.SliceStable(p, func(i, j int) bool { return p[i].Time.Before(p[j].Time) })
+			pts[k] = p
+		}
+		gcpSeries = gridAll(pts, market.ResolutionChange, end)
+	})
+	if gcpErr != nil {
+		t.Fatal(gcpErr)
+	}
+	return gcpSeries
+}
 
 // loadDaily reads the daily OHLC file into region-level daily series (the
 // day's average as the price, as the store keeps it).
@@ -241,6 +293,16 @@ func TestRealDailyBacktest(t *testing.T) {
 			}
 			logTable(t, rep)
 			checkTargets(t, rep)
+			checkAuto(t, rep)
+			if h == 7*24*time.Hour {
+				// The goal at 7 days: pinball at most 0.90 of the
+				// naive + pooled-quantile baseline, coverage within 2 points.
+				a, _ := rep.Model(ModelAuto)
+				base, _ := rep.Model(ModelNaivePooled)
+				if r := a.PinballMean / base.PinballMean; r > 0.90 || math.Abs(a.Coverage80-0.8) > 0.02 || math.Abs(a.Coverage95-0.95) > 0.02 {
+					t.Errorf("7 d: auto pinball %.3f of the baseline, coverage %.3f/%.3f; want <= 0.90 and within 2 points", r, a.Coverage80, a.Coverage95)
+				}
+			}
 		})
 	}
 }
@@ -296,6 +358,53 @@ func sampleSize(def int) int {
 	return def
 }
 
+// TestRealGCPBacktest: GCP spot prices (region-level, hourly grid), 24 h
+// and 7 d ahead from weekly origins over 2026-04 .. 2026-07; a sample of
+// 200 series (-maxseries to change it), behind -realdata.
+func TestRealGCPBacktest(t *testing.T) {
+	if !*realData {
+		t.Skip("needs -realdata (minutes)")
+	}
+	series := loadGCP(t)
+	for _, h := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+		t.Run(h.String(), func(t *testing.T) {
+			opts := BacktestOptions{Horizon: h, Origins: weekly(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), 14),
+				Forecast: tuneOptions(t), MaxSeries: sampleSize(200)}
+			rep, err := BacktestSeries(context.Background(), series, opts, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logTable(t, rep)
+			checkAuto(t, rep)
+		})
+	}
+}
+
+// checkAuto asserts that auto's pinball loss is within 1% of the best of
+// its candidates' (AutoCandidates: the models and combinations it
+// chooses among). Models outside them, such as seasonal naive, are
+// scored in the table but not held to this bound.
+func checkAuto(t *testing.T, rep BacktestReport) {
+	t.Helper()
+	auto, ok := rep.Model(ModelAuto)
+	if !ok {
+		t.Fatal("no auto row")
+	}
+	best, bestName := math.Inf(1), ""
+	for _, name := range AutoCandidates {
+		m, ok := rep.Model(name)
+		if !ok {
+			t.Fatalf("no %s row", name)
+		}
+		if m.PinballMean < best {
+			best, bestName = m.PinballMean, m.Name
+		}
+	}
+	if auto.PinballMean > 1.01*best {
+		t.Errorf("auto pinball %.6g more than 1%% above %s's %.6g", auto.PinballMean, bestName, best)
+	}
+}
+
 // TestRealHourlyBacktest needs -realdata: even a sample takes minutes.
 // It evaluates 300 pools; -maxseries N picks N (0: all 4,911).
 func TestRealHourlyBacktest(t *testing.T) {
@@ -318,6 +427,7 @@ func TestRealHourlyBacktest(t *testing.T) {
 			}
 			logTable(t, rep)
 			checkTargets(t, rep)
+			checkAuto(t, rep)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package recommend
 
 import (
-	"flag"
 	"math"
 	"testing"
 	"time"
@@ -14,29 +13,50 @@ import (
 // on the hourly grid, fitted on the history up to the origin only, with the
 // pool's siblings (the same instance type and product in other zones), cut
 // at the origin, as forecast.Forecaster passes them in service: prices of one type tend to
-// rise in every zone at once, which one flat series cannot show.
+// rise in every zone at once, which one flat series cannot show. Like
+// forecast.Forecaster, it builds the residual pool of a sibling group once
+// per origin and horizon and shares it among the group's pools.
 func forecastWithSiblings(model string, all [][]market.PricePoint) Forecaster {
+	type poolKey struct {
+		typ, product string
+		origin       time.Time
+		horizon      time.Duration
+	}
+	pools := map[poolKey]*forecast.ResidualPool{}
 	return func(key market.PoolKey, hist []market.PricePoint, origin time.Time, horizon time.Duration) (PriceOutlook, error) {
-		var sibs [][]market.PricePoint
+		var group, sibs [][]market.PricePoint
 		for _, s := range all {
 			if len(s) == 0 {
 				continue
 			}
 			k := s[0].Pool
-			if k == key || k.InstanceType != key.InstanceType || k.Product != key.Product {
+			if k.InstanceType != key.InstanceType || k.Product != key.Product {
 				continue
 			}
 			n := 0
 			for n < len(s) && !s[n].Time.After(origin) {
 				n++
 			}
-			if n > 0 {
+			if n == 0 {
+				continue
+			}
+			group = append(group, s[:n])
+			if k != key {
 				sibs = append(sibs, s[:n])
 			}
 		}
-		f, err := forecast.ForecastSeries(hist, key, market.ResolutionChange, horizon, forecast.Options{
-			Model: model, AsOf: origin, Now: func() time.Time { return origin }, Siblings: sibs,
-		})
+		opts := forecast.Options{Model: model, AsOf: origin, Now: func() time.Time { return origin }, Siblings: sibs}
+		pk := poolKey{key.InstanceType, key.Product, origin, horizon}
+		pool, ok := pools[pk]
+		if !ok {
+			var err error
+			if pool, err = forecast.NewResidualPool(group, market.ResolutionChange, horizon, opts); err != nil {
+				return nil, err
+			}
+			pools[pk] = pool
+		}
+		opts.Pool = pool
+		f, err := forecast.ForecastSeries(hist, key, market.ResolutionChange, horizon, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -44,23 +64,18 @@ func forecastWithSiblings(model string, all [][]market.PricePoint) Forecaster {
 	}
 }
 
-// bidFull runs the forecast bid backtest over every 2021 GPU pool every
-// 3 days (about four minutes on two cores); without it the default run
-// takes a sample.
-var bidFull = flag.Bool("bidfull", false, "forecast bid backtest over every 2021 GPU pool (minutes)")
-
 // TestBacktestBidForecastRealData is the acceptance check of the bid:
 // over the 2021 us-east-1 GPU pools, the realised share of runs whose
 // price stayed under the recommended max price is at least p - 1 point
-// for p in {0.9, 0.95, 0.99} and D in {1h, 8h, 24h, 7d}. With -bidfull it
+// for p in {0.9, 0.95, 0.99} and D in {1h, 8h, 24h, 7d}. With -long it
 // runs on every pool every 3 days (BENCHMARKS.md); by default on every
 // 8th pool once a week, where the bound is widened by three binomial
 // standard errors of the smaller sample.
 //
 // The forecaster sees each pool's siblings (forecastWithSiblings), as the
-// service's refit does (its residual pool per sibling group); without
-// them the p = 0.99, D = 7d cell realised about 0.978, because pools that
-// never moved before the origin then rose in every zone at once.
+// service's Forecaster does; without them the p = 0.99, D = 7d cell
+// realised about 0.978, because pools that never moved before the origin
+// then rose in every zone at once. With -long: 6,164 forecasts.
 func TestBacktestBidForecastRealData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-data forecast backtest; run without -short")
@@ -69,7 +84,7 @@ func TestBacktestBidForecastRealData(t *testing.T) {
 	cfg := bidGrid
 	cfg.Every = 72 * time.Hour
 	tolerance := func(c BidBacktestCell) float64 { return 0.01 }
-	if !*bidFull {
+	if !*long {
 		var sample [][]market.PricePoint
 		for i := 0; i < len(series); i += 8 {
 			sample = append(sample, series[i])
@@ -87,7 +102,7 @@ func TestBacktestBidForecastRealData(t *testing.T) {
 	}
 	logBidTable(t, "forecast auto", res)
 	t.Logf("forecast backtest of %d series took %v", len(series), time.Since(start).Round(time.Millisecond))
-	if *bidFull {
+	if *long {
 		base, err := BacktestBid(series, pastWindows, cfg)
 		if err != nil {
 			t.Fatal(err)

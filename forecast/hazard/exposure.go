@@ -212,20 +212,6 @@ func linked(ts []time.Time, t time.Time) bool {
 	return false
 }
 
-// runningAt is the number of running instances just before t according
-// to the events (the state replay ends in).
-func runningAt(events []market.Event, t time.Time) float64 {
-	h := replay(events, t, 0)
-	if h.implicit || len(h.spans) == 0 {
-		return 0
-	}
-	last := h.spans[len(h.spans)-1]
-	if last.end.Equal(t) {
-		return last.n
-	}
-	return 0
-}
-
 // evidence is a history reduced to the Gamma-Poisson sufficient
 // statistics: the (weighted) interruption count and the exposure in
 // instance-hours at profile multiplier 1.
