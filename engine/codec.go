@@ -20,7 +20,10 @@ import (
 // fails until it is).
 const (
 	priceCodec  byte = 1
-	hazardCodec byte = 1
+	hazardCodec byte = 2
+	// hazardCodecV1 documents lack the prior's source and data time; they
+	// still decode (a refit rewrites them).
+	hazardCodecV1 byte = 1
 )
 
 var errCodec = errors.New("corrupt forecast document")
@@ -310,6 +313,8 @@ func encodeHazard(f hazard.Forecast) []byte {
 	e.i64(int64(f.SkippedEvents))
 	e.f64(f.Level)
 	e.f64(f.Dispersion)
+	e.str(f.PriorSource)
+	e.time(f.PriorTime)
 	e.n(len(f.Posterior), f.Posterior == nil)
 	for _, c := range f.Posterior {
 		e.f64(c.Weight)
@@ -355,7 +360,8 @@ func encodeHazard(f hazard.Forecast) []byte {
 // decodeHazard decodes what encodeHazard wrote, for pool.
 func decodeHazard(b []byte, pool market.PoolKey) (hazard.Forecast, error) {
 	d := &decoder{b: b}
-	if v := d.u8(); d.err == nil && v != hazardCodec {
+	v := d.u8()
+	if d.err == nil && v != hazardCodec && v != hazardCodecV1 {
 		return hazard.Forecast{}, fmt.Errorf("interruption forecast: codec version %d, want %d: %w", v, hazardCodec, errCodec)
 	}
 	f := hazard.Forecast{Pool: pool}
@@ -372,6 +378,10 @@ func decodeHazard(b []byte, pool market.PoolKey) (hazard.Forecast, error) {
 	f.SkippedEvents = int(d.i64())
 	f.Level = d.f64()
 	f.Dispersion = d.f64()
+	if v != hazardCodecV1 {
+		f.PriorSource = d.str()
+		f.PriorTime = d.time()
+	}
 	if n, isNil := d.n(24); !isNil {
 		f.Posterior = make([]hazard.Component, n)
 		for i := range f.Posterior {
