@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spotcast/spotcast/forecast/hazard"
@@ -72,7 +74,7 @@ func candidateInputs(p storage.PoolInfo, pf PriceForecastResponse, hf *hazard.Fo
 		ond = recommend.InputSource{Input: InputOnDemandPrice, Source: od.Source, Time: od.Date,
 			Detail: fmt.Sprintf("%.4g USD/h %s %s", od.Price, od.Region, od.InstanceType)}
 		if od.Date.IsZero() {
-			ond.Detail += " (as the persisted forecast read it)"
+			ond.Detail += persistedOnDemand
 		}
 	}
 	gpu := recommend.InputSource{Input: InputGPUType, Source: p.Type.Source,
@@ -83,6 +85,56 @@ func candidateInputs(p storage.PoolInfo, pf PriceForecastResponse, hf *hazard.Fo
 		nw.Detail = fmt.Sprintf("%s, %s's interruption notice", notice, cloudOrAWS(p.Cloud))
 	}
 	return []recommend.InputSource{price, prior, ond, gpu, nw}
+}
+
+// persistedOnDemand marks an on-demand input taken from a persisted
+// forecast, which keeps the price and its source but not its date.
+const persistedOnDemand = " (as the persisted forecast read it)"
+
+// datePersistedOnDemand dates the candidates' on-demand inputs taken from
+// persisted forecasts: the store's price in effect at at, read for every
+// such candidate's type in one query, where it is the price and source
+// the forecast used (else the input stays undated, said in its detail).
+func (e *Engine) datePersistedOnDemand(ctx context.Context, cands []recommend.PoolCandidate, at time.Time) error {
+	undated := func(in recommend.InputSource) bool {
+		return in.Input == InputOnDemandPrice && in.Time.IsZero() && strings.HasSuffix(in.Detail, persistedOnDemand)
+	}
+	seen := map[string]bool{}
+	var types []string
+	for _, c := range cands {
+		for _, in := range c.Inputs {
+			if undated(in) && !seen[c.Pool.InstanceType] {
+				seen[c.Pool.InstanceType] = true
+				types = append(types, c.Pool.InstanceType)
+			}
+		}
+	}
+	if len(types) == 0 {
+		return nil
+	}
+	ods, err := e.store.OnDemandOf(ctx, types, at)
+	if err != nil {
+		return err
+	}
+	stored := &hazardBulk{od: map[[3]string][]market.OnDemandPrice{}}
+	for _, o := range ods {
+		k := [3]string{o.Cloud, o.Region, o.InstanceType}
+		stored.od[k] = append(stored.od[k], o)
+	}
+	for i := range cands {
+		c := &cands[i]
+		for j := range c.Inputs {
+			in := &c.Inputs[j]
+			if !undated(*in) {
+				continue
+			}
+			if o := stored.onDemand(c.Pool.Cloud, c.Pool.Region, c.Pool.InstanceType, c.Pool.Product); o.Price == c.OnDemand && o.Source == in.Source {
+				in.Time = o.Date
+				in.Detail = strings.TrimSuffix(in.Detail, persistedOnDemand)
+			}
+		}
+	}
+	return nil
 }
 
 func cloudOrAWS(cloud string) string {

@@ -69,8 +69,17 @@ func TestPlacementAnyCloudServed(t *testing.T) {
 		if inputs[InputInterruptionPrior] != wantPrior || inputs[InputSpotPrice] != "file:prices.csv" {
 			t.Errorf("%s: inputs %+v; want the prior from %s", r.Pool, r.Inputs, wantPrior)
 		}
-		if r.Pool.Cloud == market.GCP && (inputs[InputOnDemandPrice] != "file:gcp.csv" || inputs[InputGPUType] != "file:types.json") {
-			t.Errorf("gcp inputs %+v", r.Inputs)
+		if r.Pool.Cloud == market.GCP {
+			if inputs[InputOnDemandPrice] != "file:gcp.csv" || inputs[InputGPUType] != "file:types.json" {
+				t.Errorf("gcp inputs %+v", r.Inputs)
+			}
+			// The persisted forecast keeps the on-demand price, the store
+			// its date.
+			for _, in := range r.Inputs {
+				if in.Input == InputOnDemandPrice && !in.Time.Equal(now.Add(-48*time.Hour).Truncate(24*time.Hour)) {
+					t.Errorf("gcp on-demand input dated %v: %+v", in.Time, in)
+				}
+			}
 		}
 		if r.Pool.Cloud == market.Azure && inputs[InputGPUType] != market.SourceBuiltinAzureDocs {
 			t.Errorf("azure inputs %+v", r.Inputs)

@@ -387,6 +387,9 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		cands = append(cands, c)
 		srcs = append(srcs, pf.Source)
 	}
+	if err := e.datePersistedOnDemand(ctx, cands, asOf); err != nil {
+		return PlacementResponse{}, errorf(err, "placement")
+	}
 	res, err := recommend.Placement(w, cands)
 	if err != nil {
 		return PlacementResponse{}, recommendError(err)

@@ -21,7 +21,7 @@ func stagingTablesDDL(ctx context.Context, conn *sql.Conn) (string, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT table_name, string_agg('"' || column_name || '" ' || data_type, ', ' ORDER BY column_index)
 		FROM duckdb_columns()
 		WHERE database_name = current_database() AND schema_name = 'main' AND column_name <> 'run_id' AND list_contains(?::VARCHAR[], table_name)
-		GROUP BY table_name ORDER BY table_name`, "["+strings.Join(stagedTables, ",")+"]")
+		GROUP BY table_name ORDER BY table_name`, stagedTables)
 	if err != nil {
 		return "", err
 	}
