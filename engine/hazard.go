@@ -321,9 +321,10 @@ type hazardBulk struct {
 
 // Preload reads, for every pool of the store at once, what Inputs would
 // read per pool (advisor rows, on-demand prices, placement scores,
-// capacity signals, zone IDs) and the events of the given clouds. Afterwards Inputs and Forecast read no
-// table and are safe for concurrent use, as long as SpotPrice is given
-// and only the preloaded clouds are asked for.
+// capacity signals, zone IDs) and the events of the given clouds.
+// Afterwards Inputs and Forecast read no table and are safe for
+// concurrent use, as long as SpotPrice is given and only the preloaded
+// clouds are asked for.
 func (b *HazardBatch) Preload(ctx context.Context, clouds []string) error {
 	if b.err != nil {
 		return b.err

@@ -126,9 +126,10 @@ func buildPrior(in Inputs, o Options) (prior, error) {
 	var pr prior
 	srcs := map[string]bool{}
 	used := func(source string, t time.Time) {
-		if source != "" {
-			srcs[source] = true
+		if source == "" {
+			source = "unrecorded" // a signal stored without its source: known, not assumed
 		}
+		srcs[source] = true
 		if t.After(pr.time) {
 			pr.time = t
 		}
