@@ -270,6 +270,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"GET", "/v1/recommend/checkpoint?checkpoint_cost=10m&mtbf=10h&restart_cost=5m", "", nil, 200},
 		{"GET", "/v1/recommend/placement?gpu_model=V100&nodes=2", "", nil, 200},
 		{"GET", "/v1/recommend/placement?gpu_model=B300", "", nil, 422},
+		{"GET", "/v1/recommend/placement?gpu_model=V100&cloud=any", "", nil, 200},
 		{"POST", "/v1/events", eventJSON("e-1", "i-0001", "us-east-1a", "p3.2xlarge", testNow.Add(-time2h)), auth, 200},
 		{"POST", "/v1/events", `{"detail-type": 17}`, auth, 400},
 		{"POST", "/v1/events", eventJSON("e-2", "i-0002", "us-east-1a", "p3.2xlarge", testNow), nil, 401},

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,6 +20,21 @@ type Job struct {
 	Trigger <-chan struct{}
 	Run     func(ctx context.Context) error
 }
+
+// Quiet marks the error of a job run that the job has reported itself
+// (an unreachable source said once, not every period): the scheduler
+// counts the failure in its metrics but logs it at debug level only.
+func Quiet(err error) error {
+	if err == nil {
+		return nil
+	}
+	return quietError{err}
+}
+
+type quietError struct{ err error }
+
+func (q quietError) Error() string { return q.err.Error() }
+func (q quietError) Unwrap() error { return q.err }
 
 // Scheduler runs jobs periodically. A job never overlaps itself: a run
 // that takes longer than the period delays the next one. Different jobs
@@ -58,9 +74,13 @@ func (s *Scheduler) Run(ctx context.Context) {
 					return // cut short by shutdown: neither a success nor a failure
 				}
 				s.Metrics.JobDone(j.Name, now(), d, err)
-				if err != nil {
+				var q quietError
+				switch {
+				case errors.As(err, &q):
+					log.Debug("job failed", "job", j.Name, "duration_ms", d.Milliseconds(), "err", err)
+				case err != nil:
 					log.Error("job failed", "job", j.Name, "duration_ms", d.Milliseconds(), "err", err)
-				} else {
+				default:
 					log.Info("job done", "job", j.Name, "duration_ms", d.Milliseconds())
 				}
 			}

@@ -53,6 +53,7 @@ func TestErrorStatuses(t *testing.T) {
 		{"unknown param", "GET", "/v1/pools?instance-type=p3.2xlarge", "", nil, 400, engine.CodeInvalidArgument, "instance-type"},
 		{"parity type unknown", "GET", "/v1/recommend/bid?parity_type=zz.large&" + pool, "", nil, 400, engine.CodeInvalidArgument, "parity_type"},
 		{"no fit", "GET", "/v1/recommend/placement?gpu_model=V100&min_gpu_memory_gib=80", "", nil, 422, engine.CodeUnprocessable, ""},
+		{"unknown cloud", "GET", "/v1/recommend/placement?gpu_model=V100&cloud=ibm", "", nil, 400, engine.CodeInvalidArgument, "cloud"},
 		{"missing token", "POST", "/v1/events", "{}", nil, 401, engine.CodeUnauthenticated, ""},
 		{"wrong token", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Bearer tok2"}}, 401, engine.CodeUnauthenticated, ""},
 		{"basic auth", "POST", "/v1/events", "{}", http.Header{"Authorization": {"Basic dG9rOg=="}}, 401, engine.CodeUnauthenticated, ""},

@@ -27,6 +27,8 @@ type Config struct {
 	Watch  []WatchPool `yaml:"watch"`
 	Serve  Serve       `yaml:"serve"`
 	Report Report      `yaml:"report"`
+	// Sources are the public price APIs serve polls.
+	Sources Sources `yaml:"sources"`
 }
 
 // AWS configures `ingest aws` and the scheduled ingest.
@@ -163,6 +165,10 @@ func Default() Config {
 			Formats:  []string{"html", "csv", "json"},
 			KeepLast: 30,
 		},
+		Sources: Sources{
+			AWSFeed: Feed{Enabled: true, Every: Duration(time.Hour)},
+			Azure:   Feed{Enabled: false, Every: Duration(24 * time.Hour)},
+		},
 	}
 }
 
@@ -219,6 +225,9 @@ func (c Config) Validate() error {
 		if _, err := w.Key(); err != nil {
 			return fmt.Errorf("watch[%d]: %w", i, err)
 		}
+	}
+	if err := c.Sources.Validate(); err != nil {
+		return err
 	}
 	return c.Report.Validate()
 }

@@ -20,7 +20,10 @@ import (
 // fails until it is).
 const (
 	priceCodec  byte = 1
-	hazardCodec byte = 2
+	// hazardCodec 3 added the self-exciting model's fields and the prior's
+	// source and data time. Older documents are refused (errCodec): the
+	// pool is then forecast on demand until the next refit rewrites it.
+	hazardCodec byte = 3
 )
 
 var errCodec = errors.New("corrupt forecast document")
@@ -310,6 +313,8 @@ func encodeHazard(f hazard.Forecast) []byte {
 	e.i64(int64(f.SkippedEvents))
 	e.f64(f.Level)
 	e.f64(f.Dispersion)
+	e.str(f.PriorSource)
+	e.time(f.PriorTime)
 	e.f64(f.FleetExponent)
 	e.f64(f.Burst)
 	e.f64(f.BurstDecayPerHour)
@@ -365,7 +370,8 @@ func encodeHazard(f hazard.Forecast) []byte {
 // decodeHazard decodes what encodeHazard wrote, for pool.
 func decodeHazard(b []byte, pool market.PoolKey) (hazard.Forecast, error) {
 	d := &decoder{b: b}
-	if v := d.u8(); d.err == nil && v != hazardCodec {
+	v := d.u8()
+	if d.err == nil && v != hazardCodec {
 		return hazard.Forecast{}, fmt.Errorf("interruption forecast: codec version %d, want %d: %w", v, hazardCodec, errCodec)
 	}
 	f := hazard.Forecast{Pool: pool}
@@ -382,6 +388,8 @@ func decodeHazard(b []byte, pool market.PoolKey) (hazard.Forecast, error) {
 	f.SkippedEvents = int(d.i64())
 	f.Level = d.f64()
 	f.Dispersion = d.f64()
+	f.PriorSource = d.str()
+	f.PriorTime = d.time()
 	f.FleetExponent = d.f64()
 	f.Burst = d.f64()
 	f.BurstDecayPerHour = d.f64()

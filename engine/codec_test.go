@@ -106,7 +106,7 @@ func TestCodecCoversFields(t *testing.T) {
 			"FitSeconds", "ValidationMASE", "ValidationMAERatio", "LastPrice", "Volatility", "Points"}},
 		{forecast.Step{}, []string{"Time", "Mean", "Median", "Quantiles", "ProbUnchanged", "ProbBelow", "ProbRise", "RiseQuantiles"}},
 		{forecast.Quantile{}, []string{"P", "Value"}},
-		{hazard.Forecast{}, []string{"Pool", "Generated", "Source", "Hours", "Baseline", "Windows", "Prior", "Events", "ExposureHours",
+		{hazard.Forecast{}, []string{"Pool", "Generated", "Source", "Hours", "Baseline", "Windows", "Prior", "PriorSource", "PriorTime", "Events", "ExposureHours",
 			"Rebalances", "SiblingEvents", "SiblingExposureHours", "SiblingWeight", "SkippedEvents", "Level", "Dispersion", "FleetExponent", "Burst", "BurstDecayPerHour",
 			"LastInterruption", "Params", "Posterior"}},
 		{hazard.Params{}, []string{"HalfLifeHours", "Excitation", "DecayPerHour", "Frailty", "FleetExponent"}},

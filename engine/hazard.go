@@ -100,6 +100,11 @@ type HazardBatch struct {
 	clouds map[string]*cloudEvents
 	typed  map[[2]string][]market.Event // perType: (cloud, type) -> events
 	scores map[[2]string][]market.PlacementScore
+	// signals: (cloud, region) -> the capacity signals at or before now
+	// (other clouds than AWS); zones: (cloud, region) -> its zone names
+	// and IDs. Both are read once per region, or all at once by Preload.
+	signals map[[2]string][]market.CapacitySignal
+	zones   map[[2]string]zoneNames
 }
 
 type cloudEvents struct {
@@ -118,7 +123,8 @@ func (e *Engine) HazardBatch(now time.Time, opts hazard.Options) *HazardBatch {
 func NewHazardBatch(store *storage.Store, now time.Time, opts hazard.Options) *HazardBatch {
 	maxAge, err := opts.EvidenceAge()
 	return &HazardBatch{store: store, now: now, opts: opts, maxAge: maxAge, err: err,
-		clouds: map[string]*cloudEvents{}, typed: map[[2]string][]market.Event{}, scores: map[[2]string][]market.PlacementScore{}}
+		clouds: map[string]*cloudEvents{}, typed: map[[2]string][]market.Event{}, scores: map[[2]string][]market.PlacementScore{},
+		signals: map[[2]string][]market.CapacitySignal{}, zones: map[[2]string]zoneNames{}}
 }
 
 // Forecast forecasts p's hazard from the batch's instant on, with the
@@ -179,28 +185,21 @@ func (b *HazardBatch) Inputs(ctx context.Context, p HazardInput) (hazard.Inputs,
 	in := hazard.Inputs{Pool: key}
 	fail := func(err error) (hazard.Inputs, error) { return hazard.Inputs{}, fmt.Errorf("hazard %s: %w", key, err) }
 
-	if b.bulk != nil {
-		in.Advisor = b.bulk.advisor(region, hazard.AdvisorOS(key.Product), key.InstanceType)
+	if key.Cloud == market.AWS {
+		if err := b.awsSignals(ctx, key, region, &in); err != nil {
+			return fail(err)
+		}
 	} else {
-		adv, err := b.store.Advisor(ctx, region, hazard.AdvisorOS(key.Product), key.InstanceType, b.now)
-		switch {
-		case err == nil:
-			in.Advisor = &adv
-		case !errors.Is(err, storage.ErrNotFound):
+		sigs, err := b.cloudSignals(ctx, key.Cloud, region)
+		if err != nil {
 			return fail(err)
 		}
-	}
-
-	sk := [2]string{region, key.InstanceType}
-	scores, ok := b.scores[sk]
-	if !ok && b.bulk == nil {
-		var err error
-		if scores, err = b.store.PlacementScores(ctx, region, key.InstanceType); err != nil {
-			return fail(err)
+		sigs = poolSignals(sigs, key)
+		if cp, ok := hazard.PickCloudPrior(sigs, key.Zone, b.now); ok {
+			in.CloudPrior = &cp
 		}
-		b.scores[sk] = scores
+		in.Obtainability = hazard.PickObtainability(sigs, key.Zone, b.now)
 	}
-	in.Score = hazard.PickScore(scores, key.Zone, b.now)
 
 	if p.SpotPrice != nil {
 		in.SpotPrice = *p.SpotPrice
@@ -321,10 +320,11 @@ type hazardBulk struct {
 }
 
 // Preload reads, for every pool of the store at once, what Inputs would
-// read per pool (advisor rows, on-demand prices, placement scores) and
-// the events of the given clouds. Afterwards Inputs and Forecast read no
-// table and are safe for concurrent use, as long as SpotPrice is given
-// and only the preloaded clouds are asked for.
+// read per pool (advisor rows, on-demand prices, placement scores,
+// capacity signals, zone IDs) and the events of the given clouds.
+// Afterwards Inputs and Forecast read no table and are safe for
+// concurrent use, as long as SpotPrice is given and only the preloaded
+// clouds are asked for.
 func (b *HazardBatch) Preload(ctx context.Context, clouds []string) error {
 	if b.err != nil {
 		return b.err
@@ -340,6 +340,24 @@ func (b *HazardBatch) Preload(ctx context.Context, clouds []string) error {
 	scores, err := b.store.PlacementScores(ctx, "", "")
 	if err != nil {
 		return err
+	}
+	sigs, err := b.store.CapacitySignals(ctx, storage.SignalFilter{At: b.now})
+	if err != nil {
+		return err
+	}
+	zids, err := b.store.ZoneIDs(ctx, "", "")
+	if err != nil {
+		return err
+	}
+	b.signals = map[[2]string][]market.CapacitySignal{}
+	for _, sg := range sigs {
+		k := [2]string{sg.Cloud, sg.Region}
+		b.signals[k] = append(b.signals[k], sg)
+	}
+	b.zones = map[[2]string]zoneNames{}
+	for _, z := range zids {
+		k := [2]string{z.Cloud, z.Region}
+		b.zones[k] = append(b.zones[k], z)
 	}
 	bulk := &hazardBulk{adv: map[[3]string]market.AdvisorRow{}, advAny: map[[2]string]market.AdvisorRow{}, od: map[[3]string][]market.OnDemandPrice{}}
 	for _, a := range advs {

@@ -243,9 +243,12 @@ func (e *Engine) Checkpoint(ctx context.Context, req CheckpointRequest) (Checkpo
 
 // PlacementRequest describes a workload to place.
 type PlacementRequest struct {
-	Cloud string // default aws: candidates and notice are one cloud's
-	// Product: default Linux/UNIX on AWS, any on other clouds (their
-	// prices do not split by OS).
+	// Cloud: aws (the default), gcp, azure, or CloudAny to rank the pools
+	// of every cloud together, each with its own cloud's notice window.
+	Cloud string
+	// Product: "" is Linux on every cloud (Linux/UNIX on AWS, Linux on
+	// Azure) or no product (GCP prices and AWS's daily series do not
+	// split by OS; see defaultProduct).
 	Product         string
 	GPUModel        string
 	MinGPUMemoryGiB float64
@@ -273,11 +276,12 @@ type PlacementRequest struct {
 }
 
 func (req PlacementRequest) withDefaults() (PlacementRequest, error) {
-	if req.Cloud == "" {
+	switch req.Cloud {
+	case "":
 		req.Cloud = market.AWS
-	}
-	if req.Product == "" && req.Cloud == market.AWS {
-		req.Product = "Linux/UNIX"
+	case market.AWS, market.GCP, market.Azure, CloudAny:
+	default:
+		return req, Invalid("cloud", "%q is not aws, gcp, azure or %s", req.Cloud, CloudAny)
 	}
 	if req.RunLength == 0 {
 		req.RunLength = DefaultRunLength
@@ -332,6 +336,9 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 	if err != nil {
 		return PlacementResponse{}, errorf(err, "placement")
 	}
+	// The workload's notice is the request's or the cloud's; with
+	// CloudAny every candidate carries its own cloud's (AWS's stands in
+	// for the checks of the workload).
 	notice := recommend.NoticeOf(req.Cloud)
 	if req.NoticeWindow != nil {
 		notice = *req.NoticeWindow
@@ -371,9 +378,17 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 			return PlacementResponse{}, errorf(err, "placement")
 		}
 		c.OnDemand = od.Price
+		c.NoticeWindow = recommend.NoticeOf(p.Cloud)
+		if req.NoticeWindow != nil {
+			c.NoticeWindow = *req.NoticeWindow
+		}
+		c.Inputs = candidateInputs(p, pf, hf, od, c.NoticeWindow, req.NoticeWindow != nil)
 		basis.merge(pf.Basis, len(cands) == 0 && hf == nil)
 		cands = append(cands, c)
 		srcs = append(srcs, pf.Source)
+	}
+	if err := e.datePersistedOnDemand(ctx, cands, asOf); err != nil {
+		return PlacementResponse{}, errorf(err, "placement")
 	}
 	res, err := recommend.Placement(w, cands)
 	if err != nil {
@@ -382,12 +397,14 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 	return PlacementResponse{PlacementResult: res, Candidates: len(cands), Provenance: provenance(srcs...), Basis: basis}, nil
 }
 
-// placementPools are the workload's candidate pools: the cloud's pools of
-// the product in the allowed regions whose GPUs match (the catalogue,
-// else the built-in table: a store holding only prices still has GPU
-// pools), one series per pool (the change series over a daily one), a
-// price within MaxStale of asOf, and past MaxCandidates those that fit
-// the GPUs per node first, then the cheapest per GPU.
+// placementPools are the workload's candidate pools: the cloud's (every
+// cloud's for CloudAny) pools of the product in the allowed regions whose
+// GPUs match (the catalogue, else the cloud's built-in table: a store
+// holding only prices still has GPU pools), one series per pool (the
+// change series over a daily one; for the default product, one product
+// per place and type, Linux first), a price within MaxStale of asOf, and
+// past MaxCandidates those that fit the GPUs per node first, then the
+// cheapest per GPU.
 func (e *Engine) placementPools(ctx context.Context, req PlacementRequest, asOf time.Time) ([]storage.PoolInfo, error) {
 	regions := req.Regions
 	if len(regions) == 0 {
@@ -398,18 +415,26 @@ func (e *Engine) placementPools(ctx context.Context, req PlacementRequest, asOf 
 		// The pools of the last refit, with its statistics: no store scan.
 		for _, sp := range sv.pools {
 			p := sp.info
-			if p.Cloud == req.Cloud && (req.Product == "" || p.Product == req.Product) && (len(req.Regions) == 0 || slices.Contains(req.Regions, p.Region)) {
+			if cloudMatch(req.Cloud, p.Cloud) && productMatch(req.Product, p.Product) && (len(req.Regions) == 0 || slices.Contains(req.Regions, p.Region)) {
 				all = append(all, p)
 			}
 		}
 		return pickCandidates(all, req, asOf), nil
 	}
+	cloud := req.Cloud
+	if cloud == CloudAny {
+		cloud = ""
+	}
 	for _, r := range regions {
-		ps, err := e.store.Pools(ctx, storage.PoolFilter{Cloud: req.Cloud, Region: r, Product: req.Product})
+		ps, err := e.store.Pools(ctx, storage.PoolFilter{Cloud: cloud, Region: r, Product: req.Product})
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, ps...)
+		for _, p := range ps {
+			if productMatch(req.Product, p.Product) {
+				all = append(all, p)
+			}
+		}
 	}
 	return pickCandidates(all, req, asOf), nil
 }
@@ -426,13 +451,17 @@ func pickCandidates(all []storage.PoolInfo, req PlacementRequest, asOf time.Time
 			continue
 		}
 		p.Type = t
-		if i, ok := best[p.PoolKey]; ok {
-			if p.Resolution == market.ResolutionChange {
+		k := p.PoolKey
+		if req.Product == "" {
+			k.Product = "" // one default product per place and type
+		}
+		if i, ok := best[k]; ok {
+			if poolRank(p) < poolRank(out[i]) {
 				out[i] = p
 			}
 			continue
 		}
-		best[p.PoolKey] = len(out)
+		best[k] = len(out)
 		out = append(out, p)
 	}
 	if len(out) > req.MaxCandidates {

@@ -80,7 +80,7 @@ var refitFault func(p storage.PoolInfo)
 // hazard_model).
 const (
 	refitPriceModel  = "auto, chosen per sibling group (cloud, instance type, resolution: every zone and product) by rolling-origin validation on its longest series; residual pool shared by the group"
-	refitHazardModel = "hazard.Estimate: advisor prior x placement score x price pressure, updated by the pool's and its siblings' events, weekly profile per cloud"
+	refitHazardModel = "hazard.Estimate: advisor prior (GCP, Azure: their own signals) x placement score (GCP: obtainability) x price pressure, updated by the pool's and its siblings' events, weekly profile per cloud"
 )
 
 // refitJob is a sibling group with pools to fit, or pools whose
@@ -292,15 +292,15 @@ func (pl *refitPlan) decide(p storage.PoolInfo) (fit, hazardOnly bool, old *serv
 
 // dataVersion fingerprints the store by its row counts (every table only
 // grows): inputs changes with any new event, advisor row, on-demand
-// price or placement score (the interruption signals), data with any new
-// price or pool. A run stores inputs+data.
+// price, placement score, capacity signal or zone ID (the interruption
+// signals), data with any new price or pool. A run stores inputs+data.
 func (e *Engine) dataVersion(ctx context.Context) (inputs, data string, err error) {
 	c, err := e.store.Counts(ctx)
 	if err != nil {
 		return "", "", err
 	}
-	inputs = fmt.Sprintf("events=%d advisor=%d ondemand_prices=%d placement_scores=%d instance_types=%d;",
-		c["events"], c["advisor"], c["ondemand_prices"], c["placement_scores"], c["instance_types"])
+	inputs = fmt.Sprintf("events=%d advisor=%d ondemand_prices=%d placement_scores=%d instance_types=%d capacity_signals=%d zone_ids=%d;",
+		c["events"], c["advisor"], c["ondemand_prices"], c["placement_scores"], c["instance_types"], c["capacity_signals"], c["zone_ids"])
 	data = fmt.Sprintf(" prices=%d pools=%d", c["prices"], c["pools"])
 	return inputs, data, nil
 }
@@ -489,10 +489,16 @@ type quietKey struct {
 	advisor     market.AdvisorRow
 	hasAdvisor  bool
 	score       int
+	scoreScale  int
 	scoreSource string
 	hasScore    bool
 	pressure    float64
 	profile     *hazard.Profile
+	// Another cloud's signals (hazard.Inputs.CloudPrior, Obtainability).
+	cloudPrior  hazard.CloudPrior
+	obtainable  market.CapacitySignal
+	hasCloud    bool
+	hasObtained bool
 }
 
 func newSiblingGroup(members []refitPool, now time.Time) *siblingGroup {
@@ -639,7 +645,13 @@ func (e *Engine) fitHazard(ctx context.Context, batch *HazardBatch, p storage.Po
 			key.advisor, key.hasAdvisor = *inputs.Advisor, true
 		}
 		if inputs.Score != nil {
-			key.score, key.scoreSource, key.hasScore = inputs.Score.Score, inputs.Score.Source, true
+			key.score, key.scoreScale, key.scoreSource, key.hasScore = inputs.Score.Score, inputs.Score.ScaleMax, inputs.Score.Source, true
+		}
+		if inputs.CloudPrior != nil {
+			key.cloudPrior, key.hasCloud = *inputs.CloudPrior, true
+		}
+		if inputs.Obtainability != nil {
+			key.obtainable, key.hasObtained = *inputs.Obtainability, true
 		}
 		if f, ok := g.quiet[key]; ok {
 			f.Pool = inputs.Pool

@@ -75,6 +75,28 @@ type PoolCandidate struct {
 	OnDemand float64
 	// Source of the forecasts' data ("aws-api", "simulated", ...).
 	Source string
+	// NoticeWindow is the warning the pool's cloud gives before an
+	// interruption (0: the workload's).
+	NoticeWindow time.Duration
+	// Inputs say where each input of the pool's ranking came from; they
+	// are passed through to its PoolRank.
+	Inputs []InputSource
+}
+
+// InputSource says where one input of a pool's ranking came from.
+type InputSource struct {
+	// Input: "spot_price", "interruption_prior", "on_demand_price",
+	// "gpu_type" or "notice_window".
+	Input string `json:"input"`
+	// Source names the data ("file:NAME", "aws-api", "aws-spot-feed",
+	// "builtin:...", "assumed" for a stated default, "none" for a value
+	// not known).
+	Source string `json:"source"`
+	// Time is the data time of the input: the newest point, row or
+	// signal it rests on (zero: not dated).
+	Time time.Time `json:"time,omitzero"`
+	// Detail says how the input was made or what it is.
+	Detail string `json:"detail,omitempty"`
 }
 
 // PoolRank is one pool's expected cost for the workload.
@@ -102,6 +124,11 @@ type PoolRank struct {
 	OnDemandCostPerUsefulGPUHr float64 `json:"on_demand_cost_per_useful_gpu_hour,omitempty"`
 	SavingsVsOnDemand          float64 `json:"savings_vs_on_demand,omitempty"`
 	Source                     string  `json:"source,omitempty"`
+	// NoticeWindowSeconds is the interruption notice the checkpoint
+	// policy assumed for the pool (its cloud's unless the workload set
+	// one).
+	NoticeWindowSeconds float64       `json:"notice_window_seconds"`
+	Inputs              []InputSource `json:"inputs,omitempty"`
 }
 
 // OnDemandOption is the cheapest fitting on-demand alternative.
@@ -177,16 +204,24 @@ func WeightsGiB(params, bytesPerParam float64) float64 {
 	return params * bytesPerParam / (1 << 30)
 }
 
-// ResolveType returns the GPU description of an instance type: the
-// stored catalogue entry when it has GPUs, else the built-in AWS table.
+// ResolveType returns the GPU description of an instance type of any
+// cloud: the stored catalogue entry when it names its GPUs, else the
+// built-in table of the cloud (market.BuiltinGPUType). A catalogue row
+// that counts GPUs but names no model (ec2instances.info's CSV) gives way
+// to the built-in entry, whose Source says so; without one it is
+// returned as it is (it still serves a workload asking for any GPU).
 func ResolveType(cloud, name string, stored *market.InstanceType) (market.InstanceType, error) {
-	if stored != nil && stored.GPUCount > 0 {
+	if stored != nil && stored.GPUCount > 0 && stored.GPUModel != "" {
 		return *stored, nil
 	}
-	if cloud == "" || cloud == market.AWS {
-		if t, ok := market.BuiltinAWSGPUType(name); ok {
-			return t, nil
+	if t, ok := market.BuiltinGPUType(cloud, name); ok {
+		if stored != nil && stored.GPUCount > 0 {
+			t.Source += fmt.Sprintf(" (catalogue %s counts %d GPUs but names no model)", stored.Source, stored.GPUCount)
 		}
+		return t, nil
+	}
+	if stored != nil && stored.GPUCount > 0 {
+		return *stored, nil
 	}
 	if stored != nil && stored.Name != "" {
 		return market.InstanceType{}, fmt.Errorf("instance type %q has no GPUs in the catalogue: %w", name, ErrUnknownInstanceType)
@@ -330,8 +365,12 @@ func Placement(w Workload, cands []PoolCandidate) (PlacementResult, error) {
 		}
 		perInstance := typ.GPUCount / g
 		instances := (nodes + perInstance - 1) / perInstance
+		notice := w.NoticeWindow
+		if c.NoticeWindow > 0 {
+			notice = c.NoticeWindow
+		}
 		ck, err := Checkpoint(CheckpointInput{
-			CheckpointCost: w.CheckpointCost, RestartCost: w.RestartCost, NoticeWindow: w.NoticeWindow,
+			CheckpointCost: w.CheckpointCost, RestartCost: w.RestartCost, NoticeWindow: notice,
 			MissedNoticeShare: w.MissedNoticeShare, Hazard: c.Hazard, Start: w.Start, RunLength: w.RunLength, Nodes: instances,
 		})
 		if err != nil {
@@ -351,6 +390,8 @@ func Placement(w Workload, cands []PoolCandidate) (PlacementResult, error) {
 			CostPerUsefulGPUHrH: float64(instances) * hi / useful * (1 + ck.ExpectedOverheadRatioHi),
 			ExpectedWallSeconds: ck.ExpectedWallSeconds,
 			Source:              c.Source,
+			NoticeWindowSeconds: notice.Seconds(),
+			Inputs:              c.Inputs,
 		}
 		r.ExpectedRunCostUSD = r.CostPerUsefulGPUHr * useful * hours
 		if c.OnDemand > 0 {

@@ -43,9 +43,27 @@ func (s *Store) AdvisorAt(ctx context.Context, at time.Time) ([]market.AdvisorRo
 // the on-demand price in effect at at (zero: newest): what OnDemand
 // answers for one type and product, for all of them in one query.
 func (s *Store) OnDemandAt(ctx context.Context, at time.Time) ([]market.OnDemandPrice, error) {
+	return s.onDemandAt(ctx, at, nil)
+}
+
+// OnDemandOf is OnDemandAt for the given instance types only (a
+// placement's candidates), in one query.
+func (s *Store) OnDemandOf(ctx context.Context, instanceTypes []string, at time.Time) ([]market.OnDemandPrice, error) {
+	if len(instanceTypes) == 0 {
+		return nil, nil
+	}
+	return s.onDemandAt(ctx, at, instanceTypes)
+}
+
+// onDemandAt is OnDemandAt, for the given types only when types is not
+// nil.
+func (s *Store) onDemandAt(ctx context.Context, at time.Time, types []string) ([]market.OnDemandPrice, error) {
 	w := &where{}
 	if !at.IsZero() {
 		w.add("date <= ?::DATE", dateOf(at))
+	}
+	if types != nil {
+		w.add("list_contains(?::VARCHAR[], instance_type)", types)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT cloud, region, instance_type, product, date, price, source, fetched_at
 		FROM ondemand_prices WHERE `+w.sql()+`

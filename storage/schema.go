@@ -239,21 +239,14 @@ CREATE TABLE pool_forecasts (
 // SchemaVersion is the schema version this code writes.
 var SchemaVersion = len(migrations)
 
-// stagingDDL creates the per-import temporary tables. They mirror the real
+// stagingDDL creates the per-import temporary tables of the prices;
+// stagingTablesDDL adds those of the other tables. They mirror the real
 // tables' natural-key and value columns; Import drops them at the end.
 // Change-series prices and daily bars stage apart so the common change
 // rows carry no NULL bar columns (each NULL costs the Appender a call
 // into DuckDB); their times stage as Unix microseconds (BIGINT), which
 // the Appender takes more cheaply than a time.Time.
-const stagingDDL = stagePricesDDL + `
-CREATE OR REPLACE TEMP TABLE stage_advisor AS SELECT * EXCLUDE (run_id) FROM advisor LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_instance_types AS SELECT * EXCLUDE (run_id) FROM instance_types LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_ondemand_prices AS SELECT * EXCLUDE (run_id) FROM ondemand_prices LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_placement_scores AS SELECT * EXCLUDE (run_id) FROM placement_scores LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_events AS SELECT * EXCLUDE (run_id) FROM events LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_capacity_signals AS SELECT * EXCLUDE (run_id) FROM capacity_signals LIMIT 0;
-CREATE OR REPLACE TEMP TABLE stage_zone_ids AS SELECT * EXCLUDE (run_id) FROM zone_ids LIMIT 0;
-`
+const stagingDDL = stagePricesDDL
 
 // stagePricesDDL (re)creates the price staging tables empty: Import's
 // chunk merges drop a merged chunk this way.

@@ -355,7 +355,11 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 	if err != nil {
 		return ImportStats{}, fmt.Errorf("import: next provenance id: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, stagingDDL); err != nil {
+	tablesDDL, err := stagingTablesDDL(ctx, conn)
+	if err != nil {
+		return ImportStats{}, fmt.Errorf("import: create staging tables: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, stagingDDL+tablesDDL); err != nil {
 		return ImportStats{}, fmt.Errorf("import: create staging tables: %w", err)
 	}
 

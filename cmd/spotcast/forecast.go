@@ -219,8 +219,8 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	var req engine.WorkloadRequest
 	var regions, run, delta, restart, asOf, epoch string
 	fs := newFlags(e, "recommend placement", "recommend placement (--gpu-model M | --min-gpu-memory-gib GiB) [--gpus-per-node N] [--nodes N] [--regions a,b] [--run-length 24h] [--json]", &c)
-	fs.StringVar(&req.Cloud, "cloud", "aws", "cloud")
-	fs.StringVar(&req.Product, "product", "", "product description (default Linux/UNIX)")
+	fs.StringVar(&req.Cloud, "cloud", "aws", "cloud: aws, gcp, azure, or any (rank every cloud's pools together, each with its own notice window)")
+	fs.StringVar(&req.Product, "product", "", "product description (default: Linux on every cloud, or no product where prices do not split by OS, as GCP's)")
 	fs.StringVar(&req.GPUModel, "gpu-model", "", "GPU model, e.g. A100, H100, L40S")
 	fs.Float64Var(&req.MinGPUMemoryGiB, "min-gpu-memory-gib", 0, "minimum memory per GPU in GiB (e.g. 48 for a 24B model in bf16)")
 	deprecatedAlias(fs, "min-gpu-memory", "min-gpu-memory-gib")

@@ -180,6 +180,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 		if j, ok := awsJob(jobCtx, cfg.AWS, sc.IngestEvery, svc, metrics, log, ingested); ok {
 			jobs = append(jobs, j)
 		}
+		jobs = append(jobs, sourceJobs(cfg.Sources, store, svc, metrics, log, ingested, fetchTuning{})...)
+	} else {
+		log.Info("public price APIs are not polled in demo mode: the simulated market stays alone")
 	}
 
 	watch, err := watchList(jobCtx, cfg.Watch, eng, log)

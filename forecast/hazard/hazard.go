@@ -78,6 +78,12 @@ type Forecast struct {
 	Windows  []Window `json:"windows"`
 	// Prior says how the prior was built.
 	Prior string `json:"prior"`
+	// PriorSource lists the sources of the signals the prior rests on
+	// (advisor row, another cloud's signal, placement score,
+	// obtainability; comma-separated), "assumed" when none was known;
+	// PriorTime is the newest data time among them (zero: assumed).
+	PriorSource string    `json:"prior_source"`
+	PriorTime   time.Time `json:"prior_data_time,omitzero"`
 	// Events and ExposureHours are the pool's own interruptions and
 	// instance-hours watched, undiscounted, within Options.MaxAge.
 	Events        int     `json:"events"`
@@ -222,6 +228,14 @@ type Inputs struct {
 	Pool    market.PoolKey
 	Advisor *market.AdvisorRow     // nil: unknown (DefaultBucket is assumed)
 	Score   *market.PlacementScore // nil: unknown
+	// CloudPrior, for a pool of another cloud than AWS, is the prior mean
+	// its cloud's own interruption signal stands for (PickCloudPrior); it
+	// takes the advisor's place. nil: none known.
+	CloudPrior *CloudPrior
+	// Obtainability is GCP's obtainability of the pool's type in its zone
+	// (nil: unknown); it scales the prior as a placement score does
+	// (ObtainabilityMultiplier).
+	Obtainability *market.CapacitySignal
 	// PricePressure is spot price / on-demand price (0: unknown; then
 	// SpotPrice/OnDemand is used when both are set).
 	PricePressure       float64
@@ -326,6 +340,8 @@ func estimate(in Inputs, now time.Time, opts Options, quick bool) (Forecast, err
 		Generated:            now,
 		Source:               sources(in),
 		Prior:                pr.desc,
+		PriorSource:          pr.source,
+		PriorTime:            pr.time,
 		Events:               ev.rawN,
 		ExposureHours:        ev.rawE,
 		Rebalances:           ev.rebalances,
@@ -414,6 +430,12 @@ func sources(in Inputs) string {
 	}
 	if in.Score != nil && in.Score.Source != "" {
 		set[in.Score.Source] = true
+	}
+	if in.CloudPrior != nil && in.CloudPrior.Signal.Source != "" {
+		set[in.CloudPrior.Signal.Source] = true
+	}
+	if in.Obtainability != nil && in.Obtainability.Source != "" {
+		set[in.Obtainability.Source] = true
 	}
 	for _, evs := range [][]market.Event{in.Events, in.Siblings} {
 		for _, e := range evs {

@@ -3,6 +3,9 @@ package hazard
 import (
 	"fmt"
 	"math"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/spotcast/spotcast/market"
 )
@@ -69,6 +72,10 @@ type prior struct {
 	mean float64 // prior mean hazard per instance-hour
 	mix  mixture
 	desc string
+	// source and time: the signals' sources and newest data time
+	// (Forecast.PriorSource, PriorTime).
+	source string
+	time   time.Time
 }
 
 // Ladder of the prior mixture: component means spaced a quarter decade
@@ -112,36 +119,81 @@ func newPrior(mean, spread float64) mixture {
 	return m.prune()
 }
 
-// buildPrior combines the advisor bucket, the placement score and the
-// price pressure into the prior mean, and describes how.
+// buildPrior combines the advisor bucket (or, for another cloud, its own
+// signal), the placement score (or GCP's obtainability) and the price
+// pressure into the prior mean, and describes how.
 func buildPrior(in Inputs, o Options) (prior, error) {
-	bucket := DefaultBucket
-	desc := ""
-	if in.Advisor != nil {
-		bucket = in.Advisor.Bucket
-	}
-	h, err := BucketHazard(bucket)
-	if err != nil {
-		return prior{}, err
-	}
-	if in.Advisor != nil {
-		a := in.Advisor
-		desc = fmt.Sprintf("advisor bucket %d (%s/month, %s %s %s", bucket, bucketLabel[bucket], a.Region, a.OS, a.InstanceType)
-		if !a.Snapshot.IsZero() {
-			desc += " " + a.Snapshot.Format("2006-01-02")
+	var pr prior
+	srcs := map[string]bool{}
+	used := func(source string, t time.Time) {
+		if source == "" {
+			source = "unrecorded" // a signal stored without its source: known, not assumed
 		}
-		desc += fmt.Sprintf(") -> %.3g/h", h)
-	} else {
-		desc = fmt.Sprintf("no advisor row: bucket %d (%s/month) assumed -> %.3g/h", bucket, bucketLabel[bucket], h)
+		srcs[source] = true
+		if t.After(pr.time) {
+			pr.time = t
+		}
+	}
+	var h float64
+	var desc string
+	switch {
+	case in.CloudPrior != nil:
+		h, desc = in.CloudPrior.Hazard, in.CloudPrior.Desc
+		if !(h > 0) || math.IsInf(h, 0) {
+			return prior{}, fmt.Errorf("cloud prior hazard %v: want a positive rate", h)
+		}
+		used(in.CloudPrior.Signal.Source, in.CloudPrior.Signal.Time)
+	default:
+		bucket := DefaultBucket
+		if in.Advisor != nil {
+			bucket = in.Advisor.Bucket
+		}
+		var err error
+		if h, err = BucketHazard(bucket); err != nil {
+			return prior{}, err
+		}
+		if a := in.Advisor; a != nil {
+			desc = fmt.Sprintf("advisor bucket %d (%s/month, %s %s %s", bucket, bucketLabel[bucket], a.Region, a.OS, a.InstanceType)
+			if !a.Snapshot.IsZero() {
+				desc += " " + a.Snapshot.Format("2006-01-02")
+			}
+			desc += fmt.Sprintf(") -> %.3g/h", h)
+			used(a.Source, a.Snapshot)
+		} else {
+			desc = fmt.Sprintf("no advisor row: bucket %d (%s/month) assumed -> %.3g/h", bucket, bucketLabel[bucket], h)
+			if in.Pool.Cloud != "" && in.Pool.Cloud != market.AWS {
+				desc = fmt.Sprintf("no %s interruption signal: AWS advisor bucket %d (%s/month) assumed -> %.3g/h", in.Pool.Cloud, bucket, bucketLabel[bucket], h)
+			}
+		}
 	}
 	mean := h
-	if in.Score != nil {
-		f, err := ScoreMultiplier(in.Score.Score)
+	if s := in.Score; s != nil {
+		// A score capped at 3 (single-type requests) is read on its own
+		// scale before it weighs the prior.
+		n, err := NormalizedScore(s.Score, s.ScaleMax)
+		if err != nil {
+			return prior{}, err
+		}
+		f, err := ScoreMultiplier(n)
 		if err != nil {
 			return prior{}, err
 		}
 		mean *= f
-		desc += fmt.Sprintf("; placement score %d x%.2f", in.Score.Score, f)
+		if s.ScaleMax != 0 && s.ScaleMax != 10 {
+			desc += fmt.Sprintf("; placement score %d of %d (%d of 10) x%.2f", s.Score, s.ScaleMax, n, f)
+		} else {
+			desc += fmt.Sprintf("; placement score %d x%.2f", s.Score, f)
+		}
+		used(s.Source, s.Time)
+	}
+	if ob := in.Obtainability; ob != nil {
+		f, err := ObtainabilityMultiplier(ob.Value)
+		if err != nil {
+			return prior{}, err
+		}
+		mean *= f
+		desc += fmt.Sprintf("; GCP obtainability %.2g (%s) x%.2f", ob.Value, ob.Time.Format("2006-01-02"), f)
+		used(ob.Source, ob.Time)
 	}
 	r := in.PricePressure
 	if r == 0 && in.SpotPrice > 0 && in.OnDemand > 0 {
@@ -156,7 +208,17 @@ func buildPrior(in Inputs, o Options) (prior, error) {
 		desc += fmt.Sprintf("; price pressure %.2f x%.2f", r, f)
 	}
 	desc += fmt.Sprintf("; prior mean %.3g/h, log-normal spread %.2g", mean, o.PriorSpread)
-	return prior{mean: mean, mix: newPrior(mean, o.PriorSpread), desc: desc}, nil
+	pr.mean, pr.mix, pr.desc = mean, newPrior(mean, o.PriorSpread), desc
+	pr.source = "assumed"
+	if len(srcs) > 0 {
+		list := make([]string, 0, len(srcs))
+		for s := range srcs {
+			list = append(list, s)
+		}
+		sort.Strings(list)
+		pr.source = strings.Join(list, ",")
+	}
+	return pr, nil
 }
 
 // AdvisorHazard is the advisor-only hazard of a row (nil: the default

@@ -153,19 +153,17 @@ var signalRank = map[string]int{market.SignalEstimatedUptime: 0, market.SignalPr
 // most directly about the pool in zone at now: its zone over its region,
 // then by kind (signalRank), then the smallest stated target capacity
 // (a single instance's outlook), then the newest. Signals after now, or
-// for another zone, are ignored. ok is false when none is usable.
+// for another zone, are ignored, except for a region-level pool (zone
+// ""): it spans its region's zones, so a zone's signal stands for it
+// when the region has none. ok is false when none is usable.
 func PickCloudPrior(signals []market.CapacitySignal, zone string, now time.Time) (CloudPrior, bool) {
 	var best *market.CapacitySignal
 	key := func(s *market.CapacitySignal) [3]int {
-		z := 1
-		if zone != "" && s.Zone == zone {
-			z = 0
-		}
-		return [3]int{z, signalRank[s.Kind], s.TargetCapacity}
+		return [3]int{zoneRank(s.Zone, zone), signalRank[s.Kind], s.TargetCapacity}
 	}
 	for i := range signals {
 		s := &signals[i]
-		if _, ok := signalRank[s.Kind]; !ok || s.Time.After(now) || (s.Zone != "" && s.Zone != zone) {
+		if _, ok := signalRank[s.Kind]; !ok || s.Time.After(now) || !zoneSpeaks(s.Zone, zone) {
 			continue
 		}
 		if best == nil {
@@ -191,4 +189,48 @@ func PickCloudPrior(signals []market.CapacitySignal, zone string, now time.Time)
 		return CloudPrior{}, false
 	}
 	return p, true
+}
+
+// zoneSpeaks says whether a signal for signalZone ("" the region) speaks
+// about a pool in zone ("" a region-level pool).
+func zoneSpeaks(signalZone, zone string) bool {
+	return signalZone == "" || zone == "" || signalZone == zone
+}
+
+// zoneRank orders the signals that speak about a pool in zone: its own
+// zone's, then the region's, then (for a region-level pool) a zone's.
+func zoneRank(signalZone, zone string) int {
+	switch {
+	case zone != "" && signalZone == zone:
+		return 0
+	case signalZone == "":
+		return 1
+	}
+	return 2
+}
+
+// PickObtainability chooses, among a pool's signals, the GCP
+// obtainability that speaks most directly about the pool in zone at now,
+// in PickCloudPrior's order: by zone (zoneRank), the smallest stated
+// target capacity, then the newest. nil when there is none.
+func PickObtainability(signals []market.CapacitySignal, zone string, now time.Time) *market.CapacitySignal {
+	var best *market.CapacitySignal
+	key := func(s *market.CapacitySignal) [2]int {
+		return [2]int{zoneRank(s.Zone, zone), s.TargetCapacity}
+	}
+	for i := range signals {
+		s := &signals[i]
+		if s.Kind != market.SignalObtainability || s.Time.After(now) || !zoneSpeaks(s.Zone, zone) {
+			continue
+		}
+		if best == nil {
+			best = s
+			continue
+		}
+		a, b := key(s), key(best)
+		if a[0] < b[0] || a[0] == b[0] && (a[1] < b[1] || a[1] == b[1] && s.Time.After(best.Time)) {
+			best = s
+		}
+	}
+	return best
 }

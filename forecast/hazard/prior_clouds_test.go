@@ -111,6 +111,23 @@ func TestPickCloudPrior(t *testing.T) {
 	if _, ok := PickCloudPrior(all[4:5], "us-central1-a", now); ok {
 		t.Fatal("obtainability alone gave a hazard")
 	}
+	// A region-level pool spans its zones: the region's signal first,
+	// else a zone's (GCP's price series are per region, its advice per
+	// zone).
+	p, ok = PickCloudPrior(all, "", now)
+	if !ok || p.Signal.Zone != "" || p.Signal.Value != 0.2 {
+		t.Fatalf("region pool: %+v", p)
+	}
+	p, ok = PickCloudPrior(all[1:], "", now)
+	if !ok || p.Signal.Kind != market.SignalEstimatedUptime || p.Signal.Zone != "us-central1-b" {
+		t.Fatalf("region pool, zone signals only: %+v", p)
+	}
+	if o := PickObtainability(all, "", now); o == nil || o.Value != 0.9 {
+		t.Fatalf("region pool obtainability: %+v", o)
+	}
+	if o := PickObtainability(all, "us-central1-b", now); o != nil {
+		t.Fatalf("zone b took zone a's obtainability: %+v", o)
+	}
 }
 
 func ExampleSignalHazard() {
