@@ -19,7 +19,7 @@ import (
 // added to the forecast types must be added here too (TestCodecCoversFields
 // fails until it is).
 const (
-	priceCodec  byte = 1
+	priceCodec byte = 1
 	// hazardCodec 3 added the self-exciting model's fields and the prior's
 	// source and data time. Older documents are refused (errCodec): the
 	// pool is then forecast on demand until the next refit rewrites it.
