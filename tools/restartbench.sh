@@ -63,9 +63,18 @@ print("placement: %s candidates, %d ranked, precomputed %s" % (p.get("candidates
 
 echo "load average before the load: $(load)"
 echo "/v1/forecast/price over $(wc -l < "$work/urls") pools at $RATE req/s for $DURATION, no warm-up:"
-"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 $(cat "$work/urls")
+"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 $(cat "$work/urls") || true
+echo "load average after: $(load)"
+# The same once the start-up jobs (the refit of changed pools, the
+# watched pools' backtest) are done: a cold placement of another GPU model
+# and the same load.
+until grep -q 'job=backtest' "$work/serve.log"; do sleep 0.2; done
+echo "start-up jobs done at $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s (load $(load))"
+curl -sf -o /dev/null -w "placement ${GPU2:-H100} cold, after the start-up jobs: %{time_total} s, HTTP %{http_code}\n" "http://$ADDR/v1/recommend/placement?gpu_model=${GPU2:-H100}"
+echo "/v1/forecast/price, same pools and rate, after the start-up jobs:"
+"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 $(cat "$work/urls") || true
 echo "load average after: $(load)"
 echo "/healthz (reference) at $RATE req/s for $DURATION:"
-"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 "http://$ADDR/healthz"
+"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 "http://$ADDR/healthz" || true
 echo "load average after: $(load)"
-grep -E 'serving the persisted|"refit"|msg=refit|"ready"|msg=ready|no watch list' "$work/serve.log" | cut -c1-240 || true
+grep -E 'serving the persisted|msg=refit|msg=ready|job done|no watch list' "$work/serve.log" | cut -c1-240 || true
