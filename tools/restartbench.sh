@@ -2,7 +2,7 @@
 # restartbench: what a restart of `spotcast serve` on a whole-market store
 # costs, in one run (BENCHMARKS.md "Whole-market engine"):
 #   1. seconds from start to the first answer served from the persisted
-#      forecasts (goal: <= 10 s);
+#      forecasts and to /readyz ready (goal: <= 10 s);
 #   2. a cold GET /v1/recommend/placement (the first one after the restart;
 #      goal <= 100 ms), then the same request again (its cache);
 #   3. HTTP latency at a fixed rate over distinct pools right after the
@@ -50,6 +50,11 @@ until curl -sf "$first" 2>/dev/null | grep -q '"precomputed": true'; do
 	sleep 0.05
 done
 echo "restart to first precomputed answer: $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s (load $(load))"
+# Until every persisted forecast is in memory, a pool's is read from the
+# store; /readyz says ready once they all are (where a load balancer
+# starts sending traffic).
+until curl -sf -o /dev/null "http://$ADDR/readyz"; do sleep 0.05; done
+echo "restart to ready (every persisted forecast in memory): $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s (load $(load))"
 
 placement="http://$ADDR/v1/recommend/placement?gpu_model=$GPU"
 for run in cold cached; do
