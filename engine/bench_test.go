@@ -13,6 +13,10 @@ import (
 // year-long, 33,000-pool market of BENCHMARKS.md); they skip without it.
 var scaleDB = flag.String("scaledb", "", "whole-market store for the scale benchmarks (they skip without it)")
 
+// long runs the tests at full size (every pool where the default run
+// checks a sample).
+var long = flag.Bool("long", false, "run the tests at full size instead of a sample")
+
 func scaleStore(b *testing.B) *storage.Store {
 	b.Helper()
 	if *scaleDB == "" {

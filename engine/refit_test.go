@@ -123,12 +123,15 @@ func TestRefitPersistsAndServes(t *testing.T) {
 	}
 	// Every pool's persisted interruption forecast is HazardForPool's (the
 	// refit shares the forecasts of pools without events whose signals
-	// are the same, and a type's dispersion).
-	quiet := 0
-	for _, q := range all {
-		if q.Points == 0 {
+	// are the same, and a type's dispersion): every pool with -long, else
+	// an eighth of them spread over the store (HazardForPool reads the
+	// store once per pool).
+	quiet, checked := 0, 0
+	for i, q := range all {
+		if q.Points == 0 || (!*long && i%8 != 0) {
 			continue
 		}
+		checked++
 		got, err := restarted.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: Ref(q.PoolKey)})
 		if err != nil {
 			t.Fatal(err)
@@ -146,8 +149,8 @@ func TestRefitPersistsAndServes(t *testing.T) {
 			quiet++
 		}
 	}
-	if quiet == 0 {
-		t.Error("no pool without events: the shared forecasts are not tested")
+	if quiet == 0 || quiet == checked {
+		t.Errorf("%d of %d pools checked have no events: the shared and the event-driven forecasts must both be tested", quiet, checked)
 	}
 	if f, err := restarted.InterruptionForecast(ctx, InterruptionForecastRequest{Pool: ref, Horizon: 24 * time.Hour}); err != nil || f.Precomputed {
 		t.Errorf("24 h interruption forecast: precomputed %v (%v), want computed on demand", f.Precomputed, err)

@@ -185,6 +185,10 @@ func TestServeDemo(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// No watch: in the config, so the server says which pools it watches.
+	if !strings.Contains(stderr.String(), "watching the cheapest pool of each GPU model") {
+		t.Error("the default watch list is not said in the logs")
+	}
 
 	if err := d.stop(); err != nil {
 		t.Fatalf("serve: %v\n%s", err, stderr.String())
