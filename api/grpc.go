@@ -43,6 +43,9 @@ type GRPCOptions struct {
 	// Metrics, if set, records call counts and latencies.
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// AuthReads puts every Spotcast method behind AuthToken (the health
+	// service stays open).
+	AuthReads bool
 }
 
 // grpcServer adapts the Service to the generated interface: conversion
@@ -73,7 +76,11 @@ func NewGRPCServer(svc *Service, opts GRPCOptions) (*grpc.Server, *health.Server
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
 			defer cancel()
-			resp, err := h(ctx, req)
+			var resp any
+			err := grpcAdmit(ctx, opts, info, req)
+			if err == nil {
+				resp, err = h(ctx, req)
+			}
 			opts.Metrics.observeGRPC(info.FullMethod, status.Code(err).String(), time.Since(start))
 			log.Info("grpc", "method", info.FullMethod, "code", status.Code(err).String(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 			return resp, err
@@ -165,6 +172,10 @@ func grpcError(err error) error {
 		c = codes.FailedPrecondition
 	case engine.CodeUnavailable:
 		c = codes.Unavailable
+	case engine.CodeOverloaded:
+		c = codes.ResourceExhausted
+	case engine.CodeForbidden:
+		c = codes.PermissionDenied
 	}
 	return status.Error(c, e.Message)
 }
