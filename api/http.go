@@ -113,6 +113,10 @@ func NewHandler(svc *Service, opts HTTPOptions) http.Handler {
 		paths[MetricsPath] = append(paths[MetricsPath], "GET")
 	}
 	mux.Handle("/", h.wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkText(r.URL); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 		if methods, ok := paths[r.URL.Path]; ok {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
 			h.writeError(w, r, &engine.Error{Code: engine.CodeMethodNotAllow, Message: fmt.Sprintf("%s %s: method not allowed (use %s)", r.Method, r.URL.Path, strings.Join(methods, ", "))})
