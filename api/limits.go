@@ -39,9 +39,13 @@ type Limits struct {
 }
 
 // Limit defaults. Every cloud has fewer than DefaultMaxRegions regions,
-// so a placement over all of one cloud's regions stays within it.
+// so a placement over all of one cloud's regions stays within it. A
+// computation waits for a slot at most DefaultMaxWait, within the
+// request's own DefaultRequestTimeout, so a busy server answers 503
+// overloaded rather than a timeout; the queue's bound is what sheds a
+// flood at once.
 const (
-	DefaultMaxWait    = 5 * time.Second
+	DefaultMaxWait    = 20 * time.Second
 	DefaultMaxRegions = 100
 	DefaultMaxK       = 50
 	DefaultMaxNodes   = 10000
