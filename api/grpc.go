@@ -72,6 +72,7 @@ func NewGRPCServer(svc *Service, opts GRPCOptions) (*grpc.Server, *health.Server
 		// A body at the limit plus the message framing fits; more is
 		// refused by gRPC itself with ResourceExhausted.
 		grpc.MaxRecvMsgSize(int(opts.MaxBodyBytes) + 4096),
+		grpc.ForceServerCodecV2(newTextCodec()),
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)

@@ -10,11 +10,15 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// grpcAdmit is admit for gRPC: a set as_of must be a valid time after
+// grpcAdmit is admit for gRPC: strings must be UTF-8 (see textCodec), a
+// set as_of must be a valid time after
 // year 1 (the zero time is not "now"), and reads need the token when
 // AuthReads says so. (The Service's cap on answers computed at once
 // answers ResourceExhausted through grpcError.)
 func grpcAdmit(ctx context.Context, opts GRPCOptions, info *grpc.UnaryServerInfo, req any) error {
+	if err := takeBadText(req); err != nil {
+		return err
+	}
 	if r, ok := req.(interface{ GetAsOf() *timestamppb.Timestamp }); ok && r.GetAsOf() != nil {
 		ts := r.GetAsOf()
 		if err := ts.CheckValid(); err != nil || ts.AsTime().IsZero() {

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/spotcast/spotcast/api/spotcastpb"
@@ -300,5 +303,48 @@ func TestTokenForReadsAndMetrics(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer tok")
 	if _, err := c.ListPools(ctx, &spotcastpb.ListPoolsRequest{Limit: 1}); err != nil {
 		t.Errorf("gRPC read with token: %v", err)
+	}
+}
+
+// rawCodec sends a request's bytes as they are, as a client that does not
+// check its strings would.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*(v.(*[]byte)) = data.Materialize()
+	return nil
+}
+
+// TestGRPCInvalidUTF8: a request whose strings are not UTF-8 is
+// InvalidArgument naming the field (gRPC itself would answer Internal).
+func TestGRPCInvalidUTF8(t *testing.T) {
+	svc := newTestService(t, sharedSimStore(t))
+	conn, _ := startGRPC(t, svc, GRPCOptions{})
+	// ForecastPriceRequest{pool: {instance_type: typ, zone: "us-east-1a"}, model: "naive"}
+	request := func(typ string) []byte {
+		var pool []byte
+		pool = protowire.AppendTag(pool, 4, protowire.BytesType)
+		pool = protowire.AppendBytes(pool, []byte(typ))
+		pool = protowire.AppendTag(pool, 3, protowire.BytesType)
+		pool = protowire.AppendBytes(pool, []byte("us-east-1a"))
+		req := protowire.AppendTag(nil, 1, protowire.BytesType)
+		req = protowire.AppendBytes(req, pool)
+		req = protowire.AppendTag(req, 4, protowire.BytesType)
+		return protowire.AppendBytes(req, []byte("naive"))
+	}
+	var resp []byte
+	err := conn.Invoke(context.Background(), "/spotcast.v1.Spotcast/ForecastPrice", request("p3\xff"), &resp, grpc.ForceCodecV2(rawCodec{}))
+	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "pool.instance_type: not valid UTF-8 text" {
+		t.Errorf("invalid UTF-8: %v, want InvalidArgument naming pool.instance_type", err)
+	}
+	// The same request with valid text is answered.
+	if err := conn.Invoke(context.Background(), "/spotcast.v1.Spotcast/ForecastPrice", request("p3.2xlarge"), &resp, grpc.ForceCodecV2(rawCodec{})); err != nil {
+		t.Errorf("valid text: %v", err)
 	}
 }
