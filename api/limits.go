@@ -136,9 +136,12 @@ func (s *Service) dataRange(ctx context.Context) (priceRange, error) {
 	if err != nil {
 		return priceRange{}, err
 	}
-	r := &priceRange{first: first, last: last, ok: ok}
-	s.rng.Store(r)
-	return *r, nil
+	r := priceRange{first: first, last: last, ok: ok}
+	if ok {
+		// An empty store (one still being loaded) is read again.
+		s.rng.Store(&r)
+	}
+	return r, nil
 }
 
 // asOf checks a request's as_of and returns the origin it is answered

@@ -36,8 +36,8 @@ type Options struct {
 	CacheTTL time.Duration
 	// Logger (nil: discarded).
 	Logger *slog.Logger
-	// Limits bound each request's cost and the expensive requests served
-	// at once (the zero value: the defaults).
+	// Limits bound each request's cost and the answers computed at once
+	// (the zero value: the defaults).
 	Limits Limits
 }
 
