@@ -178,10 +178,10 @@ func (s *Service) asOf(ctx context.Context, t time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// gate is the cap on the answers computed at once (the cache misses of
-// the forecast and recommend routes): MaxConcurrent run, MaxQueue wait at
-// most MaxWait for a slot, the rest are refused at once. Answers served
-// from the cache take no slot. HTTP and gRPC share the Service's gate, so
+// gate is the cap on the answers computed on request at once (those the
+// caches and the persisted forecasts do not hold: a past as_of, a named
+// model, a horizon past the precomputed one): MaxConcurrent run,
+// MaxQueue wait at most MaxWait for a slot, the rest are refused at once. HTTP and gRPC share the Service's gate, so
 // the cap holds for the process.
 type gate struct {
 	slots   chan struct{}
@@ -227,9 +227,14 @@ func (g *gate) enter(ctx context.Context) (func(), error) {
 	}
 }
 
-// gated computes f(req), an answer computed on request, once the gate
-// lets it in.
-func gated[R, V any](ctx context.Context, g *gate, f func(context.Context, R) (V, error), req R) (V, error) {
+// gated computes f(req) once the gate lets it in, when onRequest says
+// the persisted forecasts do not answer it; an answer from them (from
+// memory, in milliseconds) needs no slot, so a queue of computations
+// never holds up the answers for now.
+func gated[R, V any](ctx context.Context, g *gate, onRequest bool, f func(context.Context, R) (V, error), req R) (V, error) {
+	if !onRequest {
+		return f(ctx, req)
+	}
 	leave, err := g.enter(ctx)
 	if err != nil {
 		var zero V
@@ -237,4 +242,30 @@ func gated[R, V any](ctx context.Context, g *gate, f func(context.Context, R) (V
 	}
 	defer leave()
 	return f(ctx, req)
+}
+
+// The requests the persisted forecasts do not answer, computed on
+// request: a past as_of, a named price model, a horizon or level other
+// than the precomputed ones. (Before the first refit every answer is
+// computed, and the engine bounds those forecasts itself.)
+
+func namedModel(m string) bool { return m != "" && m != forecast.ModelAuto }
+
+func priceOnRequest(r engine.PriceForecastRequest) bool {
+	return !r.AsOf.IsZero() || namedModel(r.Model) || r.Horizon > engine.PrecomputedHorizon
+}
+
+func hazardOnRequest(r engine.InterruptionForecastRequest) bool {
+	return !r.AsOf.IsZero() || r.Horizon != 0 && r.Horizon != engine.DefaultInterruptionHorizon ||
+		r.Level != 0 && r.Level != engine.DefaultLevel
+}
+
+func bidOnRequest(r engine.BidRequest) bool {
+	return !r.AsOf.IsZero() || r.RunLength > engine.PrecomputedHorizon
+}
+
+func checkpointOnRequest(r engine.CheckpointRequest) bool { return r.Pool != nil && !r.AsOf.IsZero() }
+
+func placementOnRequest(r engine.PlacementRequest) bool {
+	return !r.AsOf.IsZero() || r.Model != "" || r.RunLength > engine.PrecomputedHorizon
 }

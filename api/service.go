@@ -155,7 +155,7 @@ func (s *Service) PriceForecast(ctx context.Context, req engine.PriceForecastReq
 	key := req
 	key.AsOf = s.nowKey(req.AsOf)
 	return s.prices.get(ctx, key, func(ctx context.Context) (engine.PriceForecastResponse, error) {
-		return gated(ctx, s.gate, s.eng.PriceForecast, req)
+		return gated(ctx, s.gate, priceOnRequest(req), s.eng.PriceForecast, req)
 	})
 }
 
@@ -168,7 +168,7 @@ func (s *Service) InterruptionForecast(ctx context.Context, req engine.Interrupt
 	key := req
 	key.AsOf = s.nowKey(req.AsOf)
 	return s.hazards.get(ctx, key, func(ctx context.Context) (engine.InterruptionForecastResponse, error) {
-		return gated(ctx, s.gate, s.eng.InterruptionForecast, req)
+		return gated(ctx, s.gate, hazardOnRequest(req), s.eng.InterruptionForecast, req)
 	})
 }
 
@@ -181,7 +181,7 @@ func (s *Service) Bid(ctx context.Context, req engine.BidRequest) (engine.BidRes
 	key := req
 	key.AsOf = s.nowKey(req.AsOf)
 	return s.bids.get(ctx, key, func(ctx context.Context) (engine.BidResponse, error) {
-		return gated(ctx, s.gate, s.eng.Bid, req)
+		return gated(ctx, s.gate, bidOnRequest(req), s.eng.Bid, req)
 	})
 }
 
@@ -215,7 +215,7 @@ func (s *Service) Checkpoint(ctx context.Context, req engine.CheckpointRequest) 
 		k.notice, k.hasNotice = *req.NoticeWindow, true
 	}
 	return s.checkpts.get(ctx, k, func(ctx context.Context) (engine.CheckpointResponse, error) {
-		return gated(ctx, s.gate, s.eng.Checkpoint, req)
+		return gated(ctx, s.gate, checkpointOnRequest(req), s.eng.Checkpoint, req)
 	})
 }
 
@@ -246,7 +246,7 @@ func (s *Service) Placement(ctx context.Context, req engine.PlacementRequest) (e
 		k.notice, k.hasNotice = *req.NoticeWindow, true
 	}
 	return s.placements.get(ctx, k, func(ctx context.Context) (engine.PlacementResponse, error) {
-		return gated(ctx, s.gate, s.eng.Placement, req)
+		return gated(ctx, s.gate, placementOnRequest(req), s.eng.Placement, req)
 	})
 }
 
