@@ -19,11 +19,12 @@ import (
 // (gRPC: ResourceExhausted). The zero value takes the defaults below.
 type Limits struct {
 	// MaxConcurrent bounds the answers (forecasts, recommendations)
-	// computed at once; a cached answer needs no slot (0: twice
-	// GOMAXPROCS).
+	// computed on request at once; an answer from a cache or the
+	// persisted forecasts needs no slot (0: half of GOMAXPROCS, at least
+	// one, so that the other cores keep serving those).
 	MaxConcurrent int
-	// MaxQueue bounds the computations waiting for a slot (0: 64
-	// per slot, at least 256); one more is refused at once.
+	// MaxQueue bounds the computations waiting for a slot (0: 64 per
+	// slot, at least 256); one more is refused at once.
 	MaxQueue int
 	// MaxWait is how long a computation waits for a slot before its
 	// requests are refused (0: DefaultMaxWait).
@@ -56,7 +57,7 @@ const (
 // withDefaults fills the zero fields.
 func (l Limits) withDefaults() Limits {
 	if l.MaxConcurrent <= 0 {
-		l.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
+		l.MaxConcurrent = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if l.MaxQueue <= 0 {
 		l.MaxQueue = max(64*l.MaxConcurrent, 256)
