@@ -21,8 +21,12 @@ func httpStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case engine.CodeUnprocessable:
 		return http.StatusUnprocessableEntity
-	case engine.CodeUnavailable:
+	case engine.CodeUnavailable, engine.CodeOverloaded:
 		return http.StatusServiceUnavailable
+	case engine.CodeForbidden:
+		return http.StatusForbidden
+	case engine.CodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }

@@ -43,6 +43,9 @@ type GRPCOptions struct {
 	// Metrics, if set, records call counts and latencies.
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// AuthReads puts every Spotcast method behind AuthToken (the health
+	// service stays open).
+	AuthReads bool
 }
 
 // grpcServer adapts the Service to the generated interface: conversion
@@ -69,11 +72,16 @@ func NewGRPCServer(svc *Service, opts GRPCOptions) (*grpc.Server, *health.Server
 		// A body at the limit plus the message framing fits; more is
 		// refused by gRPC itself with ResourceExhausted.
 		grpc.MaxRecvMsgSize(int(opts.MaxBodyBytes) + 4096),
+		grpc.ForceServerCodecV2(newTextCodec()),
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
 			defer cancel()
-			resp, err := h(ctx, req)
+			var resp any
+			err := grpcAdmit(ctx, opts, info, req)
+			if err == nil {
+				resp, err = h(ctx, req)
+			}
 			opts.Metrics.observeGRPC(info.FullMethod, status.Code(err).String(), time.Since(start))
 			log.Info("grpc", "method", info.FullMethod, "code", status.Code(err).String(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 			return resp, err
@@ -165,6 +173,10 @@ func grpcError(err error) error {
 		c = codes.FailedPrecondition
 	case engine.CodeUnavailable:
 		c = codes.Unavailable
+	case engine.CodeOverloaded:
+		c = codes.ResourceExhausted
+	case engine.CodeForbidden:
+		c = codes.PermissionDenied
 	}
 	return status.Error(c, e.Message)
 }

@@ -104,6 +104,11 @@ func do(t testing.TB, srv *httptest.Server, method, path, body string, header ht
 	if err != nil {
 		t.Fatal(err)
 	}
+	if method == "POST" {
+		// What every client of the API sends; the tests of the
+		// Content-Type rule set their own.
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range header {
 		req.Header[k] = v
 	}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +41,12 @@ type HTTPOptions struct {
 	MetricsHandler http.Handler
 	// Logger (nil: discarded).
 	Logger *slog.Logger
+	// AllowedHosts are the names (besides localhost and IP addresses)
+	// under which writes are served; "*" allows any Host.
+	AllowedHosts []string
+	// AuthReads puts every route but /healthz and /readyz behind
+	// AuthToken; AuthMetrics puts /metrics behind it.
+	AuthReads, AuthMetrics bool
 }
 
 // Pool parameters shared by the pool-addressed routes.
@@ -102,10 +109,14 @@ func NewHandler(svc *Service, opts HTTPOptions) http.Handler {
 		paths[rt.path] = append(paths[rt.path], rt.method)
 	}
 	if opts.MetricsHandler != nil {
-		mux.Handle("GET "+MetricsPath, h.wrap(MetricsPath, opts.MetricsHandler))
+		mux.Handle("GET "+MetricsPath, h.wrap(MetricsPath, h.metricsAuth(opts.MetricsHandler)))
 		paths[MetricsPath] = append(paths[MetricsPath], "GET")
 	}
 	mux.Handle("/", h.wrap("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkText(r.URL); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 		if methods, ok := paths[r.URL.Path]; ok {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
 			h.writeError(w, r, &engine.Error{Code: engine.CodeMethodNotAllow, Message: fmt.Sprintf("%s %s: method not allowed (use %s)", r.Method, r.URL.Path, strings.Join(methods, ", "))})
@@ -185,9 +196,8 @@ func (h *handler) wrap(name string, next http.Handler) http.Handler {
 // endpoint turns a route's handle function into an http.Handler.
 func (h *handler) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt.auth && h.opts.AuthToken != "" && !h.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="spotcast"`)
-			h.writeError(w, r, &engine.Error{Code: engine.CodeUnauthenticated, Message: "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
+		if err := h.admit(w, r, rt); err != nil {
+			h.writeError(w, r, err)
 			return
 		}
 		q, err := newQuery(r.URL.Query(), rt.params)
@@ -229,6 +239,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	e := engine.AsError(err)
 	if errors.Is(err, context.DeadlineExceeded) {
 		e = &engine.Error{Code: engine.CodeUnavailable, Message: "request timed out", Err: err}
+	}
+	if e.Code == engine.CodeOverloaded {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	}
 	if e.Code == engine.CodeInternal {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -118,6 +118,10 @@ func (q query) time(name string) (time.Time, error) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if t.IsZero() {
+				// The zero time means "not given" (now) to the engine.
+				return time.Time{}, engine.Invalid(name, "%q is the zero time, not a time of the data (leave %s out for now)", s, name)
+			}
 			return t.UTC(), nil
 		}
 	}

@@ -36,6 +36,9 @@ type Options struct {
 	CacheTTL time.Duration
 	// Logger (nil: discarded).
 	Logger *slog.Logger
+	// Limits bound each request's cost and the answers computed at once
+	// (the zero value: the defaults).
+	Limits Limits
 }
 
 // Service is the serving runtime: it answers through the engine, caching
@@ -58,13 +61,18 @@ type Service struct {
 	bt         atomic.Pointer[forecast.BacktestReport]
 	ready      atomic.Bool
 	onIngest   atomic.Pointer[func()]
+	limits     Limits
+	gate       *gate
+	// rng is the stored prices' time range (nil: to be read again).
+	rng atomic.Pointer[priceRange]
 }
 
 // New returns a Service over eng. It is not ready (Ready fails) until
 // SetReady is called, so a server can listen while the store is still
 // being filled.
 func New(eng *engine.Engine, opts Options) *Service {
-	s := &Service{eng: eng, now: opts.Now, log: opts.Logger}
+	s := &Service{eng: eng, now: opts.Now, log: opts.Logger, limits: opts.Limits.withDefaults()}
+	s.gate = newGate(s.limits)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -102,6 +110,7 @@ func (s *Service) SetReady(ok bool) { s.ready.Store(ok) }
 // Invalidate drops every cached answer; call it after the data or the
 // served forecasts changed (an ingest, a refit).
 func (s *Service) Invalidate() {
+	s.rng.Store(nil)
 	s.prices.invalidate()
 	s.bids.invalidate()
 	s.invalidateHazards()
@@ -136,28 +145,43 @@ func (s *Service) Prices(ctx context.Context, req engine.PricesRequest) (engine.
 
 // PriceForecast forecasts a pool's price.
 func (s *Service) PriceForecast(ctx context.Context, req engine.PriceForecastRequest) (engine.PriceForecastResponse, error) {
+	if err := checkHorizon(req.Horizon, req.Resolution); err != nil {
+		return engine.PriceForecastResponse{}, err
+	}
+	var err error
+	if req.AsOf, err = s.asOf(ctx, req.AsOf); err != nil {
+		return engine.PriceForecastResponse{}, err
+	}
 	key := req
 	key.AsOf = s.nowKey(req.AsOf)
 	return s.prices.get(ctx, key, func(ctx context.Context) (engine.PriceForecastResponse, error) {
-		return s.eng.PriceForecast(ctx, req)
+		return gated(ctx, s.gate, priceOnRequest(req), s.eng.PriceForecast, req)
 	})
 }
 
 // InterruptionForecast forecasts a pool's interruption hazard.
 func (s *Service) InterruptionForecast(ctx context.Context, req engine.InterruptionForecastRequest) (engine.InterruptionForecastResponse, error) {
+	var err error
+	if req.AsOf, err = s.asOf(ctx, req.AsOf); err != nil {
+		return engine.InterruptionForecastResponse{}, err
+	}
 	key := req
 	key.AsOf = s.nowKey(req.AsOf)
 	return s.hazards.get(ctx, key, func(ctx context.Context) (engine.InterruptionForecastResponse, error) {
-		return s.eng.InterruptionForecast(ctx, req)
+		return gated(ctx, s.gate, hazardOnRequest(req), s.eng.InterruptionForecast, req)
 	})
 }
 
 // Bid recommends a max price.
 func (s *Service) Bid(ctx context.Context, req engine.BidRequest) (engine.BidResponse, error) {
+	var err error
+	if req.AsOf, err = s.asOf(ctx, req.AsOf); err != nil {
+		return engine.BidResponse{}, err
+	}
 	key := req
 	key.AsOf = s.nowKey(req.AsOf)
 	return s.bids.get(ctx, key, func(ctx context.Context) (engine.BidResponse, error) {
-		return s.eng.Bid(ctx, req)
+		return gated(ctx, s.gate, bidOnRequest(req), s.eng.Bid, req)
 	})
 }
 
@@ -173,6 +197,15 @@ type checkpointKey struct {
 
 // Checkpoint recommends a checkpoint interval.
 func (s *Service) Checkpoint(ctx context.Context, req engine.CheckpointRequest) (engine.CheckpointResponse, error) {
+	if req.Nodes > s.limits.MaxNodes {
+		return engine.CheckpointResponse{}, overLimit("nodes", req.Nodes, s.limits.MaxNodes)
+	}
+	if req.Pool != nil {
+		var err error
+		if req.AsOf, err = s.asOf(ctx, req.AsOf); err != nil {
+			return engine.CheckpointResponse{}, err
+		}
+	}
 	k := checkpointKey{mtbf: req.MTBF, ckpt: req.CheckpointCost, restart: req.RestartCost, run: req.RunLength,
 		missed: req.MissedNoticeShare, nodes: req.Nodes, asOf: s.nowKey(req.AsOf)}
 	if req.Pool != nil {
@@ -182,7 +215,7 @@ func (s *Service) Checkpoint(ctx context.Context, req engine.CheckpointRequest) 
 		k.notice, k.hasNotice = *req.NoticeWindow, true
 	}
 	return s.checkpts.get(ctx, k, func(ctx context.Context) (engine.CheckpointResponse, error) {
-		return s.eng.Checkpoint(ctx, req)
+		return gated(ctx, s.gate, checkpointOnRequest(req), s.eng.Checkpoint, req)
 	})
 }
 
@@ -198,6 +231,13 @@ type placementKey struct {
 
 // Placement ranks stored pools for a workload.
 func (s *Service) Placement(ctx context.Context, req engine.PlacementRequest) (engine.PlacementResponse, error) {
+	if err := s.checkPlacement(&req); err != nil {
+		return engine.PlacementResponse{}, err
+	}
+	var err error
+	if req.AsOf, err = s.asOf(ctx, req.AsOf); err != nil {
+		return engine.PlacementResponse{}, err
+	}
 	k := placementKey{cloud: req.Cloud, product: req.Product, gpuModel: req.GPUModel, model: req.Model,
 		regions: strings.Join(req.Regions, ","), minMem: req.MinGPUMemoryGiB, missed: req.MissedNoticeShare,
 		gpusPerNode: req.GPUsPerNode, nodes: req.Nodes, k: req.K, maxCandidates: req.MaxCandidates, run: req.RunLength,
@@ -206,7 +246,7 @@ func (s *Service) Placement(ctx context.Context, req engine.PlacementRequest) (e
 		k.notice, k.hasNotice = *req.NoticeWindow, true
 	}
 	return s.placements.get(ctx, k, func(ctx context.Context) (engine.PlacementResponse, error) {
-		return s.eng.Placement(ctx, req)
+		return gated(ctx, s.gate, placementOnRequest(req), s.eng.Placement, req)
 	})
 }
 

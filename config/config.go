@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -29,6 +30,17 @@ type Config struct {
 	Report Report      `yaml:"report"`
 	// Sources are the public price APIs serve polls.
 	Sources Sources `yaml:"sources"`
+	// Storage bounds the embedded DuckDB of every command.
+	Storage Storage `yaml:"storage"`
+}
+
+// Storage bounds the embedded DuckDB.
+type Storage struct {
+	// MemoryLimit is DuckDB's memory_limit ("4GB", "512MiB"; "": half of
+	// RAM).
+	MemoryLimit string `yaml:"memory_limit"`
+	// Threads is DuckDB's threads (0: the cores Go may use).
+	Threads int `yaml:"threads"`
 }
 
 // AWS configures `ingest aws` and the scheduled ingest.
@@ -105,6 +117,33 @@ type Serve struct {
 	IngestEvery Duration `yaml:"ingest_every"`
 	// RefitEvery is how often forecasts are refitted.
 	RefitEvery Duration `yaml:"refit_every"`
+	// InsecureNoToken lets serve listen on a non-loopback address without
+	// an auth token (writes open to anyone who can reach the port).
+	InsecureNoToken bool `yaml:"insecure_no_token"`
+	// AllowedHosts are the names, besides localhost and IP addresses,
+	// under which writes are served ("*": any).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AuthReads puts every route but /healthz and /readyz (and every gRPC
+	// method) behind the token; AuthMetrics puts /metrics behind it.
+	AuthReads   bool `yaml:"auth_reads"`
+	AuthMetrics bool `yaml:"auth_metrics"`
+	// Limits bound what requests may cost (zero: the defaults).
+	Limits Limits `yaml:"limits"`
+}
+
+// Limits bound what serve's requests may cost; zero fields take the
+// server's defaults (README, "Limits").
+type Limits struct {
+	// MaxConcurrent answers computed at once (forecasts and
+	// recommendations a cache does not hold).
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// MaxQueue computations waiting for a slot; MaxWait the longest wait.
+	MaxQueue int      `yaml:"max_queue"`
+	MaxWait  Duration `yaml:"max_wait"`
+	// MaxRegions, MaxK and MaxNodes bound one placement.
+	MaxRegions int `yaml:"max_regions"`
+	MaxK       int `yaml:"max_k"`
+	MaxNodes   int `yaml:"max_nodes"`
 }
 
 // Report configures `spotcast report` and the reports `serve` writes on a
@@ -207,6 +246,12 @@ func decode(r io.Reader, c *Config) error {
 func (c Config) Validate() error {
 	if c.AWS.Concurrency < 0 {
 		return errors.New("aws.concurrency: must be >= 0")
+	}
+	if err := c.Storage.Validate(); err != nil {
+		return err
+	}
+	if err := c.Serve.Limits.Validate(); err != nil {
+		return err
 	}
 	for i, p := range c.AWS.PlacementRequests {
 		if len(p.InstanceTypes) == 0 && p.Requirements == "" {
@@ -318,4 +363,34 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("duration %q: %w", s, err)
 	}
 	return v, nil
+}
+
+// memoryLimitRE is what DuckDB's memory_limit takes.
+var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
+
+// Validate checks the storage section.
+func (s Storage) Validate() error {
+	if s.MemoryLimit != "" && !memoryLimitRE.MatchString(strings.TrimSpace(s.MemoryLimit)) {
+		return fmt.Errorf("storage.memory_limit: %q is not a size such as 4GB or 512MiB", s.MemoryLimit)
+	}
+	if s.Threads < 0 {
+		return errors.New("storage.threads: must be >= 0")
+	}
+	return nil
+}
+
+// Validate checks the serve limits.
+func (l Limits) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"max_concurrent", int64(l.MaxConcurrent)}, {"max_queue", int64(l.MaxQueue)}, {"max_wait", int64(l.MaxWait)},
+		{"max_regions", int64(l.MaxRegions)}, {"max_k", int64(l.MaxK)}, {"max_nodes", int64(l.MaxNodes)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("serve.limits.%s: must be >= 0", f.name)
+		}
+	}
+	return nil
 }

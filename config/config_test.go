@@ -150,3 +150,42 @@ report:
 		}
 	}
 }
+
+// TestServeLimitsAndStorage: the serve guards, limits and the DuckDB
+// bounds read from the file; a negative limit or a memory limit DuckDB
+// would not take is an error naming the key.
+func TestServeLimitsAndStorage(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	write := func(body string) {
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`serve:
+  insecure_no_token: true
+  allowed_hosts: [spotcast.internal]
+  auth_reads: true
+  auth_metrics: true
+  limits: {max_concurrent: 8, max_queue: 100, max_wait: 2s, max_regions: 40, max_k: 10, max_nodes: 64}
+storage: {memory_limit: 4GB, threads: 2}
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Limits{MaxConcurrent: 8, MaxQueue: 100, MaxWait: Duration(2 * time.Second), MaxRegions: 40, MaxK: 10, MaxNodes: 64}
+	if s := c.Serve; !s.InsecureNoToken || !s.AuthReads || !s.AuthMetrics || len(s.AllowedHosts) != 1 || s.Limits != want ||
+		c.Storage != (Storage{MemoryLimit: "4GB", Threads: 2}) {
+		t.Errorf("read %+v, storage %+v", c.Serve, c.Storage)
+	}
+	for body, key := range map[string]string{
+		"serve: {limits: {max_k: -1}}\n":    "serve.limits.max_k",
+		"storage: {memory_limit: plenty}\n": "storage.memory_limit",
+		"storage: {threads: -2}\n":          "storage.threads",
+	} {
+		write(body)
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%q: %v, want an error naming %s", body, err, key)
+		}
+	}
+}

@@ -19,8 +19,17 @@ const (
 	CodeMethodNotAllow  = "method_not_allowed"
 	CodeTooLarge        = "payload_too_large"
 	CodeUnprocessable   = "unprocessable" // a valid request the data cannot answer
-	CodeUnavailable     = "unavailable"   // not ready, overloaded, timed out
+	CodeUnavailable     = "unavailable"   // not ready, timed out
 	CodeInternal        = "internal"
+	// CodeForbidden: a request refused for where it comes from (a
+	// foreign Host, a cross-site Origin) or a route behind the token.
+	CodeForbidden = "forbidden"
+	// CodeUnsupportedMedia: a body whose Content-Type the route does not
+	// take.
+	CodeUnsupportedMedia = "unsupported_media_type"
+	// CodeOverloaded: the server is at its cap of expensive requests;
+	// retry after the time the response says.
+	CodeOverloaded = "overloaded"
 )
 
 // Error is what the engine returns for anything a caller did or can act

@@ -144,12 +144,17 @@ func (e *Engine) computePrice(ctx context.Context, p storage.PoolInfo, horizon t
 		}
 		return PriceForecastResponse{}, fmt.Errorf("price forecast %s: %w", p.PoolKey, err)
 	}
+	pts, dropped := plausiblePoints(pts)
 	if len(pts) == 0 {
-		return PriceForecastResponse{}, Unprocessable(forecast.ErrNoData, "pool %s has no price at or before %s", p.PoolKey, asOf.Format(time.RFC3339))
+		return PriceForecastResponse{}, Unprocessable(forecast.ErrNoData, "pool %s has no plausible price at or before %s", p.PoolKey, asOf.Format(time.RFC3339))
 	}
 	f, err := forecast.ForecastSeries(pts, p.PoolKey, p.Resolution, horizon, forecast.Options{Model: model, Now: e.now, AsOf: asOf})
 	if err != nil {
 		return PriceForecastResponse{}, priceError(p.PoolKey, err)
+	}
+	if dropped > 0 {
+		e.log.Warn("implausible stored prices left out of a forecast", "pool", p.PoolKey.String(), "points", dropped)
+		f.Note = addNote(f.Note, droppedNote(dropped))
 	}
 	return priceResponse(f, asOf, pts[len(pts)-1].Time, false), nil
 }

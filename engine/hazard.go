@@ -204,7 +204,9 @@ func (b *HazardBatch) Inputs(ctx context.Context, p HazardInput) (hazard.Inputs,
 	if p.SpotPrice != nil {
 		in.SpotPrice = *p.SpotPrice
 	} else if pts, err := b.store.SeriesOf(ctx, key, p.Resolution, b.now.Add(-7*24*time.Hour), b.now.Add(time.Nanosecond)); err == nil && len(pts) > 0 {
-		in.SpotPrice = pts[len(pts)-1].Price
+		if pts, _ = plausiblePoints(pts); len(pts) > 0 {
+			in.SpotPrice = pts[len(pts)-1].Price
+		}
 	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fail(err)
 	}

@@ -389,6 +389,14 @@ func (e *Engine) scanGroups(ctx context.Context, pl *refitPlan, jobs chan<- refi
 		if !ok || ps.Count == 0 {
 			return nil // a pool added since the catalogue was read: the next refit
 		}
+		if pts, dropped := plausiblePoints(ps.Points); dropped > 0 {
+			// Points imported before the import's bounds: fit the rest.
+			e.log.Warn("implausible stored prices left out of a refit", "pool", p.PoolKey.String(), "points", dropped)
+			ps.Points, ps.LastPrice = pts, 0
+			if len(pts) > 0 {
+				ps.LastPrice = pts[len(pts)-1].Price
+			}
+		}
 		p.Points, p.First, p.Last, p.LastPrice, p.Source = ps.Count, ps.First, ps.Last, ps.LastPrice, ps.Source
 		pl.infos[ps.PoolID] = p
 		pl.read.Add(1)

@@ -241,7 +241,7 @@ func (e *Engine) BacktestPools(ctx context.Context, keys []market.PoolKey, opts 
 		if err != nil {
 			return nil, fmt.Errorf("backtest %s: %w", p.PoolKey, err)
 		}
-		if len(pts) == 0 {
+		if pts, _ = plausiblePoints(pts); len(pts) == 0 {
 			continue
 		}
 		hs = append(hs, hist{p, pts})

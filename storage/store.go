@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -47,6 +46,10 @@ type Options struct {
 	// SkipRecovery skips the integrity check Open runs after an unclean
 	// shutdown (for `spotcast verify`, which runs it itself).
 	SkipRecovery bool
+	// MemoryLimit and Threads bound DuckDB (see settings.go; zero: the
+	// defaults there).
+	MemoryLimit string
+	Threads     int
 }
 
 // Store is an open DuckDB store. Its methods are safe for concurrent use:
@@ -86,12 +89,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // open is Open migrating to target (tests build older stores with it).
 func open(ctx context.Context, path string, opts Options, target int) (*Store, error) {
 	dsn := ":memory:"
+	params := opts.settings()
 	if !isMemory(path) {
 		dsn = path
 		if opts.ReadOnly {
-			dsn += "?" + url.Values{"access_mode": {"read_only"}}.Encode()
+			params.Set("access_mode", "read_only")
 		}
 	}
+	dsn += "?" + params.Encode()
 	walLeft := !isMemory(path) && walPending(path)
 	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {

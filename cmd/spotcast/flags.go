@@ -71,7 +71,7 @@ func (c *common) open(ctx context.Context, readOnly bool) (*storage.Store, confi
 			return nil, cfg, fmt.Errorf("store %s does not exist: load data first (spotcast ingest file|aws|sim --db %s)", path, path)
 		}
 	}
-	s, err := storage.Open(ctx, path, storage.Options{ReadOnly: readOnly})
+	s, err := storage.Open(ctx, path, storage.Options{ReadOnly: readOnly, MemoryLimit: cfg.Storage.MemoryLimit, Threads: cfg.Storage.Threads})
 	if err != nil {
 		return nil, cfg, err
 	}

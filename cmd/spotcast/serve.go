@@ -33,7 +33,7 @@ const backtestEvery = 6 * time.Hour
 
 func runServe(ctx context.Context, e env, args []string) error {
 	var c common
-	var demo bool
+	var demo, insecureNoToken bool
 	var httpAddr, grpcAddr, token, tlsCert, tlsKey, logFormat, ingestEvery, refitEvery string
 	var simCfg sim.Config
 	fs := newFlags(e, "serve", "serve [--db PATH] [--config FILE] [--demo] [--http-addr 127.0.0.1:8080] [--grpc-addr 127.0.0.1:50051] [--auth-token T] [--tls-cert F --tls-key F]", &c)
@@ -46,6 +46,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&ingestEvery, "ingest-every", "", "scheduled AWS ingest period, e.g. 10m; 0 turns it off (default: serve.ingest_every)")
 	fs.StringVar(&refitEvery, "refit-every", "", "period of the refit of every pool whose data changed, e.g. 1h (default: serve.refit_every)")
 	fs.StringVar(&logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.BoolVar(&insecureNoToken, "insecure-no-token", false, "serve on a non-loopback address without an auth token: anyone who can reach the port may post events (default: serve.insecure_no_token)")
 	fs.Uint64Var(&simCfg.Seed, "demo-seed", 1, "simulator seed for --demo")
 	fs.IntVar(&simCfg.Days, "demo-days", sim.DefaultDays, "days of simulated history for --demo")
 	if err := parse(fs, args, false); err != nil {
@@ -57,6 +58,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	sc, err := serveConfig(fs, cfg.Serve, httpAddr, grpcAddr, token, tlsCert, tlsKey, ingestEvery, refitEvery)
 	if err != nil {
+		return err
+	}
+	sc.InsecureNoToken = sc.InsecureNoToken || insecureNoToken
+	if err := checkListen(sc); err != nil {
 		return err
 	}
 	var log *slog.Logger
@@ -78,7 +83,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if demo && c.db == "" && os.Getenv("SPOTCAST_DB") == "" {
 		path = ":memory:"
 	}
-	store, err := storage.Open(ctx, path, storage.Options{})
+	store, err := storage.Open(ctx, path, storage.Options{MemoryLimit: cfg.Storage.MemoryLimit, Threads: cfg.Storage.Threads})
 	if err != nil {
 		return err
 	}
@@ -94,10 +99,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := api.NewMetrics(reg)
 	eng := engine.New(store, engine.Options{Logger: log})
-	svc := api.New(eng, api.Options{Logger: log})
+	svc := api.New(eng, api.Options{Logger: log, Limits: serveLimits(sc.Limits)})
 	reg.MustRegister(api.NewCollector(svc))
 	handler := api.NewHandler(svc, api.HTTPOptions{AuthToken: sc.AuthToken, Metrics: metrics,
-		MetricsHandler: api.Handler(reg), Logger: log})
+		MetricsHandler: api.Handler(reg), Logger: log,
+		AllowedHosts: allowedHosts(sc), AuthReads: sc.AuthReads, AuthMetrics: sc.AuthMetrics})
 
 	// Listen before loading, so a port in use fails at once and /healthz
 	// answers while /readyz says "starting".
@@ -115,7 +121,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	var grpcErr chan error
 	if sc.GRPCAddr != "off" {
 		grpcErr = make(chan error, 1)
-		gs, hs, err := api.NewGRPCServer(svc, api.GRPCOptions{AuthToken: sc.AuthToken, TLSCert: sc.TLSCert, TLSKey: sc.TLSKey, Metrics: metrics, Logger: log})
+		gs, hs, err := api.NewGRPCServer(svc, api.GRPCOptions{AuthToken: sc.AuthToken, TLSCert: sc.TLSCert, TLSKey: sc.TLSKey, Metrics: metrics, Logger: log,
+			AuthReads: sc.AuthReads})
 		if err == nil {
 			var gln net.Listener
 			if gln, err = net.Listen("tcp", sc.GRPCAddr); err == nil {
@@ -137,7 +144,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if sc.AuthToken == "" {
-		log.Warn("no auth token configured: POST /v1/events accepts anyone who can reach the port")
+		log.Warn("no auth token configured: POST /v1/events accepts anyone who can reach the port (pages of other sites and other Host names are refused)")
 	}
 
 	jobCtx, stopJobs := context.WithCancel(ctx)

@@ -27,7 +27,7 @@ func runVerify(ctx context.Context, e env, args []string) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("store %s does not exist", path)
 	}
-	s, err := storage.Open(ctx, path, storage.Options{ReadOnly: !*repair, SkipRecovery: true})
+	s, err := storage.Open(ctx, path, storage.Options{ReadOnly: !*repair, SkipRecovery: true, MemoryLimit: cfg.Storage.MemoryLimit, Threads: cfg.Storage.Threads})
 	if err != nil {
 		return err
 	}
