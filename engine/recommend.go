@@ -320,9 +320,34 @@ type PlacementResponse struct {
 
 // Placement ranks stored pools for a workload.
 func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (PlacementResponse, error) {
-	req, err := req.withDefaults()
+	in, err := e.placementInput(ctx, req)
 	if err != nil {
 		return PlacementResponse{}, err
+	}
+	res, err := recommend.Placement(in.w, in.cands)
+	if err != nil {
+		return PlacementResponse{}, recommendError(err)
+	}
+	return PlacementResponse{PlacementResult: res, Candidates: len(in.cands), Provenance: provenance(in.srcs...), Basis: in.basis}, nil
+}
+
+// placementInput is what a placement ranks: the workload, the candidate
+// pools with their forecasts, and the sources and basis of those.
+type placementInput struct {
+	req   PlacementRequest // with its defaults
+	w     recommend.Workload
+	cands []recommend.PoolCandidate
+	srcs  []string
+	basis Basis
+}
+
+// placementInput reads the workload's candidate pools and their forecasts:
+// the one path from the store to a placement, which the launch outputs and
+// plans share.
+func (e *Engine) placementInput(ctx context.Context, req PlacementRequest) (placementInput, error) {
+	req, err := req.withDefaults()
+	if err != nil {
+		return placementInput{}, err
 	}
 	asOf := req.AsOf
 	if asOf.IsZero() {
@@ -330,7 +355,7 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 	}
 	pools, err := e.placementPools(ctx, req, asOf)
 	if err != nil {
-		return PlacementResponse{}, errorf(err, "placement")
+		return placementInput{}, errorf(err, "placement")
 	}
 	notice := recommend.NoticeOf(req.Cloud)
 	if req.NoticeWindow != nil {
@@ -342,7 +367,7 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 
 	hz, err := e.candidateHazards(ctx, pools, req.AsOf, asOf)
 	if err != nil {
-		return PlacementResponse{}, errorf(err, "placement")
+		return placementInput{}, errorf(err, "placement")
 	}
 	var cands []recommend.PoolCandidate
 	var srcs []string
@@ -351,13 +376,13 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		pf, err := e.candidatePrice(ctx, p, bidHorizon(req.RunLength), req.Model, req.AsOf)
 		if err != nil {
 			if ctx.Err() != nil {
-				return PlacementResponse{}, ctx.Err()
+				return placementInput{}, ctx.Err()
 			}
 			var ee *Error
 			if errors.As(err, &ee) && ee.Code != CodeInternal {
 				continue // a pool without usable prices is no candidate
 			}
-			return PlacementResponse{}, err
+			return placementInput{}, err
 		}
 		var hf *hazard.Forecast
 		if f, ok := hz[p.PoolKey]; ok {
@@ -368,18 +393,14 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		c := recommend.ForecastCandidate(p.PoolKey, p.Type, pf.PriceForecast, hf, asOf, req.RunLength)
 		od, err := e.poolOnDemand(ctx, p, req.AsOf, asOf)
 		if err != nil {
-			return PlacementResponse{}, errorf(err, "placement")
+			return placementInput{}, errorf(err, "placement")
 		}
 		c.OnDemand = od.Price
 		basis.merge(pf.Basis, len(cands) == 0 && hf == nil)
 		cands = append(cands, c)
 		srcs = append(srcs, pf.Source)
 	}
-	res, err := recommend.Placement(w, cands)
-	if err != nil {
-		return PlacementResponse{}, recommendError(err)
-	}
-	return PlacementResponse{PlacementResult: res, Candidates: len(cands), Provenance: provenance(srcs...), Basis: basis}, nil
+	return placementInput{req: req, w: w, cands: cands, srcs: srcs, basis: basis}, nil
 }
 
 // placementPools are the workload's candidate pools: the cloud's pools of
