@@ -405,8 +405,8 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 		return PlanResponse{}, Invalid("runs", "must be in [0, %d], got %d", recommend.MaxPlanRuns, req.Runs)
 	case req.MaxPools > MaxPlanPools:
 		return PlanResponse{}, Invalid("max_pools", "at most %d pools in a plan, got %d", MaxPlanPools, req.MaxPools)
-	case req.Step < 0:
-		return PlanResponse{}, Invalid("step", "must not be negative, got %v", req.Step)
+	case req.Step < 0 || (req.Step > 0 && req.Step < 10*time.Second):
+		return PlanResponse{}, Invalid("step", "at least 10s, got %v", req.Step)
 	}
 	step, runs := req.Step, req.Runs
 	if step == 0 {
@@ -415,10 +415,8 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 	if runs == 0 {
 		runs = recommend.DefaultPlanRuns
 	}
-	if step >= 10*time.Second {
-		if work := float64(runs) * float64(req.Deadline+run) / float64(step); work > MaxPlanWork {
-			return PlanResponse{}, Invalid("runs", "%d runs over %.0f decision steps is more than %d steps of Monte Carlo: fewer runs or a longer step", runs, float64(req.Deadline+run)/float64(step), MaxPlanWork)
-		}
+	if work := float64(runs) * float64(req.Deadline+run) / float64(step); work > MaxPlanWork {
+		return PlanResponse{}, Invalid("runs", "%d runs over %.0f decision steps is more than %d steps of Monte Carlo: fewer runs or a longer step", runs, float64(req.Deadline+run)/float64(step), MaxPlanWork)
 	}
 	b, err := e.launchBase(ctx, req.LaunchRequest)
 	if err != nil {
