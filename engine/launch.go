@@ -48,7 +48,22 @@ type LaunchRequest struct {
 type launchBase struct {
 	in        placementInput
 	placement recommend.PlacementResult
-	multi     *recommend.MultiNodeResult
+	// candidates: the pools forecast for the placement.
+	candidates int
+	multi      *recommend.MultiNodeResult
+}
+
+// placeNodes places the nodes of a job of several (recommend.MultiNode).
+func (b *launchBase) placeNodes(req LaunchRequest) error {
+	if max(b.in.req.Nodes, 1) == 1 {
+		return nil
+	}
+	m, err := recommend.MultiNode(recommend.MultiNodeInput{Workload: b.in.w, Candidates: b.placement.Ranked, CommonShare: req.CommonShare})
+	if err != nil {
+		return recommendError(err)
+	}
+	b.multi = &m
+	return nil
 }
 
 func (b launchBase) provenance() Provenance { return provenance(b.in.srcs...) }
@@ -99,13 +114,9 @@ func (e *Engine) launchBase(ctx context.Context, req LaunchRequest) (launchBase,
 	if err != nil {
 		return launchBase{}, noFit(in.req, err)
 	}
-	b := launchBase{in: in, placement: pl}
-	if max(in.req.Nodes, 1) > 1 {
-		m, err := recommend.MultiNode(recommend.MultiNodeInput{Workload: in.w, Candidates: pl.Ranked, CommonShare: req.CommonShare})
-		if err != nil {
-			return launchBase{}, recommendError(err)
-		}
-		b.multi = &m
+	b := launchBase{in: in, placement: pl, candidates: len(in.cands)}
+	if err := b.placeNodes(req); err != nil {
+		return launchBase{}, err
 	}
 	return b, nil
 }
@@ -186,6 +197,10 @@ func (e *Engine) Fleet(ctx context.Context, req FleetRequest) (FleetResponse, er
 	if err != nil {
 		return FleetResponse{}, err
 	}
+	return e.fleet(ctx, b, req)
+}
+
+func (e *Engine) fleet(ctx context.Context, b launchBase, req FleetRequest) (FleetResponse, error) {
 	in := launch.FleetInput{Workload: b.in.w, Placement: b.placement, Type: req.Type, Unit: req.Unit, Strategy: req.Strategy,
 		LaunchTemplateID: req.LaunchTemplateID, LaunchTemplateName: req.LaunchTemplateName, LaunchTemplateVersion: req.LaunchTemplateVersion,
 		Subnets: req.Subnets, Selection: req.selection()}
@@ -197,7 +212,7 @@ func (e *Engine) Fleet(ctx context.Context, req FleetRequest) (FleetResponse, er
 	in.Bids = map[market.PoolKey]recommend.BidResult{}
 	srcs := append([]string(nil), b.in.srcs...)
 	for _, p := range res.Pools {
-		bid, err := e.Bid(ctx, BidRequest{Pool: Ref(p.Pool), RunLength: b.in.req.RunLength, Confidence: req.Confidence, AsOf: b.in.req.AsOf})
+		bid, err := e.candidateBid(ctx, p.Pool, b.in.req, req.Confidence)
 		if err != nil {
 			if ctx.Err() != nil {
 				return FleetResponse{}, ctx.Err()
@@ -210,7 +225,23 @@ func (e *Engine) Fleet(ctx context.Context, req FleetRequest) (FleetResponse, er
 	if res, err = launch.Fleet(in); err != nil {
 		return FleetResponse{}, launchError(err)
 	}
-	return FleetResponse{FleetResult: res, MultiNode: b.multi, Candidates: len(b.in.cands), Provenance: provenance(srcs...), Basis: b.in.basis}, nil
+	return FleetResponse{FleetResult: res, MultiNode: b.multi, Candidates: b.candidates, Provenance: provenance(srcs...), Basis: b.in.basis}, nil
+}
+
+// candidateBid is a fleet pool's max-price recommendation from the price
+// forecast its placement used (the persisted one, else the placement's
+// model): a fleet bids for several pools, so each costs what a placement
+// candidate costs, not a fresh fit of the auto model.
+func (e *Engine) candidateBid(ctx context.Context, k market.PoolKey, req PlacementRequest, confidence float64) (BidResponse, error) {
+	p, err := e.resolve(ctx, Ref(k), "")
+	if err != nil {
+		return BidResponse{}, err
+	}
+	pf, err := e.candidatePrice(ctx, p, bidHorizon(req.RunLength), req.Model, req.AsOf)
+	if err != nil {
+		return BidResponse{}, err
+	}
+	return e.bidOn(ctx, p, BidRequest{Pool: Ref(k), RunLength: req.RunLength, Confidence: confidence, AsOf: req.AsOf}, pf)
 }
 
 // KarpenterRequest asks for Karpenter NodePool and NodeOverlay manifests.
@@ -241,11 +272,81 @@ func (e *Engine) Karpenter(ctx context.Context, req KarpenterRequest) (Karpenter
 	if err != nil {
 		return KarpenterResponse{}, err
 	}
+	return karpenter(b, req)
+}
+
+func karpenter(b launchBase, req KarpenterRequest) (KarpenterResponse, error) {
 	res, err := launch.Karpenter(launch.KarpenterInput{Workload: b.in.w, Placement: b.placement, NodeClass: req.NodeClass, Name: req.Name, Selection: req.selection()})
 	if err != nil {
 		return KarpenterResponse{}, launchError(err)
 	}
-	return KarpenterResponse{KarpenterResult: res, MultiNode: b.multi, Candidates: len(b.in.cands), Provenance: b.provenance(), Basis: b.in.basis}, nil
+	return KarpenterResponse{KarpenterResult: res, MultiNode: b.multi, Candidates: b.candidates, Provenance: b.provenance(), Basis: b.in.basis}, nil
+}
+
+// Launch is what to launch for one workload on AWS: the EC2 Fleet request
+// and the Karpenter manifests, from one placement.
+type Launch struct {
+	Fleet     FleetResponse
+	Karpenter KarpenterResponse
+}
+
+// Launch writes the fleet request of req and the Karpenter manifests
+// (with the EC2NodeClass nodeClass, "" for the default) of the same
+// placement: what Fleet and Karpenter give, ranking the pools once.
+func (e *Engine) Launch(ctx context.Context, req FleetRequest, nodeClass string) (Launch, error) {
+	if err := awsOnly("EC2 Fleet and Karpenter", req.Cloud); err != nil {
+		return Launch{}, err
+	}
+	if req.Confidence == 0 {
+		req.Confidence = DefaultConfidence
+	}
+	if !(req.Confidence > 0 && req.Confidence < 1) {
+		return Launch{}, Invalid("confidence", "%v is not in (0, 1)", req.Confidence)
+	}
+	b, err := e.launchBase(ctx, req.LaunchRequest)
+	if err != nil {
+		return Launch{}, err
+	}
+	return e.launchDocs(ctx, b, req, nodeClass)
+}
+
+// LaunchFrom is Launch over pl, a placement of req's workload already
+// made (by Placement or Workload: the K of its diversified set does not
+// matter here), so a caller that shows both ranks the pools once.
+func (e *Engine) LaunchFrom(ctx context.Context, req FleetRequest, nodeClass string, pl PlacementResponse) (Launch, error) {
+	if err := awsOnly("EC2 Fleet and Karpenter", req.Cloud); err != nil {
+		return Launch{}, err
+	}
+	if req.Confidence == 0 {
+		req.Confidence = DefaultConfidence
+	}
+	if err := req.validate(); err != nil {
+		return Launch{}, err
+	}
+	preq, err := req.PlacementRequest.withDefaults()
+	if err != nil {
+		return Launch{}, err
+	}
+	if len(pl.Ranked) == 0 {
+		return Launch{}, noFit(preq, &recommend.NoFitError{Need: "a pool that fits", Rejected: pl.Rejected})
+	}
+	b := launchBase{in: placementInput{req: preq, w: e.workload(preq), srcs: []string{pl.Source}, basis: pl.Basis}, placement: pl.PlacementResult, candidates: pl.Candidates}
+	if err := b.placeNodes(req.LaunchRequest); err != nil {
+		return Launch{}, err
+	}
+	return e.launchDocs(ctx, b, req, nodeClass)
+}
+
+func (e *Engine) launchDocs(ctx context.Context, b launchBase, req FleetRequest, nodeClass string) (Launch, error) {
+	f, err := e.fleet(ctx, b, req)
+	if err != nil {
+		return Launch{}, err
+	}
+	k, err := karpenter(b, KarpenterRequest{LaunchRequest: req.LaunchRequest, NodeClass: nodeClass})
+	if err != nil {
+		return Launch{}, err
+	}
+	return Launch{Fleet: f, Karpenter: k}, nil
 }
 
 // SkyPilotRequest asks for a SkyPilot task resources block.
@@ -325,13 +426,10 @@ func (e *Engine) SkyPilot(ctx context.Context, req SkyPilotRequest) (SkyPilotRes
 	}
 	slices.SortStableFunc(merged.Ranked, func(a, b recommend.PoolRank) int { return cmp.Compare(a.CostPerUsefulGPUHr, b.CostPerUsefulGPUHr) })
 	base.placement = merged
-	if max(req.Nodes, 1) > 1 {
-		m, err := recommend.MultiNode(recommend.MultiNodeInput{Workload: base.in.w, Candidates: merged.Ranked, CommonShare: req.CommonShare})
-		if err != nil {
-			return SkyPilotResponse{}, recommendError(err)
-		}
-		out.MultiNode = &m
+	if err := base.placeNodes(req.LaunchRequest); err != nil {
+		return SkyPilotResponse{}, err
 	}
+	out.MultiNode = base.multi
 	res, err := launch.SkyPilot(launch.SkyPilotInput{Workload: base.in.w, Placement: merged, Clouds: clouds, Selection: req.selection()})
 	if err != nil {
 		return SkyPilotResponse{}, launchError(err)
@@ -452,7 +550,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 		return PlanResponse{}, recommendError(err)
 	}
 	out := PlanResponse{PlanResult: res, InstanceType: best.InstanceType, Instances: best.Instances, OnDemandUSDPerHour: od,
-		MultiNode: b.multi, Candidates: len(b.in.cands), Provenance: b.provenance(), Basis: b.in.basis}
+		MultiNode: b.multi, Candidates: b.candidates, Provenance: b.provenance(), Basis: b.in.basis}
 	for _, p := range pools {
 		h, _, _ := p.Hazard.Mean(w.Start, req.Deadline)
 		out.Pools = append(out.Pools, PlanPoolInfo{Pool: p.Pool, PriceUSDPerHour: p.Price, HazardPerHour: h})

@@ -50,6 +50,15 @@ func TestLaunchOutputs(t *testing.T) {
 		t.Error("a one-node job got multi-node figures")
 	}
 
+	// The same documents from the placement already made.
+	l, err := e.LaunchFrom(ctx, FleetRequest{LaunchRequest: lr}, "", pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := overridesOf(l.Fleet), overridesOf(fl); a != b || len(l.Karpenter.NodeOverlays) != len(o) {
+		t.Errorf("LaunchFrom fleet %s, Fleet %s; %d overlays", a, b, len(l.Karpenter.NodeOverlays))
+	}
+
 	kp, err := e.Karpenter(ctx, KarpenterRequest{LaunchRequest: lr})
 	if err != nil {
 		t.Fatal(err)
@@ -195,4 +204,12 @@ func TestLaunchBadInput(t *testing.T) {
 	if _, err := e.Fleet(ctx, FleetRequest{LaunchRequest: LaunchRequest{PlacementRequest: PlacementRequest{Cloud: "azure", GPUModel: "V100"}}}); !errors.Is(err, launch.ErrUnsupportedCloud) {
 		t.Errorf("fleet on azure: %v", err)
 	}
+}
+
+func overridesOf(f FleetResponse) string {
+	var s []string
+	for _, o := range f.Request.LaunchTemplateConfigs[0].Overrides {
+		s = append(s, o.AvailabilityZone+"/"+o.InstanceType+"/"+o.MaxPrice)
+	}
+	return strings.Join(s, ",")
 }

@@ -84,6 +84,11 @@ func (e *Engine) bid(ctx context.Context, p storage.PoolInfo, req BidRequest) (B
 	if err != nil {
 		return BidResponse{}, err
 	}
+	return e.bidOn(ctx, p, req, pf)
+}
+
+// bidOn recommends a max price for a pool from its price forecast pf.
+func (e *Engine) bidOn(ctx context.Context, p storage.PoolInfo, req BidRequest, pf PriceForecastResponse) (BidResponse, error) {
 	in := recommend.BidInput{Pool: p.PoolKey, RunLength: req.RunLength, Confidence: req.Confidence, CurrentPrice: pf.LastPrice}
 	srcs := []string{pf.Source}
 	od, err := e.poolOnDemand(ctx, p, req.AsOf, pf.AsOf)
@@ -341,6 +346,22 @@ type placementInput struct {
 	basis Basis
 }
 
+// workload is the placement's workload of req (with its defaults),
+// starting at req.AsOf or now.
+func (e *Engine) workload(req PlacementRequest) recommend.Workload {
+	asOf := req.AsOf
+	if asOf.IsZero() {
+		asOf = e.now().UTC().Truncate(time.Minute)
+	}
+	notice := recommend.NoticeOf(req.Cloud)
+	if req.NoticeWindow != nil {
+		notice = *req.NoticeWindow
+	}
+	return recommend.Workload{GPUModel: req.GPUModel, MinGPUMemoryGiB: req.MinGPUMemoryGiB, GPUsPerNode: req.GPUsPerNode,
+		Nodes: req.Nodes, Regions: req.Regions, Start: asOf, RunLength: req.RunLength, CheckpointCost: req.CheckpointCost,
+		RestartCost: req.RestartCost, NoticeWindow: notice, MissedNoticeShare: req.MissedNoticeShare, K: req.K}
+}
+
 // placementInput reads the workload's candidate pools and their forecasts:
 // the one path from the store to a placement, which the launch outputs and
 // plans share.
@@ -349,21 +370,12 @@ func (e *Engine) placementInput(ctx context.Context, req PlacementRequest) (plac
 	if err != nil {
 		return placementInput{}, err
 	}
-	asOf := req.AsOf
-	if asOf.IsZero() {
-		asOf = e.now().UTC().Truncate(time.Minute)
-	}
+	w := e.workload(req)
+	asOf := w.Start
 	pools, err := e.placementPools(ctx, req, asOf)
 	if err != nil {
 		return placementInput{}, errorf(err, "placement")
 	}
-	notice := recommend.NoticeOf(req.Cloud)
-	if req.NoticeWindow != nil {
-		notice = *req.NoticeWindow
-	}
-	w := recommend.Workload{GPUModel: req.GPUModel, MinGPUMemoryGiB: req.MinGPUMemoryGiB, GPUsPerNode: req.GPUsPerNode,
-		Nodes: req.Nodes, Regions: req.Regions, Start: asOf, RunLength: req.RunLength, CheckpointCost: req.CheckpointCost,
-		RestartCost: req.RestartCost, NoticeWindow: notice, MissedNoticeShare: req.MissedNoticeShare, K: req.K}
 
 	hz, err := e.candidateHazards(ctx, pools, req.AsOf, asOf)
 	if err != nil {
