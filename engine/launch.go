@@ -22,8 +22,11 @@ const (
 	// plan chooses between.
 	DefaultPlanPools = 8
 	MaxPlanPools     = recommend.MaxPlanPools
-	// MaxPlanWork bounds a plan's Monte Carlo: runs x decision steps.
-	MaxPlanWork = 50_000_000
+	// MaxPlanWork bounds a plan's Monte Carlo: runs x decision steps (a
+	// few seconds of one core; the Monte Carlo does not stop midway).
+	MaxPlanWork = 20_000_000
+	// MinPlanRuns: fewer runs than this are not worth a probability.
+	MinPlanRuns = 100
 )
 
 // LaunchRequest is a workload to launch: the placement's parameters and
@@ -510,11 +513,13 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 	if step == 0 {
 		step = recommend.DefaultPlanStep
 	}
+	steps := float64(req.Deadline+run) / float64(step)
 	if runs == 0 {
-		runs = recommend.DefaultPlanRuns
+		// The default shrinks for long plans, down to MinPlanRuns.
+		runs = max(MinPlanRuns, min(recommend.DefaultPlanRuns, int(MaxPlanWork/steps)))
 	}
-	if work := float64(runs) * float64(req.Deadline+run) / float64(step); work > MaxPlanWork {
-		return PlanResponse{}, Invalid("runs", "%d runs over %.0f decision steps is more than %d steps of Monte Carlo: fewer runs or a longer step", runs, float64(req.Deadline+run)/float64(step), MaxPlanWork)
+	if work := float64(runs) * steps; work > MaxPlanWork {
+		return PlanResponse{}, Invalid("runs", "%d runs over %.0f decision steps is more than %d steps of Monte Carlo: fewer runs or a longer step", runs, steps, MaxPlanWork)
 	}
 	b, err := e.launchBase(ctx, req.LaunchRequest)
 	if err != nil {
@@ -545,7 +550,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (PlanResponse, error
 	w := b.in.w
 	res, err := recommend.Plan(recommend.PlanInput{Compute: w.RunLength, Deadline: req.Deadline, Start: w.Start,
 		CheckpointCost: w.CheckpointCost, RestartCost: w.RestartCost, NoticeWindow: w.NoticeWindow, MissedNoticeShare: w.MissedNoticeShare,
-		Pools: pools, OnDemand: od, Instances: best.Instances, CommonShare: req.CommonShare, Step: req.Step, Runs: req.Runs, Seed: req.Seed})
+		Pools: pools, OnDemand: od, Instances: best.Instances, CommonShare: req.CommonShare, Step: req.Step, Runs: runs, Seed: req.Seed})
 	if err != nil {
 		return PlanResponse{}, recommendError(err)
 	}

@@ -135,6 +135,16 @@ func TestPlanFromStore(t *testing.T) {
 	if !p.Simulated || p.OnDemandUSDPerHour <= 0 || p.Runs != 200 {
 		t.Errorf("provenance %+v, on demand %v, runs %d", p.Provenance, p.OnDemandUSDPerHour, p.Runs)
 	}
+	// A long plan gets fewer runs by default, within MaxPlanWork.
+	long, err := e.Plan(context.Background(), PlanRequest{LaunchRequest: LaunchRequest{MaxPools: 1, PlacementRequest: PlacementRequest{GPUModel: "V100", RunLength: 24 * time.Hour}},
+		Deadline: 80 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := float64(81*24*time.Hour) / float64(5*time.Minute)
+	if long.Runs < MinPlanRuns || long.Runs >= 1000 || float64(long.Runs)*steps > MaxPlanWork || len(long.Pools) != 1 {
+		t.Errorf("80-day plan: %d runs over %.0f steps, %d pools", long.Runs, steps, len(long.Pools))
+	}
 }
 
 // TestLaunchBadInput: each bad request is an *Error naming its parameter.
