@@ -74,7 +74,8 @@ func errorf(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-// recommendError classifies the recommend package's errors.
+// recommendError classifies the errors of the recommend and launch
+// packages (launch reports bad input as a *recommend.ParamError).
 func recommendError(err error) error {
 	var nf *recommend.NoFitError
 	var pe *recommend.ParamError

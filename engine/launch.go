@@ -141,19 +141,6 @@ func noFit(req PlacementRequest, err error) error {
 	return e
 }
 
-// launchError classifies the launch package's errors.
-func launchError(err error) error {
-	var pe *recommend.ParamError
-	if errors.As(err, &pe) {
-		code := CodeInvalidArgument
-		if errors.Is(err, recommend.ErrNoFit) {
-			code = CodeUnprocessable
-		}
-		return &Error{Code: code, Param: pe.Param, Message: err.Error(), Err: err}
-	}
-	return err
-}
-
 // FleetRequest asks for an EC2 CreateFleet request.
 type FleetRequest struct {
 	LaunchRequest
@@ -210,7 +197,7 @@ func (e *Engine) fleet(ctx context.Context, b launchBase, req FleetRequest) (Fle
 	// The first pass picks the pools; their bids then decide the caps.
 	res, err := launch.Fleet(in)
 	if err != nil {
-		return FleetResponse{}, launchError(err)
+		return FleetResponse{}, recommendError(err)
 	}
 	in.Bids = map[market.PoolKey]recommend.BidResult{}
 	srcs := append([]string(nil), b.in.srcs...)
@@ -226,7 +213,7 @@ func (e *Engine) fleet(ctx context.Context, b launchBase, req FleetRequest) (Fle
 		srcs = append(srcs, bid.Source)
 	}
 	if res, err = launch.Fleet(in); err != nil {
-		return FleetResponse{}, launchError(err)
+		return FleetResponse{}, recommendError(err)
 	}
 	return FleetResponse{FleetResult: res, MultiNode: b.multi, Candidates: b.candidates, Provenance: provenance(srcs...), Basis: b.in.basis}, nil
 }
@@ -281,7 +268,7 @@ func (e *Engine) Karpenter(ctx context.Context, req KarpenterRequest) (Karpenter
 func karpenter(b launchBase, req KarpenterRequest) (KarpenterResponse, error) {
 	res, err := launch.Karpenter(launch.KarpenterInput{Workload: b.in.w, Placement: b.placement, NodeClass: req.NodeClass, Name: req.Name, Selection: req.selection()})
 	if err != nil {
-		return KarpenterResponse{}, launchError(err)
+		return KarpenterResponse{}, recommendError(err)
 	}
 	return KarpenterResponse{KarpenterResult: res, MultiNode: b.multi, Candidates: b.candidates, Provenance: b.provenance(), Basis: b.in.basis}, nil
 }
@@ -435,7 +422,7 @@ func (e *Engine) SkyPilot(ctx context.Context, req SkyPilotRequest) (SkyPilotRes
 	out.MultiNode = base.multi
 	res, err := launch.SkyPilot(launch.SkyPilotInput{Workload: base.in.w, Placement: merged, Clouds: clouds, Selection: req.selection()})
 	if err != nil {
-		return SkyPilotResponse{}, launchError(err)
+		return SkyPilotResponse{}, recommendError(err)
 	}
 	if len(skipped) > 0 {
 		res.Explain.Notes = append(res.Explain.Notes, fmt.Sprintf("no stored pool of %s fits the workload: no candidates there", strings.Join(skipped, ", ")))
