@@ -25,7 +25,10 @@ func BenchmarkLaunch(b *testing.B) {
 			_, err := e.SkyPilot(ctx, SkyPilotRequest{LaunchRequest: lr, Clouds: []string{"aws"}})
 			return err
 		}},
-		{"plan", func() error { _, err := e.Plan(ctx, PlanRequest{LaunchRequest: lr, Deadline: 36 * time.Hour}); return err }},
+		{"plan", func() error {
+			_, err := e.Plan(ctx, PlanRequest{LaunchRequest: lr, Deadline: 36 * time.Hour})
+			return err
+		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
