@@ -4,16 +4,45 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/spotcast/spotcast/ingest/sim"
 	"github.com/spotcast/spotcast/launch"
 	"github.com/spotcast/spotcast/market"
+	"github.com/spotcast/spotcast/storage"
 )
 
+var (
+	launchOnce  sync.Once
+	launchStore *storage.Store
+	launchErr   error
+)
+
+// launchEngine is an engine over one simulated store the launch tests
+// share (they only read it; filling it takes seconds).
 func launchEngine(t *testing.T) *Engine {
 	t.Helper()
-	return New(simStore(t), Options{Now: func() time.Time { return simStoreEnd }})
+	launchOnce.Do(func() {
+		ctx := context.Background()
+		clock := func() time.Time { return simStoreEnd }
+		st, err := storage.Open(ctx, "", storage.Options{Now: clock})
+		if err != nil {
+			launchErr = err
+			return
+		}
+		_, launchErr = st.Import(ctx, storage.RunInfo{Kind: "sim", Source: market.SourceSimulated, Path: "test", Format: "simulated"},
+			func(w *storage.Writer) error {
+				_, err := sim.Generate(sim.Config{Seed: 7, Days: 21, Now: clock, Regions: []string{"us-east-1", "eu-west-1"}}, w)
+				return err
+			})
+		launchStore = st
+	})
+	if launchErr != nil {
+		t.Fatal(launchErr)
+	}
+	return New(launchStore, Options{Now: func() time.Time { return simStoreEnd }})
 }
 
 // TestLaunchOutputs: every launch output of one workload rests on the same
