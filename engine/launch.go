@@ -215,7 +215,24 @@ func (e *Engine) fleet(ctx context.Context, b launchBase, req FleetRequest) (Fle
 	if res, err = launch.Fleet(in); err != nil {
 		return FleetResponse{}, recommendError(err)
 	}
-	return FleetResponse{FleetResult: res, MultiNode: b.multi, Candidates: b.candidates, Provenance: provenance(srcs...), Basis: b.in.basis}, nil
+	prov := provenance(srcs...)
+	res.Request.TagSpecifications = []launch.TagSpecification{{ResourceType: "fleet", Tags: fleetTags(prov, b.in.basis)}}
+	return FleetResponse{FleetResult: res, MultiNode: b.multi, Candidates: b.candidates, Provenance: prov, Basis: b.in.basis}, nil
+}
+
+// fleetTags label the fleet with what its request rests on, so a fleet
+// launched from simulated data says so in the EC2 console too. EC2 tag
+// values hold at most 256 characters.
+func fleetTags(p Provenance, b Basis) []launch.Tag {
+	src := p.Source
+	if len(src) > 256 {
+		src = src[:253] + "..."
+	}
+	return []launch.Tag{
+		{Key: "spotcast:source", Value: src},
+		{Key: "spotcast:simulated", Value: fmt.Sprint(p.Simulated)},
+		{Key: "spotcast:data-until", Value: b.DataUntil.UTC().Format(time.RFC3339)},
+	}
 }
 
 // candidateBid is a fleet pool's max-price recommendation from the price

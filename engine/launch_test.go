@@ -78,6 +78,10 @@ func TestLaunchOutputs(t *testing.T) {
 	if fl.MultiNode != nil {
 		t.Error("a one-node job got multi-node figures")
 	}
+	if ts := fl.Request.TagSpecifications; len(ts) != 1 || ts[0].ResourceType != "fleet" || len(ts[0].Tags) != 3 ||
+		ts[0].Tags[0] != (launch.Tag{Key: "spotcast:source", Value: "simulated"}) || ts[0].Tags[1].Value != "true" {
+		t.Errorf("the fleet is not tagged with its simulated source: %+v", ts)
+	}
 
 	// The same documents from the placement already made.
 	l, err := e.LaunchFrom(ctx, FleetRequest{LaunchRequest: lr}, "", pl)

@@ -48,6 +48,15 @@ func TestRecommendFleetContract(t *testing.T) {
 	if len(in.LaunchTemplateConfigs) != 1 || len(in.LaunchTemplateConfigs[0].Overrides) == 0 || in.Type != "maintain" {
 		t.Errorf("request %s", out)
 	}
+	simTag := false
+	for _, ts := range in.TagSpecifications {
+		for _, tg := range ts.Tags {
+			simTag = simTag || (ts.ResourceType == "fleet" && *tg.Key == "spotcast:simulated" && *tg.Value == "true")
+		}
+	}
+	if !simTag {
+		t.Errorf("the fleet request does not tag the fleet as resting on simulated data: %s", out)
+	}
 	if !strings.Contains(stderr, "SIMULATED") {
 		t.Errorf("stderr does not say the data is simulated: %s", stderr)
 	}
