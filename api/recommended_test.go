@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -34,7 +35,12 @@ func TestRecommendedPoolsMetric(t *testing.T) {
 	c := NewCollector(svc)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
-	best := pl.Ranked[0]
+	// The snapshot ranks as the placement does (the same pool first, the
+	// same cost up to float summation order); the metric carries its value.
+	best := snap.Recommended[0].PoolRank
+	if best.Pool != pl.Ranked[0].Pool || math.Abs(best.CostPerUsefulGPUHr-pl.Ranked[0].CostPerUsefulGPUHr) > 1e-9*best.CostPerUsefulGPUHr {
+		t.Errorf("snapshot's best %s at %v, placement's %s at %v", best.Pool, best.CostPerUsefulGPUHr, pl.Ranked[0].Pool, pl.Ranked[0].CostPerUsefulGPUHr)
+	}
 	p := best.Pool
 	want := fmt.Sprintf(`# HELP spotcast_recommended_pool_cost_usd_per_useful_gpu_hour %s
 # TYPE spotcast_recommended_pool_cost_usd_per_useful_gpu_hour gauge
