@@ -395,8 +395,13 @@ func (e *Engine) SkyPilot(ctx context.Context, req SkyPilotRequest) (SkyPilotRes
 	var skipped []string
 	var srcs []string
 	first := true
+	seen := map[string]bool{}
 	for _, c := range clouds {
 		c = strings.ToLower(c)
+		if seen[c] {
+			continue // a cloud named twice is placed once
+		}
+		seen[c] = true
 		if c != market.AWS && c != market.GCP && c != market.Azure {
 			return SkyPilotResponse{}, &Error{Code: CodeInvalidArgument, Param: "clouds", Err: launch.ErrUnsupportedCloud,
 				Message: fmt.Sprintf("clouds: spotcast writes SkyPilot candidates for aws, gcp and azure, not %q", c)}
