@@ -83,7 +83,7 @@ func NewCollector(svc *Service) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.price, c.onDemand, c.quantile, c.prob, c.how, c.score, c.bucket, c.maxPrice, c.ckpt, c.found,
 		c.refitTime, c.refitDuration, c.watched, c.simulated, c.runTime, c.runPools, c.runFailed, c.srcLastIngest, c.srcNewest, c.srcAge, c.srcRows, c.scrapeErr,
-		c.btMASE, c.btCoverage, c.btSeries, c.btTime} {
+		c.btMASE, c.btCoverage, c.btSeries, c.btTime, recommendedDesc} {
 		ch <- d
 	}
 }
@@ -99,6 +99,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if snap := c.svc.Snapshot(); snap != nil {
 		gauge(c.refitTime, unix(snap.Generated))
 		gauge(c.refitDuration, snap.Seconds)
+		collectRecommended(snap, ch)
 		for _, p := range snap.Pools {
 			l := []string{p.Pool.Cloud, p.Pool.Region, p.Pool.Zone, p.Pool.InstanceType, p.Pool.Product, sourceLabel(p.Source)}
 			up := 0.0

@@ -57,6 +57,7 @@ type Service struct {
 	checkpts   *cache[checkpointKey, engine.CheckpointResponse]
 	placements *cache[placementKey, engine.PlacementResponse]
 	watch      atomic.Pointer[[]market.PoolKey]
+	workloads  atomic.Pointer[[]Workload]
 	snap       atomic.Pointer[Snapshot]
 	bt         atomic.Pointer[forecast.BacktestReport]
 	ready      atomic.Bool

@@ -15,6 +15,8 @@ type Snapshot struct {
 	Seconds   float64             `json:"seconds"`
 	Pools     []engine.PoolStatus `json:"pools"`
 	Simulated bool                `json:"simulated"`
+	// Recommended: the configured workloads' best pools.
+	Recommended []RecommendedPool `json:"recommended,omitempty"`
 }
 
 // Snapshot returns the newest snapshot (nil before the first).
@@ -34,6 +36,11 @@ func (s *Service) UpdateSnapshot(ctx context.Context) (*Snapshot, error) {
 		snap.Simulated = snap.Simulated || ps.Simulated
 		snap.Pools = append(snap.Pools, ps)
 	}
+	rec, err := s.recommended(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap.Recommended = rec
 	snap.Seconds = time.Since(start).Seconds()
 	s.snap.Store(snap)
 	return snap, nil

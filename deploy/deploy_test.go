@@ -82,3 +82,33 @@ func TestDashboardStructure(t *testing.T) {
 		}
 	}
 }
+
+// TestRecommendedPoolsPanel: the dashboard's recommended-pools table reads
+// the exporter's metric of that name, and the README's metric list names it.
+func TestRecommendedPoolsPanel(t *testing.T) {
+	const metric = "spotcast_recommended_pool_cost_usd_per_useful_gpu_hour"
+	b, err := os.ReadFile("grafana/spotcast.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range d.Panels {
+		if p.Title == "Recommended pools" && p.Type == "table" && len(p.Targets) > 0 && strings.Contains(p.Targets[0].Expr, metric) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no Recommended pools table reading %s", metric)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), metric) {
+		t.Errorf("README's metric list lacks %s", metric)
+	}
+}

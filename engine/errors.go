@@ -83,12 +83,23 @@ func errorf(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-// recommendError classifies the recommend package's errors.
+// recommendError classifies the errors of the recommend and launch
+// packages (launch reports bad input as a *recommend.ParamError).
 func recommendError(err error) error {
 	var nf *recommend.NoFitError
+	var pe *recommend.ParamError
+	var de *recommend.DeadlineError
 	switch {
 	case errors.As(err, &nf):
 		return Unprocessable(err, "%v", err)
+	case errors.As(err, &de):
+		return &Error{Code: CodeInvalidArgument, Param: "deadline", Message: err.Error(), Err: err}
+	case errors.As(err, &pe):
+		code := CodeInvalidArgument
+		if errors.Is(err, recommend.ErrNoFit) {
+			code = CodeUnprocessable // valid, but nothing stored fits
+		}
+		return &Error{Code: code, Param: pe.Param, Message: err.Error(), Err: err}
 	case errors.Is(err, recommend.ErrInvalidInput):
 		return &Error{Code: CodeInvalidArgument, Message: err.Error(), Err: err}
 	case errors.Is(err, recommend.ErrUnanswerable), errors.Is(err, recommend.ErrNoProgress), errors.Is(err, recommend.ErrNoFit):

@@ -84,6 +84,11 @@ func (e *Engine) bid(ctx context.Context, p storage.PoolInfo, req BidRequest) (B
 	if err != nil {
 		return BidResponse{}, err
 	}
+	return e.bidOn(ctx, p, req, pf)
+}
+
+// bidOn recommends a max price for a pool from its price forecast pf.
+func (e *Engine) bidOn(ctx context.Context, p storage.PoolInfo, req BidRequest, pf PriceForecastResponse) (BidResponse, error) {
 	in := recommend.BidInput{Pool: p.PoolKey, RunLength: req.RunLength, Confidence: req.Confidence, CurrentPrice: pf.LastPrice}
 	srcs := []string{pf.Source}
 	od, err := e.poolOnDemand(ctx, p, req.AsOf, pf.AsOf)
@@ -324,17 +329,33 @@ type PlacementResponse struct {
 
 // Placement ranks stored pools for a workload.
 func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (PlacementResponse, error) {
-	req, err := req.withDefaults()
+	in, err := e.placementInput(ctx, req)
 	if err != nil {
 		return PlacementResponse{}, err
 	}
+	res, err := recommend.Placement(in.w, in.cands)
+	if err != nil {
+		return PlacementResponse{}, recommendError(err)
+	}
+	return PlacementResponse{PlacementResult: res, Candidates: len(in.cands), Provenance: provenance(in.srcs...), Basis: in.basis}, nil
+}
+
+// placementInput is what a placement ranks: the workload, the candidate
+// pools with their forecasts, and the sources and basis of those.
+type placementInput struct {
+	req   PlacementRequest // with its defaults
+	w     recommend.Workload
+	cands []recommend.PoolCandidate
+	srcs  []string
+	basis Basis
+}
+
+// workload is the placement's workload of req (with its defaults),
+// starting at req.AsOf or now.
+func (e *Engine) workload(req PlacementRequest) recommend.Workload {
 	asOf := req.AsOf
 	if asOf.IsZero() {
 		asOf = e.now().UTC().Truncate(time.Minute)
-	}
-	pools, err := e.placementPools(ctx, req, asOf)
-	if err != nil {
-		return PlacementResponse{}, errorf(err, "placement")
 	}
 	// The workload's notice is the request's or the cloud's; with
 	// CloudAny every candidate carries its own cloud's (AWS's stands in
@@ -343,13 +364,29 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 	if req.NoticeWindow != nil {
 		notice = *req.NoticeWindow
 	}
-	w := recommend.Workload{GPUModel: req.GPUModel, MinGPUMemoryGiB: req.MinGPUMemoryGiB, GPUsPerNode: req.GPUsPerNode,
+	return recommend.Workload{GPUModel: req.GPUModel, MinGPUMemoryGiB: req.MinGPUMemoryGiB, GPUsPerNode: req.GPUsPerNode,
 		Nodes: req.Nodes, Regions: req.Regions, Start: asOf, RunLength: req.RunLength, CheckpointCost: req.CheckpointCost,
 		RestartCost: req.RestartCost, NoticeWindow: notice, MissedNoticeShare: req.MissedNoticeShare, K: req.K}
+}
+
+// placementInput reads the workload's candidate pools and their forecasts:
+// the one path from the store to a placement, which the launch outputs and
+// plans share.
+func (e *Engine) placementInput(ctx context.Context, req PlacementRequest) (placementInput, error) {
+	req, err := req.withDefaults()
+	if err != nil {
+		return placementInput{}, err
+	}
+	w := e.workload(req)
+	asOf := w.Start
+	pools, err := e.placementPools(ctx, req, asOf)
+	if err != nil {
+		return placementInput{}, errorf(err, "placement")
+	}
 
 	hz, err := e.candidateHazards(ctx, pools, req.AsOf, asOf)
 	if err != nil {
-		return PlacementResponse{}, errorf(err, "placement")
+		return placementInput{}, errorf(err, "placement")
 	}
 	var cands []recommend.PoolCandidate
 	var srcs []string
@@ -358,13 +395,13 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		pf, err := e.candidatePrice(ctx, p, bidHorizon(req.RunLength), req.Model, req.AsOf)
 		if err != nil {
 			if ctx.Err() != nil {
-				return PlacementResponse{}, ctx.Err()
+				return placementInput{}, ctx.Err()
 			}
 			var ee *Error
 			if errors.As(err, &ee) && ee.Code != CodeInternal {
 				continue // a pool without usable prices is no candidate
 			}
-			return PlacementResponse{}, err
+			return placementInput{}, err
 		}
 		var hf *hazard.Forecast
 		if f, ok := hz[p.PoolKey]; ok {
@@ -375,7 +412,7 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		c := recommend.ForecastCandidate(p.PoolKey, p.Type, pf.PriceForecast, hf, asOf, req.RunLength)
 		od, err := e.poolOnDemand(ctx, p, req.AsOf, asOf)
 		if err != nil {
-			return PlacementResponse{}, errorf(err, "placement")
+			return placementInput{}, errorf(err, "placement")
 		}
 		c.OnDemand = od.Price
 		c.NoticeWindow = recommend.NoticeOf(p.Cloud)
@@ -388,13 +425,9 @@ func (e *Engine) Placement(ctx context.Context, req PlacementRequest) (Placement
 		srcs = append(srcs, pf.Source)
 	}
 	if err := e.datePersistedOnDemand(ctx, cands, asOf); err != nil {
-		return PlacementResponse{}, errorf(err, "placement")
+		return placementInput{}, errorf(err, "placement")
 	}
-	res, err := recommend.Placement(w, cands)
-	if err != nil {
-		return PlacementResponse{}, recommendError(err)
-	}
-	return PlacementResponse{PlacementResult: res, Candidates: len(cands), Provenance: provenance(srcs...), Basis: basis}, nil
+	return placementInput{req: req, w: w, cands: cands, srcs: srcs, basis: basis}, nil
 }
 
 // placementPools are the workload's candidate pools: the cloud's (every

@@ -46,6 +46,21 @@ type CreateFleetRequest struct {
 	LaunchTemplateConfigs       []LaunchTemplateConfig `json:"LaunchTemplateConfigs"`
 	TargetCapacitySpecification TargetCapacity         `json:"TargetCapacitySpecification"`
 	Type                        string                 `json:"Type"`
+	// TagSpecifications tag the fleet (ResourceType "fleet"), e.g. with
+	// the data the request rests on.
+	TagSpecifications []TagSpecification `json:"TagSpecifications,omitempty"`
+}
+
+// TagSpecification is one CreateFleet TagSpecifications entry.
+type TagSpecification struct {
+	ResourceType string `json:"ResourceType"`
+	Tags         []Tag  `json:"Tags"`
+}
+
+// Tag is an EC2 tag.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
 }
 
 // SpotOptionsRequest is CreateFleet's SpotOptions.

@@ -38,17 +38,17 @@ func TestKarpenterManifestsValidate(t *testing.T) {
 		if d["kind"] == "NodeOverlay" {
 			v = overlays
 		}
-		if errs := v.validate(d); len(errs) > 0 {
+		if errs := v.Validate(d); len(errs) > 0 {
 			t.Errorf("document %d (%s %v) is invalid:\n%s", i, d["kind"], d["metadata"], strings.Join(errs, "\n"))
 		}
 	}
 	// The CEL rules were applied, and only the transition rules (oldSelf:
 	// updates of an existing object) skipped.
 	for _, v := range []*crdValidator{pools, overlays} {
-		if len(v.evaluated) < 3 {
-			t.Errorf("only %d CEL rules evaluated", len(v.evaluated))
+		if n := len(v.Evaluated()); n < 3 {
+			t.Errorf("only %d CEL rules evaluated", n)
 		}
-		for r := range v.skipped {
+		for _, r := range v.Skipped() {
 			if !strings.Contains(r, "oldSelf") {
 				t.Errorf("skipped rule %q", r)
 			}
@@ -96,7 +96,7 @@ func TestKarpenterManifestsValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := yamlDocs(t, y)[tc.doc]
 			tc.edit(d)
-			if errs := tc.v.validate(d); len(errs) == 0 {
+			if errs := tc.v.Validate(d); len(errs) == 0 {
 				t.Error("accepted")
 			}
 		})

@@ -2,42 +2,15 @@ package launch_test
 
 import (
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
 	"github.com/spotcast/spotcast/launch"
 	"github.com/spotcast/spotcast/recommend"
 )
-
-// skyPilotSchema compiles testdata/skypilot-resources.schema.json, the
-// resources schema of SkyPilot's sky/utils/schemas.py (source and commit
-// in its $comment).
-func skyPilotSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("testdata/skypilot-resources.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("skypilot-resources.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("skypilot-resources.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func TestSkyPilotResources(t *testing.T) {
 	schema := skyPilotSchema(t)

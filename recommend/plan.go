@@ -582,7 +582,7 @@ func Plan(in PlanInput) (PlanResult, error) {
 	for row, k := range rowTicks {
 		off := float64(k) * p.step
 		c := counts[row]
-		st := PlanStep{Start: in.Start.Add(time.Duration(off * float64(time.Hour))), OffsetHours: off,
+		st := PlanStep{Start: in.Start.Add(time.Duration(k) * in.Step), OffsetHours: off, // whole steps: no float rounding in the times
 			TargetProgressHours: p.c * math.Min(off/p.deadline, 1),
 			ProbWait:            c[0] / n, ProbSpot: c[1] / n, ProbOnDemand: c[2] / n, ProbDone: c[3] / n}
 		best := 0

@@ -243,6 +243,7 @@ type Report struct {
 	Forecasts       ForecastSection        `json:"forecasts"`
 	Interruptions   InterruptionSection    `json:"interruptions"`
 	Recommendations RecommendationsSection `json:"recommendations"`
+	Launch          LaunchSection          `json:"what_to_launch"`
 	Savings         SavingsSection         `json:"savings"`
 	Scorecard       ScorecardSection       `json:"scorecard"`
 	Freshness       FreshnessSection       `json:"freshness"`
@@ -399,6 +400,8 @@ type WorkloadResult struct {
 	Cost       *recommend.CostResult       `json:"cost,omitempty"`
 	OnDemand   *recommend.OnDemandOption   `json:"on_demand,omitempty"`
 	Source     string                      `json:"source"`
+	// placement is the ranking behind it, for the launch documents.
+	placement *engine.PlacementResponse
 }
 
 // RecommendationsSection holds the workloads' recommendations.
@@ -508,6 +511,9 @@ func Generate(ctx context.Context, eng *engine.Engine, opts Options) (Report, er
 		return r, fmt.Errorf("report: %w", err)
 	}
 	if err := recommendations(ctx, eng, &r, snap, opts); err != nil {
+		return r, fmt.Errorf("report: %w", err)
+	}
+	if err := whatToLaunch(ctx, eng, &r, snap, opts); err != nil {
 		return r, fmt.Errorf("report: %w", err)
 	}
 	savings(&r, snap, watch)

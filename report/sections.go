@@ -386,6 +386,7 @@ func recommendFor(ctx context.Context, eng *engine.Engine, s *snapshot, w Worklo
 		return out, nil
 	}
 	pl := plan.Placement
+	out.placement = &plan.Placement
 	out.Candidates = pl.Candidates
 	out.Source = sourceList(pl.Source)
 	out.Placement = pl.Diversified

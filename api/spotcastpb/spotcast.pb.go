@@ -2618,6 +2618,1647 @@ func (x *PostEventsResponse) GetSource() string {
 	return ""
 }
 
+// A workload to launch: the fields of RecommendPlacementRequest (same
+// numbers) and which of its ranked pools a launch document lists.
+type RecommendLaunchRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Cloud             string                 `protobuf:"bytes,1,opt,name=cloud,proto3" json:"cloud,omitempty"`
+	Product           string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	GpuModel          string                 `protobuf:"bytes,3,opt,name=gpu_model,json=gpuModel,proto3" json:"gpu_model,omitempty"`
+	MinGpuMemoryGib   float64                `protobuf:"fixed64,4,opt,name=min_gpu_memory_gib,json=minGpuMemoryGib,proto3" json:"min_gpu_memory_gib,omitempty"`
+	GpusPerNode       int32                  `protobuf:"varint,5,opt,name=gpus_per_node,json=gpusPerNode,proto3" json:"gpus_per_node,omitempty"`
+	Nodes             int32                  `protobuf:"varint,6,opt,name=nodes,proto3" json:"nodes,omitempty"`
+	Regions           []string               `protobuf:"bytes,7,rep,name=regions,proto3" json:"regions,omitempty"`
+	RunLength         *durationpb.Duration   `protobuf:"bytes,8,opt,name=run_length,json=runLength,proto3" json:"run_length,omitempty"`
+	CheckpointCost    *durationpb.Duration   `protobuf:"bytes,9,opt,name=checkpoint_cost,json=checkpointCost,proto3" json:"checkpoint_cost,omitempty"`
+	RestartCost       *durationpb.Duration   `protobuf:"bytes,10,opt,name=restart_cost,json=restartCost,proto3" json:"restart_cost,omitempty"`
+	NoticeWindow      *durationpb.Duration   `protobuf:"bytes,11,opt,name=notice_window,json=noticeWindow,proto3" json:"notice_window,omitempty"`
+	MissedNoticeShare float64                `protobuf:"fixed64,12,opt,name=missed_notice_share,json=missedNoticeShare,proto3" json:"missed_notice_share,omitempty"`
+	Model             string                 `protobuf:"bytes,14,opt,name=model,proto3" json:"model,omitempty"`
+	MaxCandidates     int32                  `protobuf:"varint,15,opt,name=max_candidates,json=maxCandidates,proto3" json:"max_candidates,omitempty"`
+	AsOf              *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Region of a regional document (EC2 Fleet, Karpenter; empty: the best pool's).
+	Region string `protobuf:"bytes,17,opt,name=region,proto3" json:"region,omitempty"`
+	// At most this many pools (0: 10), at most this share above the best
+	// expected cost per useful GPU-hour (0: 0.5).
+	MaxPools   int32   `protobuf:"varint,18,opt,name=max_pools,json=maxPools,proto3" json:"max_pools,omitempty"`
+	MaxPremium float64 `protobuf:"fixed64,19,opt,name=max_premium,json=maxPremium,proto3" json:"max_premium,omitempty"`
+	// Share of a pool's interruptions that take all its instances at once
+	// (unset: 0.6).
+	CommonShare   *float64 `protobuf:"fixed64,20,opt,name=common_share,json=commonShare,proto3,oneof" json:"common_share,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendLaunchRequest) Reset() {
+	*x = RecommendLaunchRequest{}
+	mi := &file_spotcast_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendLaunchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendLaunchRequest) ProtoMessage() {}
+
+func (x *RecommendLaunchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendLaunchRequest.ProtoReflect.Descriptor instead.
+func (*RecommendLaunchRequest) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RecommendLaunchRequest) GetCloud() string {
+	if x != nil {
+		return x.Cloud
+	}
+	return ""
+}
+
+func (x *RecommendLaunchRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *RecommendLaunchRequest) GetGpuModel() string {
+	if x != nil {
+		return x.GpuModel
+	}
+	return ""
+}
+
+func (x *RecommendLaunchRequest) GetMinGpuMemoryGib() float64 {
+	if x != nil {
+		return x.MinGpuMemoryGib
+	}
+	return 0
+}
+
+func (x *RecommendLaunchRequest) GetGpusPerNode() int32 {
+	if x != nil {
+		return x.GpusPerNode
+	}
+	return 0
+}
+
+func (x *RecommendLaunchRequest) GetNodes() int32 {
+	if x != nil {
+		return x.Nodes
+	}
+	return 0
+}
+
+func (x *RecommendLaunchRequest) GetRegions() []string {
+	if x != nil {
+		return x.Regions
+	}
+	return nil
+}
+
+func (x *RecommendLaunchRequest) GetRunLength() *durationpb.Duration {
+	if x != nil {
+		return x.RunLength
+	}
+	return nil
+}
+
+func (x *RecommendLaunchRequest) GetCheckpointCost() *durationpb.Duration {
+	if x != nil {
+		return x.CheckpointCost
+	}
+	return nil
+}
+
+func (x *RecommendLaunchRequest) GetRestartCost() *durationpb.Duration {
+	if x != nil {
+		return x.RestartCost
+	}
+	return nil
+}
+
+func (x *RecommendLaunchRequest) GetNoticeWindow() *durationpb.Duration {
+	if x != nil {
+		return x.NoticeWindow
+	}
+	return nil
+}
+
+func (x *RecommendLaunchRequest) GetMissedNoticeShare() float64 {
+	if x != nil {
+		return x.MissedNoticeShare
+	}
+	return 0
+}
+
+func (x *RecommendLaunchRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *RecommendLaunchRequest) GetMaxCandidates() int32 {
+	if x != nil {
+		return x.MaxCandidates
+	}
+	return 0
+}
+
+func (x *RecommendLaunchRequest) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
+func (x *RecommendLaunchRequest) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *RecommendLaunchRequest) GetMaxPools() int32 {
+	if x != nil {
+		return x.MaxPools
+	}
+	return 0
+}
+
+func (x *RecommendLaunchRequest) GetMaxPremium() float64 {
+	if x != nil {
+		return x.MaxPremium
+	}
+	return 0
+}
+
+func (x *RecommendLaunchRequest) GetCommonShare() float64 {
+	if x != nil && x.CommonShare != nil {
+		return *x.CommonShare
+	}
+	return 0
+}
+
+type NodeAllocation struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pool          *PoolRef               `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
+	InstanceType  string                 `protobuf:"bytes,2,opt,name=instance_type,json=instanceType,proto3" json:"instance_type,omitempty"`
+	Instances     int32                  `protobuf:"varint,3,opt,name=instances,proto3" json:"instances,omitempty"`
+	Nodes         int32                  `protobuf:"varint,4,opt,name=nodes,proto3" json:"nodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeAllocation) Reset() {
+	*x = NodeAllocation{}
+	mi := &file_spotcast_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeAllocation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeAllocation) ProtoMessage() {}
+
+func (x *NodeAllocation) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeAllocation.ProtoReflect.Descriptor instead.
+func (*NodeAllocation) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *NodeAllocation) GetPool() *PoolRef {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *NodeAllocation) GetInstanceType() string {
+	if x != nil {
+		return x.InstanceType
+	}
+	return ""
+}
+
+func (x *NodeAllocation) GetInstances() int32 {
+	if x != nil {
+		return x.Instances
+	}
+	return 0
+}
+
+func (x *NodeAllocation) GetNodes() int32 {
+	if x != nil {
+		return x.Nodes
+	}
+	return 0
+}
+
+// One way to place a multi-node job, single-node and N-node figures side by side.
+type MultiNodeOption struct {
+	state                          protoimpl.MessageState `protogen:"open.v1"`
+	Kind                           string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Allocation                     []*NodeAllocation      `protobuf:"bytes,2,rep,name=allocation,proto3" json:"allocation,omitempty"`
+	Zones                          int32                  `protobuf:"varint,3,opt,name=zones,proto3" json:"zones,omitempty"`
+	JobHazardPerHour               float64                `protobuf:"fixed64,4,opt,name=job_hazard_per_hour,json=jobHazardPerHour,proto3" json:"job_hazard_per_hour,omitempty"`
+	ProbSingleNodeSurvives         float64                `protobuf:"fixed64,5,opt,name=prob_single_node_survives,json=probSingleNodeSurvives,proto3" json:"prob_single_node_survives,omitempty"`
+	ProbAllNodesSurvive            float64                `protobuf:"fixed64,6,opt,name=prob_all_nodes_survive,json=probAllNodesSurvive,proto3" json:"prob_all_nodes_survive,omitempty"`
+	ProbAllNodesSurviveIndependent float64                `protobuf:"fixed64,7,opt,name=prob_all_nodes_survive_independent,json=probAllNodesSurviveIndependent,proto3" json:"prob_all_nodes_survive_independent,omitempty"`
+	ExpectedOverheadRatio          float64                `protobuf:"fixed64,8,opt,name=expected_overhead_ratio,json=expectedOverheadRatio,proto3" json:"expected_overhead_ratio,omitempty"`
+	CheckpointIntervalSeconds      float64                `protobuf:"fixed64,9,opt,name=checkpoint_interval_seconds,json=checkpointIntervalSeconds,proto3" json:"checkpoint_interval_seconds,omitempty"`
+	SingleNodeCostPerUsefulGpuHour float64                `protobuf:"fixed64,10,opt,name=single_node_cost_per_useful_gpu_hour,json=singleNodeCostPerUsefulGpuHour,proto3" json:"single_node_cost_per_useful_gpu_hour,omitempty"`
+	CostPerUsefulGpuHour           float64                `protobuf:"fixed64,11,opt,name=cost_per_useful_gpu_hour,json=costPerUsefulGpuHour,proto3" json:"cost_per_useful_gpu_hour,omitempty"`
+	ExpectedRunCostUsd             float64                `protobuf:"fixed64,12,opt,name=expected_run_cost_usd,json=expectedRunCostUsd,proto3" json:"expected_run_cost_usd,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
+}
+
+func (x *MultiNodeOption) Reset() {
+	*x = MultiNodeOption{}
+	mi := &file_spotcast_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MultiNodeOption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MultiNodeOption) ProtoMessage() {}
+
+func (x *MultiNodeOption) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MultiNodeOption.ProtoReflect.Descriptor instead.
+func (*MultiNodeOption) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *MultiNodeOption) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *MultiNodeOption) GetAllocation() []*NodeAllocation {
+	if x != nil {
+		return x.Allocation
+	}
+	return nil
+}
+
+func (x *MultiNodeOption) GetZones() int32 {
+	if x != nil {
+		return x.Zones
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetJobHazardPerHour() float64 {
+	if x != nil {
+		return x.JobHazardPerHour
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetProbSingleNodeSurvives() float64 {
+	if x != nil {
+		return x.ProbSingleNodeSurvives
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetProbAllNodesSurvive() float64 {
+	if x != nil {
+		return x.ProbAllNodesSurvive
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetProbAllNodesSurviveIndependent() float64 {
+	if x != nil {
+		return x.ProbAllNodesSurviveIndependent
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetExpectedOverheadRatio() float64 {
+	if x != nil {
+		return x.ExpectedOverheadRatio
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetCheckpointIntervalSeconds() float64 {
+	if x != nil {
+		return x.CheckpointIntervalSeconds
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetSingleNodeCostPerUsefulGpuHour() float64 {
+	if x != nil {
+		return x.SingleNodeCostPerUsefulGpuHour
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetCostPerUsefulGpuHour() float64 {
+	if x != nil {
+		return x.CostPerUsefulGpuHour
+	}
+	return 0
+}
+
+func (x *MultiNodeOption) GetExpectedRunCostUsd() float64 {
+	if x != nil {
+		return x.ExpectedRunCostUsd
+	}
+	return 0
+}
+
+// Where the nodes of a job of several nodes go.
+type MultiNode struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Nodes          int32                  `protobuf:"varint,1,opt,name=nodes,proto3" json:"nodes,omitempty"`
+	UsefulGpus     int32                  `protobuf:"varint,2,opt,name=useful_gpus,json=usefulGpus,proto3" json:"useful_gpus,omitempty"`
+	SegmentSeconds float64                `protobuf:"fixed64,3,opt,name=segment_seconds,json=segmentSeconds,proto3" json:"segment_seconds,omitempty"`
+	CommonShare    float64                `protobuf:"fixed64,4,opt,name=common_share,json=commonShare,proto3" json:"common_share,omitempty"`
+	Best           *MultiNodeOption       `protobuf:"bytes,5,opt,name=best,proto3" json:"best,omitempty"`
+	Pack           *MultiNodeOption       `protobuf:"bytes,6,opt,name=pack,proto3" json:"pack,omitempty"`
+	Spread         *MultiNodeOption       `protobuf:"bytes,7,opt,name=spread,proto3" json:"spread,omitempty"`
+	Explain        *Explanation           `protobuf:"bytes,8,opt,name=explain,proto3" json:"explain,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MultiNode) Reset() {
+	*x = MultiNode{}
+	mi := &file_spotcast_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MultiNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MultiNode) ProtoMessage() {}
+
+func (x *MultiNode) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MultiNode.ProtoReflect.Descriptor instead.
+func (*MultiNode) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *MultiNode) GetNodes() int32 {
+	if x != nil {
+		return x.Nodes
+	}
+	return 0
+}
+
+func (x *MultiNode) GetUsefulGpus() int32 {
+	if x != nil {
+		return x.UsefulGpus
+	}
+	return 0
+}
+
+func (x *MultiNode) GetSegmentSeconds() float64 {
+	if x != nil {
+		return x.SegmentSeconds
+	}
+	return 0
+}
+
+func (x *MultiNode) GetCommonShare() float64 {
+	if x != nil {
+		return x.CommonShare
+	}
+	return 0
+}
+
+func (x *MultiNode) GetBest() *MultiNodeOption {
+	if x != nil {
+		return x.Best
+	}
+	return nil
+}
+
+func (x *MultiNode) GetPack() *MultiNodeOption {
+	if x != nil {
+		return x.Pack
+	}
+	return nil
+}
+
+func (x *MultiNode) GetSpread() *MultiNodeOption {
+	if x != nil {
+		return x.Spread
+	}
+	return nil
+}
+
+func (x *MultiNode) GetExplain() *Explanation {
+	if x != nil {
+		return x.Explain
+	}
+	return nil
+}
+
+type RecommendFleetRequest struct {
+	state  protoimpl.MessageState  `protogen:"open.v1"`
+	Launch *RecommendLaunchRequest `protobuf:"bytes,1,opt,name=launch,proto3" json:"launch,omitempty"`
+	// maintain (default), instant or request.
+	FleetType string `protobuf:"bytes,2,opt,name=fleet_type,json=fleetType,proto3" json:"fleet_type,omitempty"`
+	// gpus (default) or instances.
+	Target   string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	Strategy string `protobuf:"bytes,4,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// A launch template name, or its lt-... id.
+	LaunchTemplate        string `protobuf:"bytes,5,opt,name=launch_template,json=launchTemplate,proto3" json:"launch_template,omitempty"`
+	LaunchTemplateVersion string `protobuf:"bytes,6,opt,name=launch_template_version,json=launchTemplateVersion,proto3" json:"launch_template_version,omitempty"`
+	// Zone to subnet id.
+	Subnets       map[string]string `protobuf:"bytes,7,rep,name=subnets,proto3" json:"subnets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Confidence    float64           `protobuf:"fixed64,8,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendFleetRequest) Reset() {
+	*x = RecommendFleetRequest{}
+	mi := &file_spotcast_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendFleetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendFleetRequest) ProtoMessage() {}
+
+func (x *RecommendFleetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendFleetRequest.ProtoReflect.Descriptor instead.
+func (*RecommendFleetRequest) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RecommendFleetRequest) GetLaunch() *RecommendLaunchRequest {
+	if x != nil {
+		return x.Launch
+	}
+	return nil
+}
+
+func (x *RecommendFleetRequest) GetFleetType() string {
+	if x != nil {
+		return x.FleetType
+	}
+	return ""
+}
+
+func (x *RecommendFleetRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *RecommendFleetRequest) GetStrategy() string {
+	if x != nil {
+		return x.Strategy
+	}
+	return ""
+}
+
+func (x *RecommendFleetRequest) GetLaunchTemplate() string {
+	if x != nil {
+		return x.LaunchTemplate
+	}
+	return ""
+}
+
+func (x *RecommendFleetRequest) GetLaunchTemplateVersion() string {
+	if x != nil {
+		return x.LaunchTemplateVersion
+	}
+	return ""
+}
+
+func (x *RecommendFleetRequest) GetSubnets() map[string]string {
+	if x != nil {
+		return x.Subnets
+	}
+	return nil
+}
+
+func (x *RecommendFleetRequest) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+type FleetPool struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Pool                  *PoolRef               `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
+	Priority              int32                  `protobuf:"varint,2,opt,name=priority,proto3" json:"priority,omitempty"`
+	WeightedCapacity      float64                `protobuf:"fixed64,3,opt,name=weighted_capacity,json=weightedCapacity,proto3" json:"weighted_capacity,omitempty"`
+	CostPerUsefulGpuHour  float64                `protobuf:"fixed64,4,opt,name=cost_per_useful_gpu_hour,json=costPerUsefulGpuHour,proto3" json:"cost_per_useful_gpu_hour,omitempty"`
+	PricePerUsefulGpuHour float64                `protobuf:"fixed64,5,opt,name=price_per_useful_gpu_hour,json=pricePerUsefulGpuHour,proto3" json:"price_per_useful_gpu_hour,omitempty"`
+	HazardPerInstanceHour float64                `protobuf:"fixed64,6,opt,name=hazard_per_instance_hour,json=hazardPerInstanceHour,proto3" json:"hazard_per_instance_hour,omitempty"`
+	MaxPrice              string                 `protobuf:"bytes,7,opt,name=max_price,json=maxPrice,proto3" json:"max_price,omitempty"`
+	MaxPriceReason        string                 `protobuf:"bytes,8,opt,name=max_price_reason,json=maxPriceReason,proto3" json:"max_price_reason,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *FleetPool) Reset() {
+	*x = FleetPool{}
+	mi := &file_spotcast_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FleetPool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FleetPool) ProtoMessage() {}
+
+func (x *FleetPool) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FleetPool.ProtoReflect.Descriptor instead.
+func (*FleetPool) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *FleetPool) GetPool() *PoolRef {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *FleetPool) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *FleetPool) GetWeightedCapacity() float64 {
+	if x != nil {
+		return x.WeightedCapacity
+	}
+	return 0
+}
+
+func (x *FleetPool) GetCostPerUsefulGpuHour() float64 {
+	if x != nil {
+		return x.CostPerUsefulGpuHour
+	}
+	return 0
+}
+
+func (x *FleetPool) GetPricePerUsefulGpuHour() float64 {
+	if x != nil {
+		return x.PricePerUsefulGpuHour
+	}
+	return 0
+}
+
+func (x *FleetPool) GetHazardPerInstanceHour() float64 {
+	if x != nil {
+		return x.HazardPerInstanceHour
+	}
+	return 0
+}
+
+func (x *FleetPool) GetMaxPrice() string {
+	if x != nil {
+		return x.MaxPrice
+	}
+	return ""
+}
+
+func (x *FleetPool) GetMaxPriceReason() string {
+	if x != nil {
+		return x.MaxPriceReason
+	}
+	return ""
+}
+
+type Fleet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The CreateFleet request document as JSON (aws ec2 create-fleet
+	// --cli-input-json reads it).
+	RequestJson        string       `protobuf:"bytes,1,opt,name=request_json,json=requestJson,proto3" json:"request_json,omitempty"`
+	Region             string       `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	AllocationStrategy string       `protobuf:"bytes,3,opt,name=allocation_strategy,json=allocationStrategy,proto3" json:"allocation_strategy,omitempty"`
+	StrategyReason     string       `protobuf:"bytes,4,opt,name=strategy_reason,json=strategyReason,proto3" json:"strategy_reason,omitempty"`
+	TargetCapacityUnit string       `protobuf:"bytes,5,opt,name=target_capacity_unit,json=targetCapacityUnit,proto3" json:"target_capacity_unit,omitempty"`
+	Pools              []*FleetPool `protobuf:"bytes,6,rep,name=pools,proto3" json:"pools,omitempty"`
+	Explain            *Explanation `protobuf:"bytes,7,opt,name=explain,proto3" json:"explain,omitempty"`
+	MultiNode          *MultiNode   `protobuf:"bytes,8,opt,name=multi_node,json=multiNode,proto3" json:"multi_node,omitempty"`
+	Candidates         int32        `protobuf:"varint,9,opt,name=candidates,proto3" json:"candidates,omitempty"`
+	Provenance         *Provenance  `protobuf:"bytes,10,opt,name=provenance,proto3" json:"provenance,omitempty"`
+	Basis              *Basis       `protobuf:"bytes,11,opt,name=basis,proto3" json:"basis,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Fleet) Reset() {
+	*x = Fleet{}
+	mi := &file_spotcast_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Fleet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Fleet) ProtoMessage() {}
+
+func (x *Fleet) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Fleet.ProtoReflect.Descriptor instead.
+func (*Fleet) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *Fleet) GetRequestJson() string {
+	if x != nil {
+		return x.RequestJson
+	}
+	return ""
+}
+
+func (x *Fleet) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *Fleet) GetAllocationStrategy() string {
+	if x != nil {
+		return x.AllocationStrategy
+	}
+	return ""
+}
+
+func (x *Fleet) GetStrategyReason() string {
+	if x != nil {
+		return x.StrategyReason
+	}
+	return ""
+}
+
+func (x *Fleet) GetTargetCapacityUnit() string {
+	if x != nil {
+		return x.TargetCapacityUnit
+	}
+	return ""
+}
+
+func (x *Fleet) GetPools() []*FleetPool {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+func (x *Fleet) GetExplain() *Explanation {
+	if x != nil {
+		return x.Explain
+	}
+	return nil
+}
+
+func (x *Fleet) GetMultiNode() *MultiNode {
+	if x != nil {
+		return x.MultiNode
+	}
+	return nil
+}
+
+func (x *Fleet) GetCandidates() int32 {
+	if x != nil {
+		return x.Candidates
+	}
+	return 0
+}
+
+func (x *Fleet) GetProvenance() *Provenance {
+	if x != nil {
+		return x.Provenance
+	}
+	return nil
+}
+
+func (x *Fleet) GetBasis() *Basis {
+	if x != nil {
+		return x.Basis
+	}
+	return nil
+}
+
+type RecommendKarpenterRequest struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	Launch        *RecommendLaunchRequest `protobuf:"bytes,1,opt,name=launch,proto3" json:"launch,omitempty"`
+	NodeClass     string                  `protobuf:"bytes,2,opt,name=node_class,json=nodeClass,proto3" json:"node_class,omitempty"`
+	Name          string                  `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendKarpenterRequest) Reset() {
+	*x = RecommendKarpenterRequest{}
+	mi := &file_spotcast_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendKarpenterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendKarpenterRequest) ProtoMessage() {}
+
+func (x *RecommendKarpenterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendKarpenterRequest.ProtoReflect.Descriptor instead.
+func (*RecommendKarpenterRequest) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RecommendKarpenterRequest) GetLaunch() *RecommendLaunchRequest {
+	if x != nil {
+		return x.Launch
+	}
+	return nil
+}
+
+func (x *RecommendKarpenterRequest) GetNodeClass() string {
+	if x != nil {
+		return x.NodeClass
+	}
+	return ""
+}
+
+func (x *RecommendKarpenterRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type Karpenter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// NodePools and NodeOverlays as one multi-document YAML stream.
+	Yaml          string       `protobuf:"bytes,1,opt,name=yaml,proto3" json:"yaml,omitempty"`
+	Region        string       `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	NodePools     int32        `protobuf:"varint,3,opt,name=node_pools,json=nodePools,proto3" json:"node_pools,omitempty"`
+	NodeOverlays  int32        `protobuf:"varint,4,opt,name=node_overlays,json=nodeOverlays,proto3" json:"node_overlays,omitempty"`
+	Explain       *Explanation `protobuf:"bytes,5,opt,name=explain,proto3" json:"explain,omitempty"`
+	MultiNode     *MultiNode   `protobuf:"bytes,6,opt,name=multi_node,json=multiNode,proto3" json:"multi_node,omitempty"`
+	Candidates    int32        `protobuf:"varint,7,opt,name=candidates,proto3" json:"candidates,omitempty"`
+	Provenance    *Provenance  `protobuf:"bytes,8,opt,name=provenance,proto3" json:"provenance,omitempty"`
+	Basis         *Basis       `protobuf:"bytes,9,opt,name=basis,proto3" json:"basis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Karpenter) Reset() {
+	*x = Karpenter{}
+	mi := &file_spotcast_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Karpenter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Karpenter) ProtoMessage() {}
+
+func (x *Karpenter) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Karpenter.ProtoReflect.Descriptor instead.
+func (*Karpenter) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *Karpenter) GetYaml() string {
+	if x != nil {
+		return x.Yaml
+	}
+	return ""
+}
+
+func (x *Karpenter) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *Karpenter) GetNodePools() int32 {
+	if x != nil {
+		return x.NodePools
+	}
+	return 0
+}
+
+func (x *Karpenter) GetNodeOverlays() int32 {
+	if x != nil {
+		return x.NodeOverlays
+	}
+	return 0
+}
+
+func (x *Karpenter) GetExplain() *Explanation {
+	if x != nil {
+		return x.Explain
+	}
+	return nil
+}
+
+func (x *Karpenter) GetMultiNode() *MultiNode {
+	if x != nil {
+		return x.MultiNode
+	}
+	return nil
+}
+
+func (x *Karpenter) GetCandidates() int32 {
+	if x != nil {
+		return x.Candidates
+	}
+	return 0
+}
+
+func (x *Karpenter) GetProvenance() *Provenance {
+	if x != nil {
+		return x.Provenance
+	}
+	return nil
+}
+
+func (x *Karpenter) GetBasis() *Basis {
+	if x != nil {
+		return x.Basis
+	}
+	return nil
+}
+
+type RecommendSkyPilotRequest struct {
+	state  protoimpl.MessageState  `protogen:"open.v1"`
+	Launch *RecommendLaunchRequest `protobuf:"bytes,1,opt,name=launch,proto3" json:"launch,omitempty"`
+	// aws, gcp, azure (default all three).
+	Clouds        []string `protobuf:"bytes,2,rep,name=clouds,proto3" json:"clouds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendSkyPilotRequest) Reset() {
+	*x = RecommendSkyPilotRequest{}
+	mi := &file_spotcast_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendSkyPilotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendSkyPilotRequest) ProtoMessage() {}
+
+func (x *RecommendSkyPilotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendSkyPilotRequest.ProtoReflect.Descriptor instead.
+func (*RecommendSkyPilotRequest) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RecommendSkyPilotRequest) GetLaunch() *RecommendLaunchRequest {
+	if x != nil {
+		return x.Launch
+	}
+	return nil
+}
+
+func (x *RecommendSkyPilotRequest) GetClouds() []string {
+	if x != nil {
+		return x.Clouds
+	}
+	return nil
+}
+
+type SkyPilot struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task fragment (resources: use_spot, ordered) as YAML.
+	Yaml string `protobuf:"bytes,1,opt,name=yaml,proto3" json:"yaml,omitempty"`
+	// The ordered candidates' expected costs, in the same order.
+	Pools         []*PoolRank  `protobuf:"bytes,2,rep,name=pools,proto3" json:"pools,omitempty"`
+	Explain       *Explanation `protobuf:"bytes,3,opt,name=explain,proto3" json:"explain,omitempty"`
+	MultiNode     *MultiNode   `protobuf:"bytes,4,opt,name=multi_node,json=multiNode,proto3" json:"multi_node,omitempty"`
+	Candidates    int32        `protobuf:"varint,5,opt,name=candidates,proto3" json:"candidates,omitempty"`
+	Provenance    *Provenance  `protobuf:"bytes,6,opt,name=provenance,proto3" json:"provenance,omitempty"`
+	Basis         *Basis       `protobuf:"bytes,7,opt,name=basis,proto3" json:"basis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkyPilot) Reset() {
+	*x = SkyPilot{}
+	mi := &file_spotcast_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkyPilot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkyPilot) ProtoMessage() {}
+
+func (x *SkyPilot) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkyPilot.ProtoReflect.Descriptor instead.
+func (*SkyPilot) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *SkyPilot) GetYaml() string {
+	if x != nil {
+		return x.Yaml
+	}
+	return ""
+}
+
+func (x *SkyPilot) GetPools() []*PoolRank {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+func (x *SkyPilot) GetExplain() *Explanation {
+	if x != nil {
+		return x.Explain
+	}
+	return nil
+}
+
+func (x *SkyPilot) GetMultiNode() *MultiNode {
+	if x != nil {
+		return x.MultiNode
+	}
+	return nil
+}
+
+func (x *SkyPilot) GetCandidates() int32 {
+	if x != nil {
+		return x.Candidates
+	}
+	return 0
+}
+
+func (x *SkyPilot) GetProvenance() *Provenance {
+	if x != nil {
+		return x.Provenance
+	}
+	return nil
+}
+
+func (x *SkyPilot) GetBasis() *Basis {
+	if x != nil {
+		return x.Basis
+	}
+	return nil
+}
+
+type RecommendPlanRequest struct {
+	state  protoimpl.MessageState  `protogen:"open.v1"`
+	Launch *RecommendLaunchRequest `protobuf:"bytes,1,opt,name=launch,proto3" json:"launch,omitempty"`
+	// Required: when the job must be done, from the start.
+	Deadline      *durationpb.Duration `protobuf:"bytes,2,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Step          *durationpb.Duration `protobuf:"bytes,3,opt,name=step,proto3" json:"step,omitempty"`
+	Runs          int32                `protobuf:"varint,4,opt,name=runs,proto3" json:"runs,omitempty"`
+	Seed          uint64               `protobuf:"varint,5,opt,name=seed,proto3" json:"seed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecommendPlanRequest) Reset() {
+	*x = RecommendPlanRequest{}
+	mi := &file_spotcast_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecommendPlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecommendPlanRequest) ProtoMessage() {}
+
+func (x *RecommendPlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecommendPlanRequest.ProtoReflect.Descriptor instead.
+func (*RecommendPlanRequest) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RecommendPlanRequest) GetLaunch() *RecommendLaunchRequest {
+	if x != nil {
+		return x.Launch
+	}
+	return nil
+}
+
+func (x *RecommendPlanRequest) GetDeadline() *durationpb.Duration {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *RecommendPlanRequest) GetStep() *durationpb.Duration {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+func (x *RecommendPlanRequest) GetRuns() int32 {
+	if x != nil {
+		return x.Runs
+	}
+	return 0
+}
+
+func (x *RecommendPlanRequest) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+type PlanStep struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Start               *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	OffsetHours         float64                `protobuf:"fixed64,2,opt,name=offset_hours,json=offsetHours,proto3" json:"offset_hours,omitempty"`
+	TargetProgressHours float64                `protobuf:"fixed64,3,opt,name=target_progress_hours,json=targetProgressHours,proto3" json:"target_progress_hours,omitempty"`
+	// spot, wait, on-demand or done.
+	Action            string   `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	Pool              *PoolRef `protobuf:"bytes,5,opt,name=pool,proto3" json:"pool,omitempty"`
+	PoolHazardPerHour float64  `protobuf:"fixed64,6,opt,name=pool_hazard_per_hour,json=poolHazardPerHour,proto3" json:"pool_hazard_per_hour,omitempty"`
+	ProbSpot          float64  `protobuf:"fixed64,7,opt,name=prob_spot,json=probSpot,proto3" json:"prob_spot,omitempty"`
+	ProbOnDemand      float64  `protobuf:"fixed64,8,opt,name=prob_on_demand,json=probOnDemand,proto3" json:"prob_on_demand,omitempty"`
+	ProbWait          float64  `protobuf:"fixed64,9,opt,name=prob_wait,json=probWait,proto3" json:"prob_wait,omitempty"`
+	ProbDone          float64  `protobuf:"fixed64,10,opt,name=prob_done,json=probDone,proto3" json:"prob_done,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PlanStep) Reset() {
+	*x = PlanStep{}
+	mi := &file_spotcast_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanStep) ProtoMessage() {}
+
+func (x *PlanStep) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanStep.ProtoReflect.Descriptor instead.
+func (*PlanStep) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *PlanStep) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *PlanStep) GetOffsetHours() float64 {
+	if x != nil {
+		return x.OffsetHours
+	}
+	return 0
+}
+
+func (x *PlanStep) GetTargetProgressHours() float64 {
+	if x != nil {
+		return x.TargetProgressHours
+	}
+	return 0
+}
+
+func (x *PlanStep) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *PlanStep) GetPool() *PoolRef {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *PlanStep) GetPoolHazardPerHour() float64 {
+	if x != nil {
+		return x.PoolHazardPerHour
+	}
+	return 0
+}
+
+func (x *PlanStep) GetProbSpot() float64 {
+	if x != nil {
+		return x.ProbSpot
+	}
+	return 0
+}
+
+func (x *PlanStep) GetProbOnDemand() float64 {
+	if x != nil {
+		return x.ProbOnDemand
+	}
+	return 0
+}
+
+func (x *PlanStep) GetProbWait() float64 {
+	if x != nil {
+		return x.ProbWait
+	}
+	return 0
+}
+
+func (x *PlanStep) GetProbDone() float64 {
+	if x != nil {
+		return x.ProbDone
+	}
+	return 0
+}
+
+type PlanPool struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Pool                  *PoolRef               `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
+	PriceUsdPerHour       float64                `protobuf:"fixed64,2,opt,name=price_usd_per_hour,json=priceUsdPerHour,proto3" json:"price_usd_per_hour,omitempty"`
+	HazardPerInstanceHour float64                `protobuf:"fixed64,3,opt,name=hazard_per_instance_hour,json=hazardPerInstanceHour,proto3" json:"hazard_per_instance_hour,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *PlanPool) Reset() {
+	*x = PlanPool{}
+	mi := &file_spotcast_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanPool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanPool) ProtoMessage() {}
+
+func (x *PlanPool) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanPool.ProtoReflect.Descriptor instead.
+func (*PlanPool) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PlanPool) GetPool() *PoolRef {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *PlanPool) GetPriceUsdPerHour() float64 {
+	if x != nil {
+		return x.PriceUsdPerHour
+	}
+	return 0
+}
+
+func (x *PlanPool) GetHazardPerInstanceHour() float64 {
+	if x != nil {
+		return x.HazardPerInstanceHour
+	}
+	return 0
+}
+
+type Plan struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	ComputeHours              float64                `protobuf:"fixed64,1,opt,name=compute_hours,json=computeHours,proto3" json:"compute_hours,omitempty"`
+	DeadlineHours             float64                `protobuf:"fixed64,2,opt,name=deadline_hours,json=deadlineHours,proto3" json:"deadline_hours,omitempty"`
+	ExpectedCostUsd           float64                `protobuf:"fixed64,3,opt,name=expected_cost_usd,json=expectedCostUsd,proto3" json:"expected_cost_usd,omitempty"`
+	CostP10Usd                float64                `protobuf:"fixed64,4,opt,name=cost_p10_usd,json=costP10Usd,proto3" json:"cost_p10_usd,omitempty"`
+	CostP90Usd                float64                `protobuf:"fixed64,5,opt,name=cost_p90_usd,json=costP90Usd,proto3" json:"cost_p90_usd,omitempty"`
+	OnDemandCostUsd           float64                `protobuf:"fixed64,6,opt,name=on_demand_cost_usd,json=onDemandCostUsd,proto3" json:"on_demand_cost_usd,omitempty"`
+	GreedySpotCostUsd         float64                `protobuf:"fixed64,7,opt,name=greedy_spot_cost_usd,json=greedySpotCostUsd,proto3" json:"greedy_spot_cost_usd,omitempty"`
+	SavingsVsOnDemand         float64                `protobuf:"fixed64,8,opt,name=savings_vs_on_demand,json=savingsVsOnDemand,proto3" json:"savings_vs_on_demand,omitempty"`
+	ProbMeetsDeadline         float64                `protobuf:"fixed64,9,opt,name=prob_meets_deadline,json=probMeetsDeadline,proto3" json:"prob_meets_deadline,omitempty"`
+	ProbMeetsDeadlineSpotOnly float64                `protobuf:"fixed64,10,opt,name=prob_meets_deadline_spot_only,json=probMeetsDeadlineSpotOnly,proto3" json:"prob_meets_deadline_spot_only,omitempty"`
+	ExpectedFinishHours       float64                `protobuf:"fixed64,11,opt,name=expected_finish_hours,json=expectedFinishHours,proto3" json:"expected_finish_hours,omitempty"`
+	ExpectedSpotHours         float64                `protobuf:"fixed64,12,opt,name=expected_spot_hours,json=expectedSpotHours,proto3" json:"expected_spot_hours,omitempty"`
+	ExpectedOnDemandHours     float64                `protobuf:"fixed64,13,opt,name=expected_on_demand_hours,json=expectedOnDemandHours,proto3" json:"expected_on_demand_hours,omitempty"`
+	LatestOnDemandStart       *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=latest_on_demand_start,json=latestOnDemandStart,proto3" json:"latest_on_demand_start,omitempty"`
+	Runs                      int32                  `protobuf:"varint,15,opt,name=runs,proto3" json:"runs,omitempty"`
+	Seed                      uint64                 `protobuf:"varint,16,opt,name=seed,proto3" json:"seed,omitempty"`
+	Schedule                  []*PlanStep            `protobuf:"bytes,17,rep,name=schedule,proto3" json:"schedule,omitempty"`
+	InstanceType              string                 `protobuf:"bytes,18,opt,name=instance_type,json=instanceType,proto3" json:"instance_type,omitempty"`
+	Instances                 int32                  `protobuf:"varint,19,opt,name=instances,proto3" json:"instances,omitempty"`
+	OnDemandUsdPerHour        float64                `protobuf:"fixed64,20,opt,name=on_demand_usd_per_hour,json=onDemandUsdPerHour,proto3" json:"on_demand_usd_per_hour,omitempty"`
+	Pools                     []*PlanPool            `protobuf:"bytes,21,rep,name=pools,proto3" json:"pools,omitempty"`
+	Explain                   *Explanation           `protobuf:"bytes,22,opt,name=explain,proto3" json:"explain,omitempty"`
+	MultiNode                 *MultiNode             `protobuf:"bytes,23,opt,name=multi_node,json=multiNode,proto3" json:"multi_node,omitempty"`
+	Candidates                int32                  `protobuf:"varint,24,opt,name=candidates,proto3" json:"candidates,omitempty"`
+	Provenance                *Provenance            `protobuf:"bytes,25,opt,name=provenance,proto3" json:"provenance,omitempty"`
+	Basis                     *Basis                 `protobuf:"bytes,26,opt,name=basis,proto3" json:"basis,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *Plan) Reset() {
+	*x = Plan{}
+	mi := &file_spotcast_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Plan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Plan) ProtoMessage() {}
+
+func (x *Plan) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Plan.ProtoReflect.Descriptor instead.
+func (*Plan) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *Plan) GetComputeHours() float64 {
+	if x != nil {
+		return x.ComputeHours
+	}
+	return 0
+}
+
+func (x *Plan) GetDeadlineHours() float64 {
+	if x != nil {
+		return x.DeadlineHours
+	}
+	return 0
+}
+
+func (x *Plan) GetExpectedCostUsd() float64 {
+	if x != nil {
+		return x.ExpectedCostUsd
+	}
+	return 0
+}
+
+func (x *Plan) GetCostP10Usd() float64 {
+	if x != nil {
+		return x.CostP10Usd
+	}
+	return 0
+}
+
+func (x *Plan) GetCostP90Usd() float64 {
+	if x != nil {
+		return x.CostP90Usd
+	}
+	return 0
+}
+
+func (x *Plan) GetOnDemandCostUsd() float64 {
+	if x != nil {
+		return x.OnDemandCostUsd
+	}
+	return 0
+}
+
+func (x *Plan) GetGreedySpotCostUsd() float64 {
+	if x != nil {
+		return x.GreedySpotCostUsd
+	}
+	return 0
+}
+
+func (x *Plan) GetSavingsVsOnDemand() float64 {
+	if x != nil {
+		return x.SavingsVsOnDemand
+	}
+	return 0
+}
+
+func (x *Plan) GetProbMeetsDeadline() float64 {
+	if x != nil {
+		return x.ProbMeetsDeadline
+	}
+	return 0
+}
+
+func (x *Plan) GetProbMeetsDeadlineSpotOnly() float64 {
+	if x != nil {
+		return x.ProbMeetsDeadlineSpotOnly
+	}
+	return 0
+}
+
+func (x *Plan) GetExpectedFinishHours() float64 {
+	if x != nil {
+		return x.ExpectedFinishHours
+	}
+	return 0
+}
+
+func (x *Plan) GetExpectedSpotHours() float64 {
+	if x != nil {
+		return x.ExpectedSpotHours
+	}
+	return 0
+}
+
+func (x *Plan) GetExpectedOnDemandHours() float64 {
+	if x != nil {
+		return x.ExpectedOnDemandHours
+	}
+	return 0
+}
+
+func (x *Plan) GetLatestOnDemandStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LatestOnDemandStart
+	}
+	return nil
+}
+
+func (x *Plan) GetRuns() int32 {
+	if x != nil {
+		return x.Runs
+	}
+	return 0
+}
+
+func (x *Plan) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *Plan) GetSchedule() []*PlanStep {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+func (x *Plan) GetInstanceType() string {
+	if x != nil {
+		return x.InstanceType
+	}
+	return ""
+}
+
+func (x *Plan) GetInstances() int32 {
+	if x != nil {
+		return x.Instances
+	}
+	return 0
+}
+
+func (x *Plan) GetOnDemandUsdPerHour() float64 {
+	if x != nil {
+		return x.OnDemandUsdPerHour
+	}
+	return 0
+}
+
+func (x *Plan) GetPools() []*PlanPool {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+func (x *Plan) GetExplain() *Explanation {
+	if x != nil {
+		return x.Explain
+	}
+	return nil
+}
+
+func (x *Plan) GetMultiNode() *MultiNode {
+	if x != nil {
+		return x.MultiNode
+	}
+	return nil
+}
+
+func (x *Plan) GetCandidates() int32 {
+	if x != nil {
+		return x.Candidates
+	}
+	return 0
+}
+
+func (x *Plan) GetProvenance() *Provenance {
+	if x != nil {
+		return x.Provenance
+	}
+	return nil
+}
+
+func (x *Plan) GetBasis() *Basis {
+	if x != nil {
+		return x.Basis
+	}
+	return nil
+}
+
 var File_spotcast_proto protoreflect.FileDescriptor
 
 const file_spotcast_proto_rawDesc = "" +
@@ -2903,7 +4544,198 @@ const file_spotcast_proto_rawDesc = "" +
 	"duplicates\x12\x18\n" +
 	"\askipped\x18\x04 \x01(\x03R\askipped\x12\x15\n" +
 	"\x06run_id\x18\x05 \x01(\x03R\x05runId\x12\x16\n" +
-	"\x06source\x18\x06 \x01(\tR\x06source2\x9c\x05\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"\x8f\x06\n" +
+	"\x16RecommendLaunchRequest\x12\x14\n" +
+	"\x05cloud\x18\x01 \x01(\tR\x05cloud\x12\x18\n" +
+	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x1b\n" +
+	"\tgpu_model\x18\x03 \x01(\tR\bgpuModel\x12+\n" +
+	"\x12min_gpu_memory_gib\x18\x04 \x01(\x01R\x0fminGpuMemoryGib\x12\"\n" +
+	"\rgpus_per_node\x18\x05 \x01(\x05R\vgpusPerNode\x12\x14\n" +
+	"\x05nodes\x18\x06 \x01(\x05R\x05nodes\x12\x18\n" +
+	"\aregions\x18\a \x03(\tR\aregions\x128\n" +
+	"\n" +
+	"run_length\x18\b \x01(\v2\x19.google.protobuf.DurationR\trunLength\x12B\n" +
+	"\x0fcheckpoint_cost\x18\t \x01(\v2\x19.google.protobuf.DurationR\x0echeckpointCost\x12<\n" +
+	"\frestart_cost\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\vrestartCost\x12>\n" +
+	"\rnotice_window\x18\v \x01(\v2\x19.google.protobuf.DurationR\fnoticeWindow\x12.\n" +
+	"\x13missed_notice_share\x18\f \x01(\x01R\x11missedNoticeShare\x12\x14\n" +
+	"\x05model\x18\x0e \x01(\tR\x05model\x12%\n" +
+	"\x0emax_candidates\x18\x0f \x01(\x05R\rmaxCandidates\x12/\n" +
+	"\x05as_of\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x12\x16\n" +
+	"\x06region\x18\x11 \x01(\tR\x06region\x12\x1b\n" +
+	"\tmax_pools\x18\x12 \x01(\x05R\bmaxPools\x12\x1f\n" +
+	"\vmax_premium\x18\x13 \x01(\x01R\n" +
+	"maxPremium\x12&\n" +
+	"\fcommon_share\x18\x14 \x01(\x01H\x00R\vcommonShare\x88\x01\x01B\x0f\n" +
+	"\r_common_share\"\x93\x01\n" +
+	"\x0eNodeAllocation\x12(\n" +
+	"\x04pool\x18\x01 \x01(\v2\x14.spotcast.v1.PoolRefR\x04pool\x12#\n" +
+	"\rinstance_type\x18\x02 \x01(\tR\finstanceType\x12\x1c\n" +
+	"\tinstances\x18\x03 \x01(\x05R\tinstances\x12\x14\n" +
+	"\x05nodes\x18\x04 \x01(\x05R\x05nodes\"\x94\x05\n" +
+	"\x0fMultiNodeOption\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12;\n" +
+	"\n" +
+	"allocation\x18\x02 \x03(\v2\x1b.spotcast.v1.NodeAllocationR\n" +
+	"allocation\x12\x14\n" +
+	"\x05zones\x18\x03 \x01(\x05R\x05zones\x12-\n" +
+	"\x13job_hazard_per_hour\x18\x04 \x01(\x01R\x10jobHazardPerHour\x129\n" +
+	"\x19prob_single_node_survives\x18\x05 \x01(\x01R\x16probSingleNodeSurvives\x123\n" +
+	"\x16prob_all_nodes_survive\x18\x06 \x01(\x01R\x13probAllNodesSurvive\x12J\n" +
+	"\"prob_all_nodes_survive_independent\x18\a \x01(\x01R\x1eprobAllNodesSurviveIndependent\x126\n" +
+	"\x17expected_overhead_ratio\x18\b \x01(\x01R\x15expectedOverheadRatio\x12>\n" +
+	"\x1bcheckpoint_interval_seconds\x18\t \x01(\x01R\x19checkpointIntervalSeconds\x12L\n" +
+	"$single_node_cost_per_useful_gpu_hour\x18\n" +
+	" \x01(\x01R\x1esingleNodeCostPerUsefulGpuHour\x126\n" +
+	"\x18cost_per_useful_gpu_hour\x18\v \x01(\x01R\x14costPerUsefulGpuHour\x121\n" +
+	"\x15expected_run_cost_usd\x18\f \x01(\x01R\x12expectedRunCostUsd\"\xdc\x02\n" +
+	"\tMultiNode\x12\x14\n" +
+	"\x05nodes\x18\x01 \x01(\x05R\x05nodes\x12\x1f\n" +
+	"\vuseful_gpus\x18\x02 \x01(\x05R\n" +
+	"usefulGpus\x12'\n" +
+	"\x0fsegment_seconds\x18\x03 \x01(\x01R\x0esegmentSeconds\x12!\n" +
+	"\fcommon_share\x18\x04 \x01(\x01R\vcommonShare\x120\n" +
+	"\x04best\x18\x05 \x01(\v2\x1c.spotcast.v1.MultiNodeOptionR\x04best\x120\n" +
+	"\x04pack\x18\x06 \x01(\v2\x1c.spotcast.v1.MultiNodeOptionR\x04pack\x124\n" +
+	"\x06spread\x18\a \x01(\v2\x1c.spotcast.v1.MultiNodeOptionR\x06spread\x122\n" +
+	"\aexplain\x18\b \x01(\v2\x18.spotcast.v1.ExplanationR\aexplain\"\xaf\x03\n" +
+	"\x15RecommendFleetRequest\x12;\n" +
+	"\x06launch\x18\x01 \x01(\v2#.spotcast.v1.RecommendLaunchRequestR\x06launch\x12\x1d\n" +
+	"\n" +
+	"fleet_type\x18\x02 \x01(\tR\tfleetType\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x1a\n" +
+	"\bstrategy\x18\x04 \x01(\tR\bstrategy\x12'\n" +
+	"\x0flaunch_template\x18\x05 \x01(\tR\x0elaunchTemplate\x126\n" +
+	"\x17launch_template_version\x18\x06 \x01(\tR\x15launchTemplateVersion\x12I\n" +
+	"\asubnets\x18\a \x03(\v2/.spotcast.v1.RecommendFleetRequest.SubnetsEntryR\asubnets\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\b \x01(\x01R\n" +
+	"confidence\x1a:\n" +
+	"\fSubnetsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf0\x02\n" +
+	"\tFleetPool\x12(\n" +
+	"\x04pool\x18\x01 \x01(\v2\x14.spotcast.v1.PoolRefR\x04pool\x12\x1a\n" +
+	"\bpriority\x18\x02 \x01(\x05R\bpriority\x12+\n" +
+	"\x11weighted_capacity\x18\x03 \x01(\x01R\x10weightedCapacity\x126\n" +
+	"\x18cost_per_useful_gpu_hour\x18\x04 \x01(\x01R\x14costPerUsefulGpuHour\x128\n" +
+	"\x19price_per_useful_gpu_hour\x18\x05 \x01(\x01R\x15pricePerUsefulGpuHour\x127\n" +
+	"\x18hazard_per_instance_hour\x18\x06 \x01(\x01R\x15hazardPerInstanceHour\x12\x1b\n" +
+	"\tmax_price\x18\a \x01(\tR\bmaxPrice\x12(\n" +
+	"\x10max_price_reason\x18\b \x01(\tR\x0emaxPriceReason\"\xea\x03\n" +
+	"\x05Fleet\x12!\n" +
+	"\frequest_json\x18\x01 \x01(\tR\vrequestJson\x12\x16\n" +
+	"\x06region\x18\x02 \x01(\tR\x06region\x12/\n" +
+	"\x13allocation_strategy\x18\x03 \x01(\tR\x12allocationStrategy\x12'\n" +
+	"\x0fstrategy_reason\x18\x04 \x01(\tR\x0estrategyReason\x120\n" +
+	"\x14target_capacity_unit\x18\x05 \x01(\tR\x12targetCapacityUnit\x12,\n" +
+	"\x05pools\x18\x06 \x03(\v2\x16.spotcast.v1.FleetPoolR\x05pools\x122\n" +
+	"\aexplain\x18\a \x01(\v2\x18.spotcast.v1.ExplanationR\aexplain\x125\n" +
+	"\n" +
+	"multi_node\x18\b \x01(\v2\x16.spotcast.v1.MultiNodeR\tmultiNode\x12\x1e\n" +
+	"\n" +
+	"candidates\x18\t \x01(\x05R\n" +
+	"candidates\x127\n" +
+	"\n" +
+	"provenance\x18\n" +
+	" \x01(\v2\x17.spotcast.v1.ProvenanceR\n" +
+	"provenance\x12(\n" +
+	"\x05basis\x18\v \x01(\v2\x12.spotcast.v1.BasisR\x05basis\"\x8b\x01\n" +
+	"\x19RecommendKarpenterRequest\x12;\n" +
+	"\x06launch\x18\x01 \x01(\v2#.spotcast.v1.RecommendLaunchRequestR\x06launch\x12\x1d\n" +
+	"\n" +
+	"node_class\x18\x02 \x01(\tR\tnodeClass\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xe9\x02\n" +
+	"\tKarpenter\x12\x12\n" +
+	"\x04yaml\x18\x01 \x01(\tR\x04yaml\x12\x16\n" +
+	"\x06region\x18\x02 \x01(\tR\x06region\x12\x1d\n" +
+	"\n" +
+	"node_pools\x18\x03 \x01(\x05R\tnodePools\x12#\n" +
+	"\rnode_overlays\x18\x04 \x01(\x05R\fnodeOverlays\x122\n" +
+	"\aexplain\x18\x05 \x01(\v2\x18.spotcast.v1.ExplanationR\aexplain\x125\n" +
+	"\n" +
+	"multi_node\x18\x06 \x01(\v2\x16.spotcast.v1.MultiNodeR\tmultiNode\x12\x1e\n" +
+	"\n" +
+	"candidates\x18\a \x01(\x05R\n" +
+	"candidates\x127\n" +
+	"\n" +
+	"provenance\x18\b \x01(\v2\x17.spotcast.v1.ProvenanceR\n" +
+	"provenance\x12(\n" +
+	"\x05basis\x18\t \x01(\v2\x12.spotcast.v1.BasisR\x05basis\"o\n" +
+	"\x18RecommendSkyPilotRequest\x12;\n" +
+	"\x06launch\x18\x01 \x01(\v2#.spotcast.v1.RecommendLaunchRequestR\x06launch\x12\x16\n" +
+	"\x06clouds\x18\x02 \x03(\tR\x06clouds\"\xb9\x02\n" +
+	"\bSkyPilot\x12\x12\n" +
+	"\x04yaml\x18\x01 \x01(\tR\x04yaml\x12+\n" +
+	"\x05pools\x18\x02 \x03(\v2\x15.spotcast.v1.PoolRankR\x05pools\x122\n" +
+	"\aexplain\x18\x03 \x01(\v2\x18.spotcast.v1.ExplanationR\aexplain\x125\n" +
+	"\n" +
+	"multi_node\x18\x04 \x01(\v2\x16.spotcast.v1.MultiNodeR\tmultiNode\x12\x1e\n" +
+	"\n" +
+	"candidates\x18\x05 \x01(\x05R\n" +
+	"candidates\x127\n" +
+	"\n" +
+	"provenance\x18\x06 \x01(\v2\x17.spotcast.v1.ProvenanceR\n" +
+	"provenance\x12(\n" +
+	"\x05basis\x18\a \x01(\v2\x12.spotcast.v1.BasisR\x05basis\"\xe1\x01\n" +
+	"\x14RecommendPlanRequest\x12;\n" +
+	"\x06launch\x18\x01 \x01(\v2#.spotcast.v1.RecommendLaunchRequestR\x06launch\x125\n" +
+	"\bdeadline\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12-\n" +
+	"\x04step\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x04step\x12\x12\n" +
+	"\x04runs\x18\x04 \x01(\x05R\x04runs\x12\x12\n" +
+	"\x04seed\x18\x05 \x01(\x04R\x04seed\"\x83\x03\n" +
+	"\bPlanStep\x120\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12!\n" +
+	"\foffset_hours\x18\x02 \x01(\x01R\voffsetHours\x122\n" +
+	"\x15target_progress_hours\x18\x03 \x01(\x01R\x13targetProgressHours\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12(\n" +
+	"\x04pool\x18\x05 \x01(\v2\x14.spotcast.v1.PoolRefR\x04pool\x12/\n" +
+	"\x14pool_hazard_per_hour\x18\x06 \x01(\x01R\x11poolHazardPerHour\x12\x1b\n" +
+	"\tprob_spot\x18\a \x01(\x01R\bprobSpot\x12$\n" +
+	"\x0eprob_on_demand\x18\b \x01(\x01R\fprobOnDemand\x12\x1b\n" +
+	"\tprob_wait\x18\t \x01(\x01R\bprobWait\x12\x1b\n" +
+	"\tprob_done\x18\n" +
+	" \x01(\x01R\bprobDone\"\x9a\x01\n" +
+	"\bPlanPool\x12(\n" +
+	"\x04pool\x18\x01 \x01(\v2\x14.spotcast.v1.PoolRefR\x04pool\x12+\n" +
+	"\x12price_usd_per_hour\x18\x02 \x01(\x01R\x0fpriceUsdPerHour\x127\n" +
+	"\x18hazard_per_instance_hour\x18\x03 \x01(\x01R\x15hazardPerInstanceHour\"\x9e\t\n" +
+	"\x04Plan\x12#\n" +
+	"\rcompute_hours\x18\x01 \x01(\x01R\fcomputeHours\x12%\n" +
+	"\x0edeadline_hours\x18\x02 \x01(\x01R\rdeadlineHours\x12*\n" +
+	"\x11expected_cost_usd\x18\x03 \x01(\x01R\x0fexpectedCostUsd\x12 \n" +
+	"\fcost_p10_usd\x18\x04 \x01(\x01R\n" +
+	"costP10Usd\x12 \n" +
+	"\fcost_p90_usd\x18\x05 \x01(\x01R\n" +
+	"costP90Usd\x12+\n" +
+	"\x12on_demand_cost_usd\x18\x06 \x01(\x01R\x0fonDemandCostUsd\x12/\n" +
+	"\x14greedy_spot_cost_usd\x18\a \x01(\x01R\x11greedySpotCostUsd\x12/\n" +
+	"\x14savings_vs_on_demand\x18\b \x01(\x01R\x11savingsVsOnDemand\x12.\n" +
+	"\x13prob_meets_deadline\x18\t \x01(\x01R\x11probMeetsDeadline\x12@\n" +
+	"\x1dprob_meets_deadline_spot_only\x18\n" +
+	" \x01(\x01R\x19probMeetsDeadlineSpotOnly\x122\n" +
+	"\x15expected_finish_hours\x18\v \x01(\x01R\x13expectedFinishHours\x12.\n" +
+	"\x13expected_spot_hours\x18\f \x01(\x01R\x11expectedSpotHours\x127\n" +
+	"\x18expected_on_demand_hours\x18\r \x01(\x01R\x15expectedOnDemandHours\x12O\n" +
+	"\x16latest_on_demand_start\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x13latestOnDemandStart\x12\x12\n" +
+	"\x04runs\x18\x0f \x01(\x05R\x04runs\x12\x12\n" +
+	"\x04seed\x18\x10 \x01(\x04R\x04seed\x121\n" +
+	"\bschedule\x18\x11 \x03(\v2\x15.spotcast.v1.PlanStepR\bschedule\x12#\n" +
+	"\rinstance_type\x18\x12 \x01(\tR\finstanceType\x12\x1c\n" +
+	"\tinstances\x18\x13 \x01(\x05R\tinstances\x122\n" +
+	"\x16on_demand_usd_per_hour\x18\x14 \x01(\x01R\x12onDemandUsdPerHour\x12+\n" +
+	"\x05pools\x18\x15 \x03(\v2\x15.spotcast.v1.PlanPoolR\x05pools\x122\n" +
+	"\aexplain\x18\x16 \x01(\v2\x18.spotcast.v1.ExplanationR\aexplain\x125\n" +
+	"\n" +
+	"multi_node\x18\x17 \x01(\v2\x16.spotcast.v1.MultiNodeR\tmultiNode\x12\x1e\n" +
+	"\n" +
+	"candidates\x18\x18 \x01(\x05R\n" +
+	"candidates\x127\n" +
+	"\n" +
+	"provenance\x18\x19 \x01(\v2\x17.spotcast.v1.ProvenanceR\n" +
+	"provenance\x12(\n" +
+	"\x05basis\x18\x1a \x01(\v2\x12.spotcast.v1.BasisR\x05basis2\xd6\a\n" +
 	"\bSpotcast\x12J\n" +
 	"\tListPools\x12\x1d.spotcast.v1.ListPoolsRequest\x1a\x1e.spotcast.v1.ListPoolsResponse\x12M\n" +
 	"\n" +
@@ -2914,7 +4746,11 @@ const file_spotcast_proto_rawDesc = "" +
 	"\x13RecommendCheckpoint\x12'.spotcast.v1.RecommendCheckpointRequest\x1a\x17.spotcast.v1.Checkpoint\x12T\n" +
 	"\x12RecommendPlacement\x12&.spotcast.v1.RecommendPlacementRequest\x1a\x16.spotcast.v1.Placement\x12M\n" +
 	"\n" +
-	"PostEvents\x12\x1e.spotcast.v1.PostEventsRequest\x1a\x1f.spotcast.v1.PostEventsResponseB-Z+github.com/spotcast/spotcast/api/spotcastpbb\x06proto3"
+	"PostEvents\x12\x1e.spotcast.v1.PostEventsRequest\x1a\x1f.spotcast.v1.PostEventsResponse\x12H\n" +
+	"\x0eRecommendFleet\x12\".spotcast.v1.RecommendFleetRequest\x1a\x12.spotcast.v1.Fleet\x12T\n" +
+	"\x12RecommendKarpenter\x12&.spotcast.v1.RecommendKarpenterRequest\x1a\x16.spotcast.v1.Karpenter\x12Q\n" +
+	"\x11RecommendSkyPilot\x12%.spotcast.v1.RecommendSkyPilotRequest\x1a\x15.spotcast.v1.SkyPilot\x12E\n" +
+	"\rRecommendPlan\x12!.spotcast.v1.RecommendPlanRequest\x1a\x11.spotcast.v1.PlanB-Z+github.com/spotcast/spotcast/api/spotcastpbb\x06proto3"
 
 var (
 	file_spotcast_proto_rawDescOnce sync.Once
@@ -2928,7 +4764,7 @@ func file_spotcast_proto_rawDescGZIP() []byte {
 	return file_spotcast_proto_rawDescData
 }
 
-var file_spotcast_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_spotcast_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_spotcast_proto_goTypes = []any{
 	(*PoolRef)(nil),                     // 0: spotcast.v1.PoolRef
 	(*Provenance)(nil),                  // 1: spotcast.v1.Provenance
@@ -2957,98 +4793,165 @@ var file_spotcast_proto_goTypes = []any{
 	(*Placement)(nil),                   // 24: spotcast.v1.Placement
 	(*PostEventsRequest)(nil),           // 25: spotcast.v1.PostEventsRequest
 	(*PostEventsResponse)(nil),          // 26: spotcast.v1.PostEventsResponse
-	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 28: google.protobuf.Duration
+	(*RecommendLaunchRequest)(nil),      // 27: spotcast.v1.RecommendLaunchRequest
+	(*NodeAllocation)(nil),              // 28: spotcast.v1.NodeAllocation
+	(*MultiNodeOption)(nil),             // 29: spotcast.v1.MultiNodeOption
+	(*MultiNode)(nil),                   // 30: spotcast.v1.MultiNode
+	(*RecommendFleetRequest)(nil),       // 31: spotcast.v1.RecommendFleetRequest
+	(*FleetPool)(nil),                   // 32: spotcast.v1.FleetPool
+	(*Fleet)(nil),                       // 33: spotcast.v1.Fleet
+	(*RecommendKarpenterRequest)(nil),   // 34: spotcast.v1.RecommendKarpenterRequest
+	(*Karpenter)(nil),                   // 35: spotcast.v1.Karpenter
+	(*RecommendSkyPilotRequest)(nil),    // 36: spotcast.v1.RecommendSkyPilotRequest
+	(*SkyPilot)(nil),                    // 37: spotcast.v1.SkyPilot
+	(*RecommendPlanRequest)(nil),        // 38: spotcast.v1.RecommendPlanRequest
+	(*PlanStep)(nil),                    // 39: spotcast.v1.PlanStep
+	(*PlanPool)(nil),                    // 40: spotcast.v1.PlanPool
+	(*Plan)(nil),                        // 41: spotcast.v1.Plan
+	nil,                                 // 42: spotcast.v1.RecommendFleetRequest.SubnetsEntry
+	(*timestamppb.Timestamp)(nil),       // 43: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 44: google.protobuf.Duration
 }
 var file_spotcast_proto_depIdxs = []int32{
-	27, // 0: spotcast.v1.Basis.forecast_generated:type_name -> google.protobuf.Timestamp
-	27, // 1: spotcast.v1.Basis.data_until:type_name -> google.protobuf.Timestamp
-	0,  // 2: spotcast.v1.Pool.pool:type_name -> spotcast.v1.PoolRef
-	27, // 3: spotcast.v1.Pool.first:type_name -> google.protobuf.Timestamp
-	27, // 4: spotcast.v1.Pool.last:type_name -> google.protobuf.Timestamp
-	5,  // 5: spotcast.v1.ListPoolsResponse.pools:type_name -> spotcast.v1.Pool
-	1,  // 6: spotcast.v1.ListPoolsResponse.provenance:type_name -> spotcast.v1.Provenance
-	0,  // 7: spotcast.v1.ListPricesRequest.pool:type_name -> spotcast.v1.PoolRef
-	27, // 8: spotcast.v1.ListPricesRequest.from:type_name -> google.protobuf.Timestamp
-	27, // 9: spotcast.v1.ListPricesRequest.to:type_name -> google.protobuf.Timestamp
-	27, // 10: spotcast.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
-	0,  // 11: spotcast.v1.ListPricesResponse.pool:type_name -> spotcast.v1.PoolRef
-	8,  // 12: spotcast.v1.ListPricesResponse.points:type_name -> spotcast.v1.PricePoint
-	1,  // 13: spotcast.v1.ListPricesResponse.provenance:type_name -> spotcast.v1.Provenance
-	0,  // 14: spotcast.v1.ForecastPriceRequest.pool:type_name -> spotcast.v1.PoolRef
-	28, // 15: spotcast.v1.ForecastPriceRequest.horizon:type_name -> google.protobuf.Duration
-	27, // 16: spotcast.v1.ForecastPriceRequest.as_of:type_name -> google.protobuf.Timestamp
-	27, // 17: spotcast.v1.PriceStep.time:type_name -> google.protobuf.Timestamp
-	11, // 18: spotcast.v1.PriceStep.quantiles:type_name -> spotcast.v1.Quantile
-	0,  // 19: spotcast.v1.PriceForecast.pool:type_name -> spotcast.v1.PoolRef
-	27, // 20: spotcast.v1.PriceForecast.generated:type_name -> google.protobuf.Timestamp
-	27, // 21: spotcast.v1.PriceForecast.origin:type_name -> google.protobuf.Timestamp
-	28, // 22: spotcast.v1.PriceForecast.step:type_name -> google.protobuf.Duration
-	12, // 23: spotcast.v1.PriceForecast.steps:type_name -> spotcast.v1.PriceStep
-	27, // 24: spotcast.v1.PriceForecast.as_of:type_name -> google.protobuf.Timestamp
-	1,  // 25: spotcast.v1.PriceForecast.provenance:type_name -> spotcast.v1.Provenance
-	2,  // 26: spotcast.v1.PriceForecast.basis:type_name -> spotcast.v1.Basis
-	0,  // 27: spotcast.v1.ForecastInterruptionRequest.pool:type_name -> spotcast.v1.PoolRef
-	28, // 28: spotcast.v1.ForecastInterruptionRequest.horizon:type_name -> google.protobuf.Duration
-	27, // 29: spotcast.v1.ForecastInterruptionRequest.as_of:type_name -> google.protobuf.Timestamp
-	27, // 30: spotcast.v1.HazardHour.time:type_name -> google.protobuf.Timestamp
-	0,  // 31: spotcast.v1.InterruptionForecast.pool:type_name -> spotcast.v1.PoolRef
-	27, // 32: spotcast.v1.InterruptionForecast.generated:type_name -> google.protobuf.Timestamp
-	15, // 33: spotcast.v1.InterruptionForecast.hours:type_name -> spotcast.v1.HazardHour
-	1,  // 34: spotcast.v1.InterruptionForecast.provenance:type_name -> spotcast.v1.Provenance
-	2,  // 35: spotcast.v1.InterruptionForecast.basis:type_name -> spotcast.v1.Basis
-	0,  // 36: spotcast.v1.RecommendBidRequest.pool:type_name -> spotcast.v1.PoolRef
-	28, // 37: spotcast.v1.RecommendBidRequest.run_length:type_name -> google.protobuf.Duration
-	27, // 38: spotcast.v1.RecommendBidRequest.as_of:type_name -> google.protobuf.Timestamp
-	0,  // 39: spotcast.v1.Bid.pool:type_name -> spotcast.v1.PoolRef
-	3,  // 40: spotcast.v1.Bid.explain:type_name -> spotcast.v1.Explanation
-	1,  // 41: spotcast.v1.Bid.provenance:type_name -> spotcast.v1.Provenance
-	2,  // 42: spotcast.v1.Bid.basis:type_name -> spotcast.v1.Basis
-	0,  // 43: spotcast.v1.RecommendCheckpointRequest.pool:type_name -> spotcast.v1.PoolRef
-	28, // 44: spotcast.v1.RecommendCheckpointRequest.mtbf:type_name -> google.protobuf.Duration
-	28, // 45: spotcast.v1.RecommendCheckpointRequest.checkpoint_cost:type_name -> google.protobuf.Duration
-	28, // 46: spotcast.v1.RecommendCheckpointRequest.restart_cost:type_name -> google.protobuf.Duration
-	28, // 47: spotcast.v1.RecommendCheckpointRequest.notice_window:type_name -> google.protobuf.Duration
-	28, // 48: spotcast.v1.RecommendCheckpointRequest.run_length:type_name -> google.protobuf.Duration
-	27, // 49: spotcast.v1.RecommendCheckpointRequest.as_of:type_name -> google.protobuf.Timestamp
-	0,  // 50: spotcast.v1.Checkpoint.pool:type_name -> spotcast.v1.PoolRef
-	3,  // 51: spotcast.v1.Checkpoint.explain:type_name -> spotcast.v1.Explanation
-	1,  // 52: spotcast.v1.Checkpoint.provenance:type_name -> spotcast.v1.Provenance
-	2,  // 53: spotcast.v1.Checkpoint.basis:type_name -> spotcast.v1.Basis
-	28, // 54: spotcast.v1.RecommendPlacementRequest.run_length:type_name -> google.protobuf.Duration
-	28, // 55: spotcast.v1.RecommendPlacementRequest.checkpoint_cost:type_name -> google.protobuf.Duration
-	28, // 56: spotcast.v1.RecommendPlacementRequest.restart_cost:type_name -> google.protobuf.Duration
-	28, // 57: spotcast.v1.RecommendPlacementRequest.notice_window:type_name -> google.protobuf.Duration
-	27, // 58: spotcast.v1.RecommendPlacementRequest.as_of:type_name -> google.protobuf.Timestamp
-	0,  // 59: spotcast.v1.PoolRank.pool:type_name -> spotcast.v1.PoolRef
-	0,  // 60: spotcast.v1.Rejection.pool:type_name -> spotcast.v1.PoolRef
-	22, // 61: spotcast.v1.Placement.ranked:type_name -> spotcast.v1.PoolRank
-	22, // 62: spotcast.v1.Placement.diversified:type_name -> spotcast.v1.PoolRank
-	23, // 63: spotcast.v1.Placement.rejected:type_name -> spotcast.v1.Rejection
-	3,  // 64: spotcast.v1.Placement.explain:type_name -> spotcast.v1.Explanation
-	1,  // 65: spotcast.v1.Placement.provenance:type_name -> spotcast.v1.Provenance
-	2,  // 66: spotcast.v1.Placement.basis:type_name -> spotcast.v1.Basis
-	4,  // 67: spotcast.v1.Spotcast.ListPools:input_type -> spotcast.v1.ListPoolsRequest
-	7,  // 68: spotcast.v1.Spotcast.ListPrices:input_type -> spotcast.v1.ListPricesRequest
-	10, // 69: spotcast.v1.Spotcast.ForecastPrice:input_type -> spotcast.v1.ForecastPriceRequest
-	14, // 70: spotcast.v1.Spotcast.ForecastInterruption:input_type -> spotcast.v1.ForecastInterruptionRequest
-	17, // 71: spotcast.v1.Spotcast.RecommendBid:input_type -> spotcast.v1.RecommendBidRequest
-	19, // 72: spotcast.v1.Spotcast.RecommendCheckpoint:input_type -> spotcast.v1.RecommendCheckpointRequest
-	21, // 73: spotcast.v1.Spotcast.RecommendPlacement:input_type -> spotcast.v1.RecommendPlacementRequest
-	25, // 74: spotcast.v1.Spotcast.PostEvents:input_type -> spotcast.v1.PostEventsRequest
-	6,  // 75: spotcast.v1.Spotcast.ListPools:output_type -> spotcast.v1.ListPoolsResponse
-	9,  // 76: spotcast.v1.Spotcast.ListPrices:output_type -> spotcast.v1.ListPricesResponse
-	13, // 77: spotcast.v1.Spotcast.ForecastPrice:output_type -> spotcast.v1.PriceForecast
-	16, // 78: spotcast.v1.Spotcast.ForecastInterruption:output_type -> spotcast.v1.InterruptionForecast
-	18, // 79: spotcast.v1.Spotcast.RecommendBid:output_type -> spotcast.v1.Bid
-	20, // 80: spotcast.v1.Spotcast.RecommendCheckpoint:output_type -> spotcast.v1.Checkpoint
-	24, // 81: spotcast.v1.Spotcast.RecommendPlacement:output_type -> spotcast.v1.Placement
-	26, // 82: spotcast.v1.Spotcast.PostEvents:output_type -> spotcast.v1.PostEventsResponse
-	75, // [75:83] is the sub-list for method output_type
-	67, // [67:75] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	43,  // 0: spotcast.v1.Basis.forecast_generated:type_name -> google.protobuf.Timestamp
+	43,  // 1: spotcast.v1.Basis.data_until:type_name -> google.protobuf.Timestamp
+	0,   // 2: spotcast.v1.Pool.pool:type_name -> spotcast.v1.PoolRef
+	43,  // 3: spotcast.v1.Pool.first:type_name -> google.protobuf.Timestamp
+	43,  // 4: spotcast.v1.Pool.last:type_name -> google.protobuf.Timestamp
+	5,   // 5: spotcast.v1.ListPoolsResponse.pools:type_name -> spotcast.v1.Pool
+	1,   // 6: spotcast.v1.ListPoolsResponse.provenance:type_name -> spotcast.v1.Provenance
+	0,   // 7: spotcast.v1.ListPricesRequest.pool:type_name -> spotcast.v1.PoolRef
+	43,  // 8: spotcast.v1.ListPricesRequest.from:type_name -> google.protobuf.Timestamp
+	43,  // 9: spotcast.v1.ListPricesRequest.to:type_name -> google.protobuf.Timestamp
+	43,  // 10: spotcast.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
+	0,   // 11: spotcast.v1.ListPricesResponse.pool:type_name -> spotcast.v1.PoolRef
+	8,   // 12: spotcast.v1.ListPricesResponse.points:type_name -> spotcast.v1.PricePoint
+	1,   // 13: spotcast.v1.ListPricesResponse.provenance:type_name -> spotcast.v1.Provenance
+	0,   // 14: spotcast.v1.ForecastPriceRequest.pool:type_name -> spotcast.v1.PoolRef
+	44,  // 15: spotcast.v1.ForecastPriceRequest.horizon:type_name -> google.protobuf.Duration
+	43,  // 16: spotcast.v1.ForecastPriceRequest.as_of:type_name -> google.protobuf.Timestamp
+	43,  // 17: spotcast.v1.PriceStep.time:type_name -> google.protobuf.Timestamp
+	11,  // 18: spotcast.v1.PriceStep.quantiles:type_name -> spotcast.v1.Quantile
+	0,   // 19: spotcast.v1.PriceForecast.pool:type_name -> spotcast.v1.PoolRef
+	43,  // 20: spotcast.v1.PriceForecast.generated:type_name -> google.protobuf.Timestamp
+	43,  // 21: spotcast.v1.PriceForecast.origin:type_name -> google.protobuf.Timestamp
+	44,  // 22: spotcast.v1.PriceForecast.step:type_name -> google.protobuf.Duration
+	12,  // 23: spotcast.v1.PriceForecast.steps:type_name -> spotcast.v1.PriceStep
+	43,  // 24: spotcast.v1.PriceForecast.as_of:type_name -> google.protobuf.Timestamp
+	1,   // 25: spotcast.v1.PriceForecast.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 26: spotcast.v1.PriceForecast.basis:type_name -> spotcast.v1.Basis
+	0,   // 27: spotcast.v1.ForecastInterruptionRequest.pool:type_name -> spotcast.v1.PoolRef
+	44,  // 28: spotcast.v1.ForecastInterruptionRequest.horizon:type_name -> google.protobuf.Duration
+	43,  // 29: spotcast.v1.ForecastInterruptionRequest.as_of:type_name -> google.protobuf.Timestamp
+	43,  // 30: spotcast.v1.HazardHour.time:type_name -> google.protobuf.Timestamp
+	0,   // 31: spotcast.v1.InterruptionForecast.pool:type_name -> spotcast.v1.PoolRef
+	43,  // 32: spotcast.v1.InterruptionForecast.generated:type_name -> google.protobuf.Timestamp
+	15,  // 33: spotcast.v1.InterruptionForecast.hours:type_name -> spotcast.v1.HazardHour
+	1,   // 34: spotcast.v1.InterruptionForecast.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 35: spotcast.v1.InterruptionForecast.basis:type_name -> spotcast.v1.Basis
+	0,   // 36: spotcast.v1.RecommendBidRequest.pool:type_name -> spotcast.v1.PoolRef
+	44,  // 37: spotcast.v1.RecommendBidRequest.run_length:type_name -> google.protobuf.Duration
+	43,  // 38: spotcast.v1.RecommendBidRequest.as_of:type_name -> google.protobuf.Timestamp
+	0,   // 39: spotcast.v1.Bid.pool:type_name -> spotcast.v1.PoolRef
+	3,   // 40: spotcast.v1.Bid.explain:type_name -> spotcast.v1.Explanation
+	1,   // 41: spotcast.v1.Bid.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 42: spotcast.v1.Bid.basis:type_name -> spotcast.v1.Basis
+	0,   // 43: spotcast.v1.RecommendCheckpointRequest.pool:type_name -> spotcast.v1.PoolRef
+	44,  // 44: spotcast.v1.RecommendCheckpointRequest.mtbf:type_name -> google.protobuf.Duration
+	44,  // 45: spotcast.v1.RecommendCheckpointRequest.checkpoint_cost:type_name -> google.protobuf.Duration
+	44,  // 46: spotcast.v1.RecommendCheckpointRequest.restart_cost:type_name -> google.protobuf.Duration
+	44,  // 47: spotcast.v1.RecommendCheckpointRequest.notice_window:type_name -> google.protobuf.Duration
+	44,  // 48: spotcast.v1.RecommendCheckpointRequest.run_length:type_name -> google.protobuf.Duration
+	43,  // 49: spotcast.v1.RecommendCheckpointRequest.as_of:type_name -> google.protobuf.Timestamp
+	0,   // 50: spotcast.v1.Checkpoint.pool:type_name -> spotcast.v1.PoolRef
+	3,   // 51: spotcast.v1.Checkpoint.explain:type_name -> spotcast.v1.Explanation
+	1,   // 52: spotcast.v1.Checkpoint.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 53: spotcast.v1.Checkpoint.basis:type_name -> spotcast.v1.Basis
+	44,  // 54: spotcast.v1.RecommendPlacementRequest.run_length:type_name -> google.protobuf.Duration
+	44,  // 55: spotcast.v1.RecommendPlacementRequest.checkpoint_cost:type_name -> google.protobuf.Duration
+	44,  // 56: spotcast.v1.RecommendPlacementRequest.restart_cost:type_name -> google.protobuf.Duration
+	44,  // 57: spotcast.v1.RecommendPlacementRequest.notice_window:type_name -> google.protobuf.Duration
+	43,  // 58: spotcast.v1.RecommendPlacementRequest.as_of:type_name -> google.protobuf.Timestamp
+	0,   // 59: spotcast.v1.PoolRank.pool:type_name -> spotcast.v1.PoolRef
+	0,   // 60: spotcast.v1.Rejection.pool:type_name -> spotcast.v1.PoolRef
+	22,  // 61: spotcast.v1.Placement.ranked:type_name -> spotcast.v1.PoolRank
+	22,  // 62: spotcast.v1.Placement.diversified:type_name -> spotcast.v1.PoolRank
+	23,  // 63: spotcast.v1.Placement.rejected:type_name -> spotcast.v1.Rejection
+	3,   // 64: spotcast.v1.Placement.explain:type_name -> spotcast.v1.Explanation
+	1,   // 65: spotcast.v1.Placement.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 66: spotcast.v1.Placement.basis:type_name -> spotcast.v1.Basis
+	44,  // 67: spotcast.v1.RecommendLaunchRequest.run_length:type_name -> google.protobuf.Duration
+	44,  // 68: spotcast.v1.RecommendLaunchRequest.checkpoint_cost:type_name -> google.protobuf.Duration
+	44,  // 69: spotcast.v1.RecommendLaunchRequest.restart_cost:type_name -> google.protobuf.Duration
+	44,  // 70: spotcast.v1.RecommendLaunchRequest.notice_window:type_name -> google.protobuf.Duration
+	43,  // 71: spotcast.v1.RecommendLaunchRequest.as_of:type_name -> google.protobuf.Timestamp
+	0,   // 72: spotcast.v1.NodeAllocation.pool:type_name -> spotcast.v1.PoolRef
+	28,  // 73: spotcast.v1.MultiNodeOption.allocation:type_name -> spotcast.v1.NodeAllocation
+	29,  // 74: spotcast.v1.MultiNode.best:type_name -> spotcast.v1.MultiNodeOption
+	29,  // 75: spotcast.v1.MultiNode.pack:type_name -> spotcast.v1.MultiNodeOption
+	29,  // 76: spotcast.v1.MultiNode.spread:type_name -> spotcast.v1.MultiNodeOption
+	3,   // 77: spotcast.v1.MultiNode.explain:type_name -> spotcast.v1.Explanation
+	27,  // 78: spotcast.v1.RecommendFleetRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	42,  // 79: spotcast.v1.RecommendFleetRequest.subnets:type_name -> spotcast.v1.RecommendFleetRequest.SubnetsEntry
+	0,   // 80: spotcast.v1.FleetPool.pool:type_name -> spotcast.v1.PoolRef
+	32,  // 81: spotcast.v1.Fleet.pools:type_name -> spotcast.v1.FleetPool
+	3,   // 82: spotcast.v1.Fleet.explain:type_name -> spotcast.v1.Explanation
+	30,  // 83: spotcast.v1.Fleet.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 84: spotcast.v1.Fleet.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 85: spotcast.v1.Fleet.basis:type_name -> spotcast.v1.Basis
+	27,  // 86: spotcast.v1.RecommendKarpenterRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	3,   // 87: spotcast.v1.Karpenter.explain:type_name -> spotcast.v1.Explanation
+	30,  // 88: spotcast.v1.Karpenter.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 89: spotcast.v1.Karpenter.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 90: spotcast.v1.Karpenter.basis:type_name -> spotcast.v1.Basis
+	27,  // 91: spotcast.v1.RecommendSkyPilotRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	22,  // 92: spotcast.v1.SkyPilot.pools:type_name -> spotcast.v1.PoolRank
+	3,   // 93: spotcast.v1.SkyPilot.explain:type_name -> spotcast.v1.Explanation
+	30,  // 94: spotcast.v1.SkyPilot.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 95: spotcast.v1.SkyPilot.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 96: spotcast.v1.SkyPilot.basis:type_name -> spotcast.v1.Basis
+	27,  // 97: spotcast.v1.RecommendPlanRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	44,  // 98: spotcast.v1.RecommendPlanRequest.deadline:type_name -> google.protobuf.Duration
+	44,  // 99: spotcast.v1.RecommendPlanRequest.step:type_name -> google.protobuf.Duration
+	43,  // 100: spotcast.v1.PlanStep.start:type_name -> google.protobuf.Timestamp
+	0,   // 101: spotcast.v1.PlanStep.pool:type_name -> spotcast.v1.PoolRef
+	0,   // 102: spotcast.v1.PlanPool.pool:type_name -> spotcast.v1.PoolRef
+	43,  // 103: spotcast.v1.Plan.latest_on_demand_start:type_name -> google.protobuf.Timestamp
+	39,  // 104: spotcast.v1.Plan.schedule:type_name -> spotcast.v1.PlanStep
+	40,  // 105: spotcast.v1.Plan.pools:type_name -> spotcast.v1.PlanPool
+	3,   // 106: spotcast.v1.Plan.explain:type_name -> spotcast.v1.Explanation
+	30,  // 107: spotcast.v1.Plan.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 108: spotcast.v1.Plan.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 109: spotcast.v1.Plan.basis:type_name -> spotcast.v1.Basis
+	4,   // 110: spotcast.v1.Spotcast.ListPools:input_type -> spotcast.v1.ListPoolsRequest
+	7,   // 111: spotcast.v1.Spotcast.ListPrices:input_type -> spotcast.v1.ListPricesRequest
+	10,  // 112: spotcast.v1.Spotcast.ForecastPrice:input_type -> spotcast.v1.ForecastPriceRequest
+	14,  // 113: spotcast.v1.Spotcast.ForecastInterruption:input_type -> spotcast.v1.ForecastInterruptionRequest
+	17,  // 114: spotcast.v1.Spotcast.RecommendBid:input_type -> spotcast.v1.RecommendBidRequest
+	19,  // 115: spotcast.v1.Spotcast.RecommendCheckpoint:input_type -> spotcast.v1.RecommendCheckpointRequest
+	21,  // 116: spotcast.v1.Spotcast.RecommendPlacement:input_type -> spotcast.v1.RecommendPlacementRequest
+	25,  // 117: spotcast.v1.Spotcast.PostEvents:input_type -> spotcast.v1.PostEventsRequest
+	31,  // 118: spotcast.v1.Spotcast.RecommendFleet:input_type -> spotcast.v1.RecommendFleetRequest
+	34,  // 119: spotcast.v1.Spotcast.RecommendKarpenter:input_type -> spotcast.v1.RecommendKarpenterRequest
+	36,  // 120: spotcast.v1.Spotcast.RecommendSkyPilot:input_type -> spotcast.v1.RecommendSkyPilotRequest
+	38,  // 121: spotcast.v1.Spotcast.RecommendPlan:input_type -> spotcast.v1.RecommendPlanRequest
+	6,   // 122: spotcast.v1.Spotcast.ListPools:output_type -> spotcast.v1.ListPoolsResponse
+	9,   // 123: spotcast.v1.Spotcast.ListPrices:output_type -> spotcast.v1.ListPricesResponse
+	13,  // 124: spotcast.v1.Spotcast.ForecastPrice:output_type -> spotcast.v1.PriceForecast
+	16,  // 125: spotcast.v1.Spotcast.ForecastInterruption:output_type -> spotcast.v1.InterruptionForecast
+	18,  // 126: spotcast.v1.Spotcast.RecommendBid:output_type -> spotcast.v1.Bid
+	20,  // 127: spotcast.v1.Spotcast.RecommendCheckpoint:output_type -> spotcast.v1.Checkpoint
+	24,  // 128: spotcast.v1.Spotcast.RecommendPlacement:output_type -> spotcast.v1.Placement
+	26,  // 129: spotcast.v1.Spotcast.PostEvents:output_type -> spotcast.v1.PostEventsResponse
+	33,  // 130: spotcast.v1.Spotcast.RecommendFleet:output_type -> spotcast.v1.Fleet
+	35,  // 131: spotcast.v1.Spotcast.RecommendKarpenter:output_type -> spotcast.v1.Karpenter
+	37,  // 132: spotcast.v1.Spotcast.RecommendSkyPilot:output_type -> spotcast.v1.SkyPilot
+	41,  // 133: spotcast.v1.Spotcast.RecommendPlan:output_type -> spotcast.v1.Plan
+	122, // [122:134] is the sub-list for method output_type
+	110, // [110:122] is the sub-list for method input_type
+	110, // [110:110] is the sub-list for extension type_name
+	110, // [110:110] is the sub-list for extension extendee
+	0,   // [0:110] is the sub-list for field type_name
 }
 
 func init() { file_spotcast_proto_init() }
@@ -3056,13 +4959,14 @@ func file_spotcast_proto_init() {
 	if File_spotcast_proto != nil {
 		return
 	}
+	file_spotcast_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spotcast_proto_rawDesc), len(file_spotcast_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,10 @@ const (
 	Spotcast_RecommendCheckpoint_FullMethodName  = "/spotcast.v1.Spotcast/RecommendCheckpoint"
 	Spotcast_RecommendPlacement_FullMethodName   = "/spotcast.v1.Spotcast/RecommendPlacement"
 	Spotcast_PostEvents_FullMethodName           = "/spotcast.v1.Spotcast/PostEvents"
+	Spotcast_RecommendFleet_FullMethodName       = "/spotcast.v1.Spotcast/RecommendFleet"
+	Spotcast_RecommendKarpenter_FullMethodName   = "/spotcast.v1.Spotcast/RecommendKarpenter"
+	Spotcast_RecommendSkyPilot_FullMethodName    = "/spotcast.v1.Spotcast/RecommendSkyPilot"
+	Spotcast_RecommendPlan_FullMethodName        = "/spotcast.v1.Spotcast/RecommendPlan"
 )
 
 // SpotcastClient is the client API for Spotcast service.
@@ -58,6 +62,14 @@ type SpotcastClient interface {
 	// Stores EventBridge interruption events; requires the bearer token
 	// (metadata "authorization: Bearer TOKEN") when one is configured.
 	PostEvents(ctx context.Context, in *PostEventsRequest, opts ...grpc.CallOption) (*PostEventsResponse, error)
+	// An EC2 CreateFleet request for a workload's ranked pools of one region.
+	RecommendFleet(ctx context.Context, in *RecommendFleetRequest, opts ...grpc.CallOption) (*Fleet, error)
+	// Karpenter NodePool and NodeOverlay manifests for a workload (AWS only).
+	RecommendKarpenter(ctx context.Context, in *RecommendKarpenterRequest, opts ...grpc.CallOption) (*Karpenter, error)
+	// A SkyPilot task resources block for a workload.
+	RecommendSkyPilot(ctx context.Context, in *RecommendSkyPilotRequest, opts ...grpc.CallOption) (*SkyPilot, error)
+	// When to run a job on spot, wait or run on demand to meet a deadline.
+	RecommendPlan(ctx context.Context, in *RecommendPlanRequest, opts ...grpc.CallOption) (*Plan, error)
 }
 
 type spotcastClient struct {
@@ -148,6 +160,46 @@ func (c *spotcastClient) PostEvents(ctx context.Context, in *PostEventsRequest, 
 	return out, nil
 }
 
+func (c *spotcastClient) RecommendFleet(ctx context.Context, in *RecommendFleetRequest, opts ...grpc.CallOption) (*Fleet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Fleet)
+	err := c.cc.Invoke(ctx, Spotcast_RecommendFleet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *spotcastClient) RecommendKarpenter(ctx context.Context, in *RecommendKarpenterRequest, opts ...grpc.CallOption) (*Karpenter, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Karpenter)
+	err := c.cc.Invoke(ctx, Spotcast_RecommendKarpenter_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *spotcastClient) RecommendSkyPilot(ctx context.Context, in *RecommendSkyPilotRequest, opts ...grpc.CallOption) (*SkyPilot, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SkyPilot)
+	err := c.cc.Invoke(ctx, Spotcast_RecommendSkyPilot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *spotcastClient) RecommendPlan(ctx context.Context, in *RecommendPlanRequest, opts ...grpc.CallOption) (*Plan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Plan)
+	err := c.cc.Invoke(ctx, Spotcast_RecommendPlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SpotcastServer is the server API for Spotcast service.
 // All implementations must embed UnimplementedSpotcastServer
 // for forward compatibility.
@@ -169,6 +221,14 @@ type SpotcastServer interface {
 	// Stores EventBridge interruption events; requires the bearer token
 	// (metadata "authorization: Bearer TOKEN") when one is configured.
 	PostEvents(context.Context, *PostEventsRequest) (*PostEventsResponse, error)
+	// An EC2 CreateFleet request for a workload's ranked pools of one region.
+	RecommendFleet(context.Context, *RecommendFleetRequest) (*Fleet, error)
+	// Karpenter NodePool and NodeOverlay manifests for a workload (AWS only).
+	RecommendKarpenter(context.Context, *RecommendKarpenterRequest) (*Karpenter, error)
+	// A SkyPilot task resources block for a workload.
+	RecommendSkyPilot(context.Context, *RecommendSkyPilotRequest) (*SkyPilot, error)
+	// When to run a job on spot, wait or run on demand to meet a deadline.
+	RecommendPlan(context.Context, *RecommendPlanRequest) (*Plan, error)
 	mustEmbedUnimplementedSpotcastServer()
 }
 
@@ -202,6 +262,18 @@ func (UnimplementedSpotcastServer) RecommendPlacement(context.Context, *Recommen
 }
 func (UnimplementedSpotcastServer) PostEvents(context.Context, *PostEventsRequest) (*PostEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PostEvents not implemented")
+}
+func (UnimplementedSpotcastServer) RecommendFleet(context.Context, *RecommendFleetRequest) (*Fleet, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecommendFleet not implemented")
+}
+func (UnimplementedSpotcastServer) RecommendKarpenter(context.Context, *RecommendKarpenterRequest) (*Karpenter, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecommendKarpenter not implemented")
+}
+func (UnimplementedSpotcastServer) RecommendSkyPilot(context.Context, *RecommendSkyPilotRequest) (*SkyPilot, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecommendSkyPilot not implemented")
+}
+func (UnimplementedSpotcastServer) RecommendPlan(context.Context, *RecommendPlanRequest) (*Plan, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecommendPlan not implemented")
 }
 func (UnimplementedSpotcastServer) mustEmbedUnimplementedSpotcastServer() {}
 func (UnimplementedSpotcastServer) testEmbeddedByValue()                  {}
@@ -368,6 +440,78 @@ func _Spotcast_PostEvents_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Spotcast_RecommendFleet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecommendFleetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SpotcastServer).RecommendFleet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Spotcast_RecommendFleet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SpotcastServer).RecommendFleet(ctx, req.(*RecommendFleetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Spotcast_RecommendKarpenter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecommendKarpenterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SpotcastServer).RecommendKarpenter(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Spotcast_RecommendKarpenter_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SpotcastServer).RecommendKarpenter(ctx, req.(*RecommendKarpenterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Spotcast_RecommendSkyPilot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecommendSkyPilotRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SpotcastServer).RecommendSkyPilot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Spotcast_RecommendSkyPilot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SpotcastServer).RecommendSkyPilot(ctx, req.(*RecommendSkyPilotRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Spotcast_RecommendPlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecommendPlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SpotcastServer).RecommendPlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Spotcast_RecommendPlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SpotcastServer).RecommendPlan(ctx, req.(*RecommendPlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Spotcast_ServiceDesc is the grpc.ServiceDesc for Spotcast service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -406,6 +550,22 @@ var Spotcast_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PostEvents",
 			Handler:    _Spotcast_PostEvents_Handler,
+		},
+		{
+			MethodName: "RecommendFleet",
+			Handler:    _Spotcast_RecommendFleet_Handler,
+		},
+		{
+			MethodName: "RecommendKarpenter",
+			Handler:    _Spotcast_RecommendKarpenter_Handler,
+		},
+		{
+			MethodName: "RecommendSkyPilot",
+			Handler:    _Spotcast_RecommendSkyPilot_Handler,
+		},
+		{
+			MethodName: "RecommendPlan",
+			Handler:    _Spotcast_RecommendPlan_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

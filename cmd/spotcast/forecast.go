@@ -92,13 +92,17 @@ func runRecommend(ctx context.Context, e env, args []string) error {
 		"bid":        runRecommendBid,
 		"checkpoint": runRecommendCheckpoint,
 		"placement":  runRecommendPlacement,
+		"fleet":      runRecommendFleet,
+		"karpenter":  runRecommendKarpenter,
+		"skypilot":   runRecommendSkyPilot,
+		"plan":       runRecommendPlan,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
-		fmt.Fprintln(e.stderr, "usage: spotcast recommend bid|checkpoint|placement [flags]")
+		fmt.Fprintln(e.stderr, "usage: spotcast recommend bid|checkpoint|placement|fleet|karpenter|skypilot|plan [flags]")
 		if len(args) == 0 {
-			return fmt.Errorf("recommend: name one: bid, checkpoint or placement")
+			return fmt.Errorf("recommend: name one: bid, checkpoint, placement, fleet, karpenter, skypilot or plan")
 		}
-		return fmt.Errorf("recommend: unknown recommendation %q: want bid, checkpoint or placement", args[0])
+		return fmt.Errorf("recommend: unknown recommendation %q: want bid, checkpoint, placement, fleet, karpenter, skypilot or plan", args[0])
 	}
 	return sub[args[0]](ctx, e, args[1:])
 }
@@ -217,22 +221,10 @@ func runRecommendCheckpoint(ctx context.Context, e env, args []string) error {
 func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	var c common
 	var req engine.WorkloadRequest
-	var regions, run, delta, restart, asOf, epoch string
+	var epoch string
 	fs := newFlags(e, "recommend placement", "recommend placement (--gpu-model M | --min-gpu-memory-gib GiB) [--gpus-per-node N] [--nodes N] [--regions a,b] [--run-length 24h] [--json]", &c)
-	fs.StringVar(&req.Cloud, "cloud", "aws", "cloud: aws, gcp, azure, or any (rank every cloud's pools together, each with its own notice window)")
-	fs.StringVar(&req.Product, "product", "", "product description (default: Linux on every cloud, or no product where prices do not split by OS, as GCP's)")
-	fs.StringVar(&req.GPUModel, "gpu-model", "", "GPU model, e.g. A100, H100, L40S")
-	fs.Float64Var(&req.MinGPUMemoryGiB, "min-gpu-memory-gib", 0, "minimum memory per GPU in GiB (e.g. 48 for a 24B model in bf16)")
-	deprecatedAlias(fs, "min-gpu-memory", "min-gpu-memory-gib")
-	fs.IntVar(&req.GPUsPerNode, "gpus-per-node", 1, "GPUs each node needs")
-	fs.IntVar(&req.Nodes, "nodes", 1, "nodes")
-	fs.StringVar(&regions, "regions", "", "comma-separated allowed regions (default: all)")
-	fs.StringVar(&run, "run-length", "24h", "run length")
-	deprecatedAlias(fs, "run", "run-length")
-	fs.StringVar(&delta, "checkpoint-cost", "5m", "time to write one checkpoint")
-	fs.StringVar(&restart, "restart-cost", "10m", "time to restart from a checkpoint")
+	w := addWorkloadFlags(fs, &req.PlacementRequest)
 	fs.IntVar(&req.K, "k", 3, "pools in the diversified set")
-	fs.StringVar(&asOf, "as-of", "", "forecast origin (default now)")
 	fs.StringVar(&epoch, "epoch-time", "", "compute time of one training epoch without interruptions, for the cost per epoch")
 	fs.Float64Var(&req.Confidence, "confidence", 0.95, "probability wanted that the spot price stays under the max price for the whole run, in (0,1)")
 	fs.Float64Var(&req.Utilisation, "utilisation", 1, "share of the month the fleet runs, for the monthly projection, (0,1]")
@@ -245,32 +237,21 @@ func runRecommendPlacement(ctx context.Context, e env, args []string) error {
 	if req.Confidence <= 0 || req.Confidence >= 1 {
 		return fmt.Errorf("--confidence %v: must be in (0,1), e.g. 0.95", req.Confidence)
 	}
-	if req.GPUModel == "" && req.MinGPUMemoryGiB <= 0 {
-		return fmt.Errorf("give --gpu-model or --min-gpu-memory-gib")
+	if req.K <= 0 {
+		return fmt.Errorf("--k must be > 0")
 	}
-	if req.GPUsPerNode <= 0 || req.Nodes <= 0 || req.K <= 0 {
-		return fmt.Errorf("--gpus-per-node, --nodes and --k must be > 0")
+	if err := w.parse(); err != nil {
+		return err
 	}
-	req.Regions = splitList(regions)
 	var err error
-	if req.RunLength, err = durationFlag("run-length", run); err != nil {
-		return err
-	}
-	if req.CheckpointCost, err = durationFlag("checkpoint-cost", delta); err != nil {
-		return err
-	}
-	if req.RestartCost, err = durationFlag("restart-cost", restart); err != nil {
-		return err
-	}
 	if req.EpochTime, err = durationFlag("epoch-time", epoch); err != nil {
 		return err
 	}
-	eng, at, done, err := c.engineAsOf(ctx, asOf)
+	eng, done, err := w.engine(ctx, &c)
 	if err != nil {
 		return err
 	}
 	defer done()
-	req.AsOf = at
 	plan, err := eng.Workload(ctx, req)
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ func commands() []command {
 		{"verify", "check that every row belongs to a committed import (--repair removes the rest)", runVerify},
 		{"refit", "fit every pool's forecasts and persist them (serve answers from them)", runRefit},
 		{"forecast", "a pool's price or interruption forecast", runForecast},
-		{"recommend", "recommend bid | checkpoint | placement", runRecommend},
+		{"recommend", "recommend bid | checkpoint | placement | fleet | karpenter | skypilot | plan", runRecommend},
 		{"backtest", "rolling-origin backtest of the price and interruption forecasts", runBacktest},
 		{"report", "write a report (HTML with charts, CSV, JSON) into --out", runReport},
 	}

@@ -198,6 +198,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc.SetWatch(watch)
+	svc.SetWorkloads(serveWorkloads(cfg.Report, log))
 	jobs = append(jobs, api.Job{Name: "refit", Every: sc.RefitEvery, AtStart: true, Trigger: refitNow, Run: func(ctx context.Context) error {
 		res, err := eng.Refit(ctx, engine.RefitOptions{Changed: true, Week: watch})
 		if err != nil {
