@@ -349,7 +349,16 @@ func pbRank(r recommend.PoolRank) *spotcastpb.PoolRank {
 		Instances: int32(r.Instances), PriceUsdPerHour: r.PriceUSDPerHour, PricePerGpuHour: r.PricePerGPUHour,
 		HazardPerInstanceHour: r.HazardPerHour, CheckpointIntervalSeconds: r.CheckpointInterval, ExpectedOverheadRatio: r.OverheadRatio,
 		CostPerUsefulGpuHour: r.CostPerUsefulGPUHr, CostPerUsefulGpuHourLo: r.CostPerUsefulGPUHrL, CostPerUsefulGpuHourHi: r.CostPerUsefulGPUHrH,
-		ExpectedRunCostUsd: r.ExpectedRunCostUSD, SavingsVsOnDemand: r.SavingsVsOnDemand, Source: r.Source}
+		ExpectedRunCostUsd: r.ExpectedRunCostUSD, SavingsVsOnDemand: r.SavingsVsOnDemand, Source: r.Source,
+		NoticeWindowSeconds: r.NoticeWindowSeconds, Inputs: pbInputs(r.Inputs)}
+}
+
+func pbInputs(in []recommend.InputSource) []*spotcastpb.InputSource {
+	out := make([]*spotcastpb.InputSource, len(in))
+	for i, s := range in {
+		out[i] = &spotcastpb.InputSource{Input: s.Input, Source: s.Source, Time: ts(s.Time), Detail: s.Detail}
+	}
+	return out
 }
 
 func (g *grpcServer) RecommendPlacement(ctx context.Context, r *spotcastpb.RecommendPlacementRequest) (*spotcastpb.Placement, error) {

@@ -120,6 +120,27 @@ func TestGRPCMatchesService(t *testing.T) {
 	if len(pl.Ranked) == 0 || len(pl.Diversified) != 2 || !pl.Provenance.Simulated {
 		t.Errorf("RecommendPlacement: %d ranked, %d diversified", len(pl.Ranked), len(pl.Diversified))
 	}
+	// Every ranked pool says its notice and where each input came from,
+	// as over HTTP; cloud=any ranks every cloud's pools.
+	all, err := c.RecommendPlacement(ctx, &spotcastpb.RecommendPlacementRequest{Cloud: "any", GpuModel: "A10G", K: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all.Ranked {
+		inputs := map[string]bool{}
+		for _, in := range r.Inputs {
+			if in.Source == "" {
+				t.Errorf("%s: input %s has no source", r.Pool.InstanceType, in.Input)
+			}
+			inputs[in.Input] = true
+		}
+		if r.NoticeWindowSeconds != 120 || !inputs["spot_price"] || !inputs["interruption_prior"] || !inputs["on_demand_price"] {
+			t.Errorf("cloud=any %s/%s: notice %v s, inputs %v", r.Pool.Zone, r.Pool.InstanceType, r.NoticeWindowSeconds, inputs)
+		}
+	}
+	if len(all.Ranked) == 0 {
+		t.Error("cloud=any ranked nothing")
+	}
 
 	// Health and its service name.
 	hc := healthpb.NewHealthClient(conn)

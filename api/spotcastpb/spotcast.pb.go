@@ -2191,8 +2191,13 @@ type PoolRank struct {
 	ExpectedRunCostUsd        float64                `protobuf:"fixed64,14,opt,name=expected_run_cost_usd,json=expectedRunCostUsd,proto3" json:"expected_run_cost_usd,omitempty"`
 	SavingsVsOnDemand         float64                `protobuf:"fixed64,15,opt,name=savings_vs_on_demand,json=savingsVsOnDemand,proto3" json:"savings_vs_on_demand,omitempty"`
 	Source                    string                 `protobuf:"bytes,16,opt,name=source,proto3" json:"source,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// The interruption notice the pool's cloud gives (AWS 120 s, GCP and
+	// Azure 30 s) or the request's.
+	NoticeWindowSeconds float64 `protobuf:"fixed64,17,opt,name=notice_window_seconds,json=noticeWindowSeconds,proto3" json:"notice_window_seconds,omitempty"`
+	// Where each input of the pool's ranking came from.
+	Inputs        []*InputSource `protobuf:"bytes,18,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PoolRank) Reset() {
@@ -2337,6 +2342,94 @@ func (x *PoolRank) GetSource() string {
 	return ""
 }
 
+func (x *PoolRank) GetNoticeWindowSeconds() float64 {
+	if x != nil {
+		return x.NoticeWindowSeconds
+	}
+	return 0
+}
+
+func (x *PoolRank) GetInputs() []*InputSource {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+// InputSource says where one input of a ranking came from.
+type InputSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// spot_price, interruption_prior, on_demand_price, gpu_type or
+	// notice_window.
+	Input string `protobuf:"bytes,1,opt,name=input,proto3" json:"input,omitempty"`
+	// The data it rests on: file:NAME, aws-api, aws-spot-feed, builtin:...,
+	// assumed (a stated default) or none.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// The data time of the input (unset: not dated).
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputSource) Reset() {
+	*x = InputSource{}
+	mi := &file_spotcast_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputSource) ProtoMessage() {}
+
+func (x *InputSource) ProtoReflect() protoreflect.Message {
+	mi := &file_spotcast_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputSource.ProtoReflect.Descriptor instead.
+func (*InputSource) Descriptor() ([]byte, []int) {
+	return file_spotcast_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *InputSource) GetInput() string {
+	if x != nil {
+		return x.Input
+	}
+	return ""
+}
+
+func (x *InputSource) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *InputSource) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *InputSource) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 type Rejection struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pool          *PoolRef               `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
@@ -2347,7 +2440,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_spotcast_proto_msgTypes[23]
+	mi := &file_spotcast_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2359,7 +2452,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[23]
+	mi := &file_spotcast_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2372,7 +2465,7 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{23}
+	return file_spotcast_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Rejection) GetPool() *PoolRef {
@@ -2405,7 +2498,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_spotcast_proto_msgTypes[24]
+	mi := &file_spotcast_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2510,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[24]
+	mi := &file_spotcast_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2523,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{24}
+	return file_spotcast_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Placement) GetUsefulGpus() int32 {
@@ -2499,7 +2592,7 @@ type PostEventsRequest struct {
 
 func (x *PostEventsRequest) Reset() {
 	*x = PostEventsRequest{}
-	mi := &file_spotcast_proto_msgTypes[25]
+	mi := &file_spotcast_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +2604,7 @@ func (x *PostEventsRequest) String() string {
 func (*PostEventsRequest) ProtoMessage() {}
 
 func (x *PostEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[25]
+	mi := &file_spotcast_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2617,7 @@ func (x *PostEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostEventsRequest.ProtoReflect.Descriptor instead.
 func (*PostEventsRequest) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{25}
+	return file_spotcast_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PostEventsRequest) GetBody() []byte {
@@ -2548,7 +2641,7 @@ type PostEventsResponse struct {
 
 func (x *PostEventsResponse) Reset() {
 	*x = PostEventsResponse{}
-	mi := &file_spotcast_proto_msgTypes[26]
+	mi := &file_spotcast_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2560,7 +2653,7 @@ func (x *PostEventsResponse) String() string {
 func (*PostEventsResponse) ProtoMessage() {}
 
 func (x *PostEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[26]
+	mi := &file_spotcast_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2573,7 +2666,7 @@ func (x *PostEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostEventsResponse.ProtoReflect.Descriptor instead.
 func (*PostEventsResponse) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{26}
+	return file_spotcast_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PostEventsResponse) GetRowsRead() int64 {
@@ -2652,7 +2745,7 @@ type RecommendLaunchRequest struct {
 
 func (x *RecommendLaunchRequest) Reset() {
 	*x = RecommendLaunchRequest{}
-	mi := &file_spotcast_proto_msgTypes[27]
+	mi := &file_spotcast_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +2757,7 @@ func (x *RecommendLaunchRequest) String() string {
 func (*RecommendLaunchRequest) ProtoMessage() {}
 
 func (x *RecommendLaunchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[27]
+	mi := &file_spotcast_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +2770,7 @@ func (x *RecommendLaunchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendLaunchRequest.ProtoReflect.Descriptor instead.
 func (*RecommendLaunchRequest) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{27}
+	return file_spotcast_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RecommendLaunchRequest) GetCloud() string {
@@ -2825,7 +2918,7 @@ type NodeAllocation struct {
 
 func (x *NodeAllocation) Reset() {
 	*x = NodeAllocation{}
-	mi := &file_spotcast_proto_msgTypes[28]
+	mi := &file_spotcast_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2837,7 +2930,7 @@ func (x *NodeAllocation) String() string {
 func (*NodeAllocation) ProtoMessage() {}
 
 func (x *NodeAllocation) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[28]
+	mi := &file_spotcast_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2850,7 +2943,7 @@ func (x *NodeAllocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAllocation.ProtoReflect.Descriptor instead.
 func (*NodeAllocation) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{28}
+	return file_spotcast_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *NodeAllocation) GetPool() *PoolRef {
@@ -2902,7 +2995,7 @@ type MultiNodeOption struct {
 
 func (x *MultiNodeOption) Reset() {
 	*x = MultiNodeOption{}
-	mi := &file_spotcast_proto_msgTypes[29]
+	mi := &file_spotcast_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3007,7 @@ func (x *MultiNodeOption) String() string {
 func (*MultiNodeOption) ProtoMessage() {}
 
 func (x *MultiNodeOption) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[29]
+	mi := &file_spotcast_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3020,7 @@ func (x *MultiNodeOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MultiNodeOption.ProtoReflect.Descriptor instead.
 func (*MultiNodeOption) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{29}
+	return file_spotcast_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MultiNodeOption) GetKind() string {
@@ -3031,7 +3124,7 @@ type MultiNode struct {
 
 func (x *MultiNode) Reset() {
 	*x = MultiNode{}
-	mi := &file_spotcast_proto_msgTypes[30]
+	mi := &file_spotcast_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3043,7 +3136,7 @@ func (x *MultiNode) String() string {
 func (*MultiNode) ProtoMessage() {}
 
 func (x *MultiNode) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[30]
+	mi := &file_spotcast_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3056,7 +3149,7 @@ func (x *MultiNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MultiNode.ProtoReflect.Descriptor instead.
 func (*MultiNode) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{30}
+	return file_spotcast_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *MultiNode) GetNodes() int32 {
@@ -3135,7 +3228,7 @@ type RecommendFleetRequest struct {
 
 func (x *RecommendFleetRequest) Reset() {
 	*x = RecommendFleetRequest{}
-	mi := &file_spotcast_proto_msgTypes[31]
+	mi := &file_spotcast_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3147,7 +3240,7 @@ func (x *RecommendFleetRequest) String() string {
 func (*RecommendFleetRequest) ProtoMessage() {}
 
 func (x *RecommendFleetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[31]
+	mi := &file_spotcast_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3160,7 +3253,7 @@ func (x *RecommendFleetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendFleetRequest.ProtoReflect.Descriptor instead.
 func (*RecommendFleetRequest) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{31}
+	return file_spotcast_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecommendFleetRequest) GetLaunch() *RecommendLaunchRequest {
@@ -3235,7 +3328,7 @@ type FleetPool struct {
 
 func (x *FleetPool) Reset() {
 	*x = FleetPool{}
-	mi := &file_spotcast_proto_msgTypes[32]
+	mi := &file_spotcast_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3247,7 +3340,7 @@ func (x *FleetPool) String() string {
 func (*FleetPool) ProtoMessage() {}
 
 func (x *FleetPool) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[32]
+	mi := &file_spotcast_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3260,7 +3353,7 @@ func (x *FleetPool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FleetPool.ProtoReflect.Descriptor instead.
 func (*FleetPool) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{32}
+	return file_spotcast_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FleetPool) GetPool() *PoolRef {
@@ -3340,7 +3433,7 @@ type Fleet struct {
 
 func (x *Fleet) Reset() {
 	*x = Fleet{}
-	mi := &file_spotcast_proto_msgTypes[33]
+	mi := &file_spotcast_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3352,7 +3445,7 @@ func (x *Fleet) String() string {
 func (*Fleet) ProtoMessage() {}
 
 func (x *Fleet) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[33]
+	mi := &file_spotcast_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3365,7 +3458,7 @@ func (x *Fleet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fleet.ProtoReflect.Descriptor instead.
 func (*Fleet) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{33}
+	return file_spotcast_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Fleet) GetRequestJson() string {
@@ -3456,7 +3549,7 @@ type RecommendKarpenterRequest struct {
 
 func (x *RecommendKarpenterRequest) Reset() {
 	*x = RecommendKarpenterRequest{}
-	mi := &file_spotcast_proto_msgTypes[34]
+	mi := &file_spotcast_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3468,7 +3561,7 @@ func (x *RecommendKarpenterRequest) String() string {
 func (*RecommendKarpenterRequest) ProtoMessage() {}
 
 func (x *RecommendKarpenterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[34]
+	mi := &file_spotcast_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3481,7 +3574,7 @@ func (x *RecommendKarpenterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendKarpenterRequest.ProtoReflect.Descriptor instead.
 func (*RecommendKarpenterRequest) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{34}
+	return file_spotcast_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RecommendKarpenterRequest) GetLaunch() *RecommendLaunchRequest {
@@ -3523,7 +3616,7 @@ type Karpenter struct {
 
 func (x *Karpenter) Reset() {
 	*x = Karpenter{}
-	mi := &file_spotcast_proto_msgTypes[35]
+	mi := &file_spotcast_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3535,7 +3628,7 @@ func (x *Karpenter) String() string {
 func (*Karpenter) ProtoMessage() {}
 
 func (x *Karpenter) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[35]
+	mi := &file_spotcast_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3548,7 +3641,7 @@ func (x *Karpenter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Karpenter.ProtoReflect.Descriptor instead.
 func (*Karpenter) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{35}
+	return file_spotcast_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Karpenter) GetYaml() string {
@@ -3625,7 +3718,7 @@ type RecommendSkyPilotRequest struct {
 
 func (x *RecommendSkyPilotRequest) Reset() {
 	*x = RecommendSkyPilotRequest{}
-	mi := &file_spotcast_proto_msgTypes[36]
+	mi := &file_spotcast_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3637,7 +3730,7 @@ func (x *RecommendSkyPilotRequest) String() string {
 func (*RecommendSkyPilotRequest) ProtoMessage() {}
 
 func (x *RecommendSkyPilotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[36]
+	mi := &file_spotcast_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3650,7 +3743,7 @@ func (x *RecommendSkyPilotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendSkyPilotRequest.ProtoReflect.Descriptor instead.
 func (*RecommendSkyPilotRequest) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{36}
+	return file_spotcast_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecommendSkyPilotRequest) GetLaunch() *RecommendLaunchRequest {
@@ -3684,7 +3777,7 @@ type SkyPilot struct {
 
 func (x *SkyPilot) Reset() {
 	*x = SkyPilot{}
-	mi := &file_spotcast_proto_msgTypes[37]
+	mi := &file_spotcast_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3696,7 +3789,7 @@ func (x *SkyPilot) String() string {
 func (*SkyPilot) ProtoMessage() {}
 
 func (x *SkyPilot) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[37]
+	mi := &file_spotcast_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3709,7 +3802,7 @@ func (x *SkyPilot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkyPilot.ProtoReflect.Descriptor instead.
 func (*SkyPilot) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{37}
+	return file_spotcast_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SkyPilot) GetYaml() string {
@@ -3775,7 +3868,7 @@ type RecommendPlanRequest struct {
 
 func (x *RecommendPlanRequest) Reset() {
 	*x = RecommendPlanRequest{}
-	mi := &file_spotcast_proto_msgTypes[38]
+	mi := &file_spotcast_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3787,7 +3880,7 @@ func (x *RecommendPlanRequest) String() string {
 func (*RecommendPlanRequest) ProtoMessage() {}
 
 func (x *RecommendPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[38]
+	mi := &file_spotcast_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3800,7 +3893,7 @@ func (x *RecommendPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendPlanRequest.ProtoReflect.Descriptor instead.
 func (*RecommendPlanRequest) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{38}
+	return file_spotcast_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecommendPlanRequest) GetLaunch() *RecommendLaunchRequest {
@@ -3857,7 +3950,7 @@ type PlanStep struct {
 
 func (x *PlanStep) Reset() {
 	*x = PlanStep{}
-	mi := &file_spotcast_proto_msgTypes[39]
+	mi := &file_spotcast_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3869,7 +3962,7 @@ func (x *PlanStep) String() string {
 func (*PlanStep) ProtoMessage() {}
 
 func (x *PlanStep) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[39]
+	mi := &file_spotcast_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3882,7 +3975,7 @@ func (x *PlanStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanStep.ProtoReflect.Descriptor instead.
 func (*PlanStep) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{39}
+	return file_spotcast_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PlanStep) GetStart() *timestamppb.Timestamp {
@@ -3966,7 +4059,7 @@ type PlanPool struct {
 
 func (x *PlanPool) Reset() {
 	*x = PlanPool{}
-	mi := &file_spotcast_proto_msgTypes[40]
+	mi := &file_spotcast_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3978,7 +4071,7 @@ func (x *PlanPool) String() string {
 func (*PlanPool) ProtoMessage() {}
 
 func (x *PlanPool) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[40]
+	mi := &file_spotcast_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3991,7 +4084,7 @@ func (x *PlanPool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanPool.ProtoReflect.Descriptor instead.
 func (*PlanPool) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{40}
+	return file_spotcast_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PlanPool) GetPool() *PoolRef {
@@ -4049,7 +4142,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_spotcast_proto_msgTypes[41]
+	mi := &file_spotcast_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4061,7 +4154,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_spotcast_proto_msgTypes[41]
+	mi := &file_spotcast_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4074,7 +4167,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_spotcast_proto_rawDescGZIP(), []int{41}
+	return file_spotcast_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Plan) GetComputeHours() float64 {
@@ -4497,7 +4590,7 @@ const file_spotcast_proto_rawDesc = "" +
 	"\x01k\x18\r \x01(\x05R\x01k\x12\x14\n" +
 	"\x05model\x18\x0e \x01(\tR\x05model\x12%\n" +
 	"\x0emax_candidates\x18\x0f \x01(\x05R\rmaxCandidates\x12/\n" +
-	"\x05as_of\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"\xfa\x05\n" +
+	"\x05as_of\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"\xe0\x06\n" +
 	"\bPoolRank\x12(\n" +
 	"\x04pool\x18\x01 \x01(\v2\x14.spotcast.v1.PoolRefR\x04pool\x12\x1b\n" +
 	"\tgpu_model\x18\x02 \x01(\tR\bgpuModel\x12$\n" +
@@ -4515,7 +4608,14 @@ const file_spotcast_proto_rawDesc = "" +
 	"\x1bcost_per_useful_gpu_hour_hi\x18\r \x01(\x01R\x16costPerUsefulGpuHourHi\x121\n" +
 	"\x15expected_run_cost_usd\x18\x0e \x01(\x01R\x12expectedRunCostUsd\x12/\n" +
 	"\x14savings_vs_on_demand\x18\x0f \x01(\x01R\x11savingsVsOnDemand\x12\x16\n" +
-	"\x06source\x18\x10 \x01(\tR\x06source\"M\n" +
+	"\x06source\x18\x10 \x01(\tR\x06source\x122\n" +
+	"\x15notice_window_seconds\x18\x11 \x01(\x01R\x13noticeWindowSeconds\x120\n" +
+	"\x06inputs\x18\x12 \x03(\v2\x18.spotcast.v1.InputSourceR\x06inputs\"\x83\x01\n" +
+	"\vInputSource\x12\x14\n" +
+	"\x05input\x18\x01 \x01(\tR\x05input\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"M\n" +
 	"\tRejection\x12(\n" +
 	"\x04pool\x18\x01 \x01(\v2\x14.spotcast.v1.PoolRefR\x04pool\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xff\x02\n" +
@@ -4764,7 +4864,7 @@ func file_spotcast_proto_rawDescGZIP() []byte {
 	return file_spotcast_proto_rawDescData
 }
 
-var file_spotcast_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_spotcast_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_spotcast_proto_goTypes = []any{
 	(*PoolRef)(nil),                     // 0: spotcast.v1.PoolRef
 	(*Provenance)(nil),                  // 1: spotcast.v1.Provenance
@@ -4789,169 +4889,172 @@ var file_spotcast_proto_goTypes = []any{
 	(*Checkpoint)(nil),                  // 20: spotcast.v1.Checkpoint
 	(*RecommendPlacementRequest)(nil),   // 21: spotcast.v1.RecommendPlacementRequest
 	(*PoolRank)(nil),                    // 22: spotcast.v1.PoolRank
-	(*Rejection)(nil),                   // 23: spotcast.v1.Rejection
-	(*Placement)(nil),                   // 24: spotcast.v1.Placement
-	(*PostEventsRequest)(nil),           // 25: spotcast.v1.PostEventsRequest
-	(*PostEventsResponse)(nil),          // 26: spotcast.v1.PostEventsResponse
-	(*RecommendLaunchRequest)(nil),      // 27: spotcast.v1.RecommendLaunchRequest
-	(*NodeAllocation)(nil),              // 28: spotcast.v1.NodeAllocation
-	(*MultiNodeOption)(nil),             // 29: spotcast.v1.MultiNodeOption
-	(*MultiNode)(nil),                   // 30: spotcast.v1.MultiNode
-	(*RecommendFleetRequest)(nil),       // 31: spotcast.v1.RecommendFleetRequest
-	(*FleetPool)(nil),                   // 32: spotcast.v1.FleetPool
-	(*Fleet)(nil),                       // 33: spotcast.v1.Fleet
-	(*RecommendKarpenterRequest)(nil),   // 34: spotcast.v1.RecommendKarpenterRequest
-	(*Karpenter)(nil),                   // 35: spotcast.v1.Karpenter
-	(*RecommendSkyPilotRequest)(nil),    // 36: spotcast.v1.RecommendSkyPilotRequest
-	(*SkyPilot)(nil),                    // 37: spotcast.v1.SkyPilot
-	(*RecommendPlanRequest)(nil),        // 38: spotcast.v1.RecommendPlanRequest
-	(*PlanStep)(nil),                    // 39: spotcast.v1.PlanStep
-	(*PlanPool)(nil),                    // 40: spotcast.v1.PlanPool
-	(*Plan)(nil),                        // 41: spotcast.v1.Plan
-	nil,                                 // 42: spotcast.v1.RecommendFleetRequest.SubnetsEntry
-	(*timestamppb.Timestamp)(nil),       // 43: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 44: google.protobuf.Duration
+	(*InputSource)(nil),                 // 23: spotcast.v1.InputSource
+	(*Rejection)(nil),                   // 24: spotcast.v1.Rejection
+	(*Placement)(nil),                   // 25: spotcast.v1.Placement
+	(*PostEventsRequest)(nil),           // 26: spotcast.v1.PostEventsRequest
+	(*PostEventsResponse)(nil),          // 27: spotcast.v1.PostEventsResponse
+	(*RecommendLaunchRequest)(nil),      // 28: spotcast.v1.RecommendLaunchRequest
+	(*NodeAllocation)(nil),              // 29: spotcast.v1.NodeAllocation
+	(*MultiNodeOption)(nil),             // 30: spotcast.v1.MultiNodeOption
+	(*MultiNode)(nil),                   // 31: spotcast.v1.MultiNode
+	(*RecommendFleetRequest)(nil),       // 32: spotcast.v1.RecommendFleetRequest
+	(*FleetPool)(nil),                   // 33: spotcast.v1.FleetPool
+	(*Fleet)(nil),                       // 34: spotcast.v1.Fleet
+	(*RecommendKarpenterRequest)(nil),   // 35: spotcast.v1.RecommendKarpenterRequest
+	(*Karpenter)(nil),                   // 36: spotcast.v1.Karpenter
+	(*RecommendSkyPilotRequest)(nil),    // 37: spotcast.v1.RecommendSkyPilotRequest
+	(*SkyPilot)(nil),                    // 38: spotcast.v1.SkyPilot
+	(*RecommendPlanRequest)(nil),        // 39: spotcast.v1.RecommendPlanRequest
+	(*PlanStep)(nil),                    // 40: spotcast.v1.PlanStep
+	(*PlanPool)(nil),                    // 41: spotcast.v1.PlanPool
+	(*Plan)(nil),                        // 42: spotcast.v1.Plan
+	nil,                                 // 43: spotcast.v1.RecommendFleetRequest.SubnetsEntry
+	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 45: google.protobuf.Duration
 }
 var file_spotcast_proto_depIdxs = []int32{
-	43,  // 0: spotcast.v1.Basis.forecast_generated:type_name -> google.protobuf.Timestamp
-	43,  // 1: spotcast.v1.Basis.data_until:type_name -> google.protobuf.Timestamp
+	44,  // 0: spotcast.v1.Basis.forecast_generated:type_name -> google.protobuf.Timestamp
+	44,  // 1: spotcast.v1.Basis.data_until:type_name -> google.protobuf.Timestamp
 	0,   // 2: spotcast.v1.Pool.pool:type_name -> spotcast.v1.PoolRef
-	43,  // 3: spotcast.v1.Pool.first:type_name -> google.protobuf.Timestamp
-	43,  // 4: spotcast.v1.Pool.last:type_name -> google.protobuf.Timestamp
+	44,  // 3: spotcast.v1.Pool.first:type_name -> google.protobuf.Timestamp
+	44,  // 4: spotcast.v1.Pool.last:type_name -> google.protobuf.Timestamp
 	5,   // 5: spotcast.v1.ListPoolsResponse.pools:type_name -> spotcast.v1.Pool
 	1,   // 6: spotcast.v1.ListPoolsResponse.provenance:type_name -> spotcast.v1.Provenance
 	0,   // 7: spotcast.v1.ListPricesRequest.pool:type_name -> spotcast.v1.PoolRef
-	43,  // 8: spotcast.v1.ListPricesRequest.from:type_name -> google.protobuf.Timestamp
-	43,  // 9: spotcast.v1.ListPricesRequest.to:type_name -> google.protobuf.Timestamp
-	43,  // 10: spotcast.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
+	44,  // 8: spotcast.v1.ListPricesRequest.from:type_name -> google.protobuf.Timestamp
+	44,  // 9: spotcast.v1.ListPricesRequest.to:type_name -> google.protobuf.Timestamp
+	44,  // 10: spotcast.v1.PricePoint.time:type_name -> google.protobuf.Timestamp
 	0,   // 11: spotcast.v1.ListPricesResponse.pool:type_name -> spotcast.v1.PoolRef
 	8,   // 12: spotcast.v1.ListPricesResponse.points:type_name -> spotcast.v1.PricePoint
 	1,   // 13: spotcast.v1.ListPricesResponse.provenance:type_name -> spotcast.v1.Provenance
 	0,   // 14: spotcast.v1.ForecastPriceRequest.pool:type_name -> spotcast.v1.PoolRef
-	44,  // 15: spotcast.v1.ForecastPriceRequest.horizon:type_name -> google.protobuf.Duration
-	43,  // 16: spotcast.v1.ForecastPriceRequest.as_of:type_name -> google.protobuf.Timestamp
-	43,  // 17: spotcast.v1.PriceStep.time:type_name -> google.protobuf.Timestamp
+	45,  // 15: spotcast.v1.ForecastPriceRequest.horizon:type_name -> google.protobuf.Duration
+	44,  // 16: spotcast.v1.ForecastPriceRequest.as_of:type_name -> google.protobuf.Timestamp
+	44,  // 17: spotcast.v1.PriceStep.time:type_name -> google.protobuf.Timestamp
 	11,  // 18: spotcast.v1.PriceStep.quantiles:type_name -> spotcast.v1.Quantile
 	0,   // 19: spotcast.v1.PriceForecast.pool:type_name -> spotcast.v1.PoolRef
-	43,  // 20: spotcast.v1.PriceForecast.generated:type_name -> google.protobuf.Timestamp
-	43,  // 21: spotcast.v1.PriceForecast.origin:type_name -> google.protobuf.Timestamp
-	44,  // 22: spotcast.v1.PriceForecast.step:type_name -> google.protobuf.Duration
+	44,  // 20: spotcast.v1.PriceForecast.generated:type_name -> google.protobuf.Timestamp
+	44,  // 21: spotcast.v1.PriceForecast.origin:type_name -> google.protobuf.Timestamp
+	45,  // 22: spotcast.v1.PriceForecast.step:type_name -> google.protobuf.Duration
 	12,  // 23: spotcast.v1.PriceForecast.steps:type_name -> spotcast.v1.PriceStep
-	43,  // 24: spotcast.v1.PriceForecast.as_of:type_name -> google.protobuf.Timestamp
+	44,  // 24: spotcast.v1.PriceForecast.as_of:type_name -> google.protobuf.Timestamp
 	1,   // 25: spotcast.v1.PriceForecast.provenance:type_name -> spotcast.v1.Provenance
 	2,   // 26: spotcast.v1.PriceForecast.basis:type_name -> spotcast.v1.Basis
 	0,   // 27: spotcast.v1.ForecastInterruptionRequest.pool:type_name -> spotcast.v1.PoolRef
-	44,  // 28: spotcast.v1.ForecastInterruptionRequest.horizon:type_name -> google.protobuf.Duration
-	43,  // 29: spotcast.v1.ForecastInterruptionRequest.as_of:type_name -> google.protobuf.Timestamp
-	43,  // 30: spotcast.v1.HazardHour.time:type_name -> google.protobuf.Timestamp
+	45,  // 28: spotcast.v1.ForecastInterruptionRequest.horizon:type_name -> google.protobuf.Duration
+	44,  // 29: spotcast.v1.ForecastInterruptionRequest.as_of:type_name -> google.protobuf.Timestamp
+	44,  // 30: spotcast.v1.HazardHour.time:type_name -> google.protobuf.Timestamp
 	0,   // 31: spotcast.v1.InterruptionForecast.pool:type_name -> spotcast.v1.PoolRef
-	43,  // 32: spotcast.v1.InterruptionForecast.generated:type_name -> google.protobuf.Timestamp
+	44,  // 32: spotcast.v1.InterruptionForecast.generated:type_name -> google.protobuf.Timestamp
 	15,  // 33: spotcast.v1.InterruptionForecast.hours:type_name -> spotcast.v1.HazardHour
 	1,   // 34: spotcast.v1.InterruptionForecast.provenance:type_name -> spotcast.v1.Provenance
 	2,   // 35: spotcast.v1.InterruptionForecast.basis:type_name -> spotcast.v1.Basis
 	0,   // 36: spotcast.v1.RecommendBidRequest.pool:type_name -> spotcast.v1.PoolRef
-	44,  // 37: spotcast.v1.RecommendBidRequest.run_length:type_name -> google.protobuf.Duration
-	43,  // 38: spotcast.v1.RecommendBidRequest.as_of:type_name -> google.protobuf.Timestamp
+	45,  // 37: spotcast.v1.RecommendBidRequest.run_length:type_name -> google.protobuf.Duration
+	44,  // 38: spotcast.v1.RecommendBidRequest.as_of:type_name -> google.protobuf.Timestamp
 	0,   // 39: spotcast.v1.Bid.pool:type_name -> spotcast.v1.PoolRef
 	3,   // 40: spotcast.v1.Bid.explain:type_name -> spotcast.v1.Explanation
 	1,   // 41: spotcast.v1.Bid.provenance:type_name -> spotcast.v1.Provenance
 	2,   // 42: spotcast.v1.Bid.basis:type_name -> spotcast.v1.Basis
 	0,   // 43: spotcast.v1.RecommendCheckpointRequest.pool:type_name -> spotcast.v1.PoolRef
-	44,  // 44: spotcast.v1.RecommendCheckpointRequest.mtbf:type_name -> google.protobuf.Duration
-	44,  // 45: spotcast.v1.RecommendCheckpointRequest.checkpoint_cost:type_name -> google.protobuf.Duration
-	44,  // 46: spotcast.v1.RecommendCheckpointRequest.restart_cost:type_name -> google.protobuf.Duration
-	44,  // 47: spotcast.v1.RecommendCheckpointRequest.notice_window:type_name -> google.protobuf.Duration
-	44,  // 48: spotcast.v1.RecommendCheckpointRequest.run_length:type_name -> google.protobuf.Duration
-	43,  // 49: spotcast.v1.RecommendCheckpointRequest.as_of:type_name -> google.protobuf.Timestamp
+	45,  // 44: spotcast.v1.RecommendCheckpointRequest.mtbf:type_name -> google.protobuf.Duration
+	45,  // 45: spotcast.v1.RecommendCheckpointRequest.checkpoint_cost:type_name -> google.protobuf.Duration
+	45,  // 46: spotcast.v1.RecommendCheckpointRequest.restart_cost:type_name -> google.protobuf.Duration
+	45,  // 47: spotcast.v1.RecommendCheckpointRequest.notice_window:type_name -> google.protobuf.Duration
+	45,  // 48: spotcast.v1.RecommendCheckpointRequest.run_length:type_name -> google.protobuf.Duration
+	44,  // 49: spotcast.v1.RecommendCheckpointRequest.as_of:type_name -> google.protobuf.Timestamp
 	0,   // 50: spotcast.v1.Checkpoint.pool:type_name -> spotcast.v1.PoolRef
 	3,   // 51: spotcast.v1.Checkpoint.explain:type_name -> spotcast.v1.Explanation
 	1,   // 52: spotcast.v1.Checkpoint.provenance:type_name -> spotcast.v1.Provenance
 	2,   // 53: spotcast.v1.Checkpoint.basis:type_name -> spotcast.v1.Basis
-	44,  // 54: spotcast.v1.RecommendPlacementRequest.run_length:type_name -> google.protobuf.Duration
-	44,  // 55: spotcast.v1.RecommendPlacementRequest.checkpoint_cost:type_name -> google.protobuf.Duration
-	44,  // 56: spotcast.v1.RecommendPlacementRequest.restart_cost:type_name -> google.protobuf.Duration
-	44,  // 57: spotcast.v1.RecommendPlacementRequest.notice_window:type_name -> google.protobuf.Duration
-	43,  // 58: spotcast.v1.RecommendPlacementRequest.as_of:type_name -> google.protobuf.Timestamp
+	45,  // 54: spotcast.v1.RecommendPlacementRequest.run_length:type_name -> google.protobuf.Duration
+	45,  // 55: spotcast.v1.RecommendPlacementRequest.checkpoint_cost:type_name -> google.protobuf.Duration
+	45,  // 56: spotcast.v1.RecommendPlacementRequest.restart_cost:type_name -> google.protobuf.Duration
+	45,  // 57: spotcast.v1.RecommendPlacementRequest.notice_window:type_name -> google.protobuf.Duration
+	44,  // 58: spotcast.v1.RecommendPlacementRequest.as_of:type_name -> google.protobuf.Timestamp
 	0,   // 59: spotcast.v1.PoolRank.pool:type_name -> spotcast.v1.PoolRef
-	0,   // 60: spotcast.v1.Rejection.pool:type_name -> spotcast.v1.PoolRef
-	22,  // 61: spotcast.v1.Placement.ranked:type_name -> spotcast.v1.PoolRank
-	22,  // 62: spotcast.v1.Placement.diversified:type_name -> spotcast.v1.PoolRank
-	23,  // 63: spotcast.v1.Placement.rejected:type_name -> spotcast.v1.Rejection
-	3,   // 64: spotcast.v1.Placement.explain:type_name -> spotcast.v1.Explanation
-	1,   // 65: spotcast.v1.Placement.provenance:type_name -> spotcast.v1.Provenance
-	2,   // 66: spotcast.v1.Placement.basis:type_name -> spotcast.v1.Basis
-	44,  // 67: spotcast.v1.RecommendLaunchRequest.run_length:type_name -> google.protobuf.Duration
-	44,  // 68: spotcast.v1.RecommendLaunchRequest.checkpoint_cost:type_name -> google.protobuf.Duration
-	44,  // 69: spotcast.v1.RecommendLaunchRequest.restart_cost:type_name -> google.protobuf.Duration
-	44,  // 70: spotcast.v1.RecommendLaunchRequest.notice_window:type_name -> google.protobuf.Duration
-	43,  // 71: spotcast.v1.RecommendLaunchRequest.as_of:type_name -> google.protobuf.Timestamp
-	0,   // 72: spotcast.v1.NodeAllocation.pool:type_name -> spotcast.v1.PoolRef
-	28,  // 73: spotcast.v1.MultiNodeOption.allocation:type_name -> spotcast.v1.NodeAllocation
-	29,  // 74: spotcast.v1.MultiNode.best:type_name -> spotcast.v1.MultiNodeOption
-	29,  // 75: spotcast.v1.MultiNode.pack:type_name -> spotcast.v1.MultiNodeOption
-	29,  // 76: spotcast.v1.MultiNode.spread:type_name -> spotcast.v1.MultiNodeOption
-	3,   // 77: spotcast.v1.MultiNode.explain:type_name -> spotcast.v1.Explanation
-	27,  // 78: spotcast.v1.RecommendFleetRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
-	42,  // 79: spotcast.v1.RecommendFleetRequest.subnets:type_name -> spotcast.v1.RecommendFleetRequest.SubnetsEntry
-	0,   // 80: spotcast.v1.FleetPool.pool:type_name -> spotcast.v1.PoolRef
-	32,  // 81: spotcast.v1.Fleet.pools:type_name -> spotcast.v1.FleetPool
-	3,   // 82: spotcast.v1.Fleet.explain:type_name -> spotcast.v1.Explanation
-	30,  // 83: spotcast.v1.Fleet.multi_node:type_name -> spotcast.v1.MultiNode
-	1,   // 84: spotcast.v1.Fleet.provenance:type_name -> spotcast.v1.Provenance
-	2,   // 85: spotcast.v1.Fleet.basis:type_name -> spotcast.v1.Basis
-	27,  // 86: spotcast.v1.RecommendKarpenterRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
-	3,   // 87: spotcast.v1.Karpenter.explain:type_name -> spotcast.v1.Explanation
-	30,  // 88: spotcast.v1.Karpenter.multi_node:type_name -> spotcast.v1.MultiNode
-	1,   // 89: spotcast.v1.Karpenter.provenance:type_name -> spotcast.v1.Provenance
-	2,   // 90: spotcast.v1.Karpenter.basis:type_name -> spotcast.v1.Basis
-	27,  // 91: spotcast.v1.RecommendSkyPilotRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
-	22,  // 92: spotcast.v1.SkyPilot.pools:type_name -> spotcast.v1.PoolRank
-	3,   // 93: spotcast.v1.SkyPilot.explain:type_name -> spotcast.v1.Explanation
-	30,  // 94: spotcast.v1.SkyPilot.multi_node:type_name -> spotcast.v1.MultiNode
-	1,   // 95: spotcast.v1.SkyPilot.provenance:type_name -> spotcast.v1.Provenance
-	2,   // 96: spotcast.v1.SkyPilot.basis:type_name -> spotcast.v1.Basis
-	27,  // 97: spotcast.v1.RecommendPlanRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
-	44,  // 98: spotcast.v1.RecommendPlanRequest.deadline:type_name -> google.protobuf.Duration
-	44,  // 99: spotcast.v1.RecommendPlanRequest.step:type_name -> google.protobuf.Duration
-	43,  // 100: spotcast.v1.PlanStep.start:type_name -> google.protobuf.Timestamp
-	0,   // 101: spotcast.v1.PlanStep.pool:type_name -> spotcast.v1.PoolRef
-	0,   // 102: spotcast.v1.PlanPool.pool:type_name -> spotcast.v1.PoolRef
-	43,  // 103: spotcast.v1.Plan.latest_on_demand_start:type_name -> google.protobuf.Timestamp
-	39,  // 104: spotcast.v1.Plan.schedule:type_name -> spotcast.v1.PlanStep
-	40,  // 105: spotcast.v1.Plan.pools:type_name -> spotcast.v1.PlanPool
-	3,   // 106: spotcast.v1.Plan.explain:type_name -> spotcast.v1.Explanation
-	30,  // 107: spotcast.v1.Plan.multi_node:type_name -> spotcast.v1.MultiNode
-	1,   // 108: spotcast.v1.Plan.provenance:type_name -> spotcast.v1.Provenance
-	2,   // 109: spotcast.v1.Plan.basis:type_name -> spotcast.v1.Basis
-	4,   // 110: spotcast.v1.Spotcast.ListPools:input_type -> spotcast.v1.ListPoolsRequest
-	7,   // 111: spotcast.v1.Spotcast.ListPrices:input_type -> spotcast.v1.ListPricesRequest
-	10,  // 112: spotcast.v1.Spotcast.ForecastPrice:input_type -> spotcast.v1.ForecastPriceRequest
-	14,  // 113: spotcast.v1.Spotcast.ForecastInterruption:input_type -> spotcast.v1.ForecastInterruptionRequest
-	17,  // 114: spotcast.v1.Spotcast.RecommendBid:input_type -> spotcast.v1.RecommendBidRequest
-	19,  // 115: spotcast.v1.Spotcast.RecommendCheckpoint:input_type -> spotcast.v1.RecommendCheckpointRequest
-	21,  // 116: spotcast.v1.Spotcast.RecommendPlacement:input_type -> spotcast.v1.RecommendPlacementRequest
-	25,  // 117: spotcast.v1.Spotcast.PostEvents:input_type -> spotcast.v1.PostEventsRequest
-	31,  // 118: spotcast.v1.Spotcast.RecommendFleet:input_type -> spotcast.v1.RecommendFleetRequest
-	34,  // 119: spotcast.v1.Spotcast.RecommendKarpenter:input_type -> spotcast.v1.RecommendKarpenterRequest
-	36,  // 120: spotcast.v1.Spotcast.RecommendSkyPilot:input_type -> spotcast.v1.RecommendSkyPilotRequest
-	38,  // 121: spotcast.v1.Spotcast.RecommendPlan:input_type -> spotcast.v1.RecommendPlanRequest
-	6,   // 122: spotcast.v1.Spotcast.ListPools:output_type -> spotcast.v1.ListPoolsResponse
-	9,   // 123: spotcast.v1.Spotcast.ListPrices:output_type -> spotcast.v1.ListPricesResponse
-	13,  // 124: spotcast.v1.Spotcast.ForecastPrice:output_type -> spotcast.v1.PriceForecast
-	16,  // 125: spotcast.v1.Spotcast.ForecastInterruption:output_type -> spotcast.v1.InterruptionForecast
-	18,  // 126: spotcast.v1.Spotcast.RecommendBid:output_type -> spotcast.v1.Bid
-	20,  // 127: spotcast.v1.Spotcast.RecommendCheckpoint:output_type -> spotcast.v1.Checkpoint
-	24,  // 128: spotcast.v1.Spotcast.RecommendPlacement:output_type -> spotcast.v1.Placement
-	26,  // 129: spotcast.v1.Spotcast.PostEvents:output_type -> spotcast.v1.PostEventsResponse
-	33,  // 130: spotcast.v1.Spotcast.RecommendFleet:output_type -> spotcast.v1.Fleet
-	35,  // 131: spotcast.v1.Spotcast.RecommendKarpenter:output_type -> spotcast.v1.Karpenter
-	37,  // 132: spotcast.v1.Spotcast.RecommendSkyPilot:output_type -> spotcast.v1.SkyPilot
-	41,  // 133: spotcast.v1.Spotcast.RecommendPlan:output_type -> spotcast.v1.Plan
-	122, // [122:134] is the sub-list for method output_type
-	110, // [110:122] is the sub-list for method input_type
-	110, // [110:110] is the sub-list for extension type_name
-	110, // [110:110] is the sub-list for extension extendee
-	0,   // [0:110] is the sub-list for field type_name
+	23,  // 60: spotcast.v1.PoolRank.inputs:type_name -> spotcast.v1.InputSource
+	44,  // 61: spotcast.v1.InputSource.time:type_name -> google.protobuf.Timestamp
+	0,   // 62: spotcast.v1.Rejection.pool:type_name -> spotcast.v1.PoolRef
+	22,  // 63: spotcast.v1.Placement.ranked:type_name -> spotcast.v1.PoolRank
+	22,  // 64: spotcast.v1.Placement.diversified:type_name -> spotcast.v1.PoolRank
+	24,  // 65: spotcast.v1.Placement.rejected:type_name -> spotcast.v1.Rejection
+	3,   // 66: spotcast.v1.Placement.explain:type_name -> spotcast.v1.Explanation
+	1,   // 67: spotcast.v1.Placement.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 68: spotcast.v1.Placement.basis:type_name -> spotcast.v1.Basis
+	45,  // 69: spotcast.v1.RecommendLaunchRequest.run_length:type_name -> google.protobuf.Duration
+	45,  // 70: spotcast.v1.RecommendLaunchRequest.checkpoint_cost:type_name -> google.protobuf.Duration
+	45,  // 71: spotcast.v1.RecommendLaunchRequest.restart_cost:type_name -> google.protobuf.Duration
+	45,  // 72: spotcast.v1.RecommendLaunchRequest.notice_window:type_name -> google.protobuf.Duration
+	44,  // 73: spotcast.v1.RecommendLaunchRequest.as_of:type_name -> google.protobuf.Timestamp
+	0,   // 74: spotcast.v1.NodeAllocation.pool:type_name -> spotcast.v1.PoolRef
+	29,  // 75: spotcast.v1.MultiNodeOption.allocation:type_name -> spotcast.v1.NodeAllocation
+	30,  // 76: spotcast.v1.MultiNode.best:type_name -> spotcast.v1.MultiNodeOption
+	30,  // 77: spotcast.v1.MultiNode.pack:type_name -> spotcast.v1.MultiNodeOption
+	30,  // 78: spotcast.v1.MultiNode.spread:type_name -> spotcast.v1.MultiNodeOption
+	3,   // 79: spotcast.v1.MultiNode.explain:type_name -> spotcast.v1.Explanation
+	28,  // 80: spotcast.v1.RecommendFleetRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	43,  // 81: spotcast.v1.RecommendFleetRequest.subnets:type_name -> spotcast.v1.RecommendFleetRequest.SubnetsEntry
+	0,   // 82: spotcast.v1.FleetPool.pool:type_name -> spotcast.v1.PoolRef
+	33,  // 83: spotcast.v1.Fleet.pools:type_name -> spotcast.v1.FleetPool
+	3,   // 84: spotcast.v1.Fleet.explain:type_name -> spotcast.v1.Explanation
+	31,  // 85: spotcast.v1.Fleet.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 86: spotcast.v1.Fleet.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 87: spotcast.v1.Fleet.basis:type_name -> spotcast.v1.Basis
+	28,  // 88: spotcast.v1.RecommendKarpenterRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	3,   // 89: spotcast.v1.Karpenter.explain:type_name -> spotcast.v1.Explanation
+	31,  // 90: spotcast.v1.Karpenter.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 91: spotcast.v1.Karpenter.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 92: spotcast.v1.Karpenter.basis:type_name -> spotcast.v1.Basis
+	28,  // 93: spotcast.v1.RecommendSkyPilotRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	22,  // 94: spotcast.v1.SkyPilot.pools:type_name -> spotcast.v1.PoolRank
+	3,   // 95: spotcast.v1.SkyPilot.explain:type_name -> spotcast.v1.Explanation
+	31,  // 96: spotcast.v1.SkyPilot.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 97: spotcast.v1.SkyPilot.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 98: spotcast.v1.SkyPilot.basis:type_name -> spotcast.v1.Basis
+	28,  // 99: spotcast.v1.RecommendPlanRequest.launch:type_name -> spotcast.v1.RecommendLaunchRequest
+	45,  // 100: spotcast.v1.RecommendPlanRequest.deadline:type_name -> google.protobuf.Duration
+	45,  // 101: spotcast.v1.RecommendPlanRequest.step:type_name -> google.protobuf.Duration
+	44,  // 102: spotcast.v1.PlanStep.start:type_name -> google.protobuf.Timestamp
+	0,   // 103: spotcast.v1.PlanStep.pool:type_name -> spotcast.v1.PoolRef
+	0,   // 104: spotcast.v1.PlanPool.pool:type_name -> spotcast.v1.PoolRef
+	44,  // 105: spotcast.v1.Plan.latest_on_demand_start:type_name -> google.protobuf.Timestamp
+	40,  // 106: spotcast.v1.Plan.schedule:type_name -> spotcast.v1.PlanStep
+	41,  // 107: spotcast.v1.Plan.pools:type_name -> spotcast.v1.PlanPool
+	3,   // 108: spotcast.v1.Plan.explain:type_name -> spotcast.v1.Explanation
+	31,  // 109: spotcast.v1.Plan.multi_node:type_name -> spotcast.v1.MultiNode
+	1,   // 110: spotcast.v1.Plan.provenance:type_name -> spotcast.v1.Provenance
+	2,   // 111: spotcast.v1.Plan.basis:type_name -> spotcast.v1.Basis
+	4,   // 112: spotcast.v1.Spotcast.ListPools:input_type -> spotcast.v1.ListPoolsRequest
+	7,   // 113: spotcast.v1.Spotcast.ListPrices:input_type -> spotcast.v1.ListPricesRequest
+	10,  // 114: spotcast.v1.Spotcast.ForecastPrice:input_type -> spotcast.v1.ForecastPriceRequest
+	14,  // 115: spotcast.v1.Spotcast.ForecastInterruption:input_type -> spotcast.v1.ForecastInterruptionRequest
+	17,  // 116: spotcast.v1.Spotcast.RecommendBid:input_type -> spotcast.v1.RecommendBidRequest
+	19,  // 117: spotcast.v1.Spotcast.RecommendCheckpoint:input_type -> spotcast.v1.RecommendCheckpointRequest
+	21,  // 118: spotcast.v1.Spotcast.RecommendPlacement:input_type -> spotcast.v1.RecommendPlacementRequest
+	26,  // 119: spotcast.v1.Spotcast.PostEvents:input_type -> spotcast.v1.PostEventsRequest
+	32,  // 120: spotcast.v1.Spotcast.RecommendFleet:input_type -> spotcast.v1.RecommendFleetRequest
+	35,  // 121: spotcast.v1.Spotcast.RecommendKarpenter:input_type -> spotcast.v1.RecommendKarpenterRequest
+	37,  // 122: spotcast.v1.Spotcast.RecommendSkyPilot:input_type -> spotcast.v1.RecommendSkyPilotRequest
+	39,  // 123: spotcast.v1.Spotcast.RecommendPlan:input_type -> spotcast.v1.RecommendPlanRequest
+	6,   // 124: spotcast.v1.Spotcast.ListPools:output_type -> spotcast.v1.ListPoolsResponse
+	9,   // 125: spotcast.v1.Spotcast.ListPrices:output_type -> spotcast.v1.ListPricesResponse
+	13,  // 126: spotcast.v1.Spotcast.ForecastPrice:output_type -> spotcast.v1.PriceForecast
+	16,  // 127: spotcast.v1.Spotcast.ForecastInterruption:output_type -> spotcast.v1.InterruptionForecast
+	18,  // 128: spotcast.v1.Spotcast.RecommendBid:output_type -> spotcast.v1.Bid
+	20,  // 129: spotcast.v1.Spotcast.RecommendCheckpoint:output_type -> spotcast.v1.Checkpoint
+	25,  // 130: spotcast.v1.Spotcast.RecommendPlacement:output_type -> spotcast.v1.Placement
+	27,  // 131: spotcast.v1.Spotcast.PostEvents:output_type -> spotcast.v1.PostEventsResponse
+	34,  // 132: spotcast.v1.Spotcast.RecommendFleet:output_type -> spotcast.v1.Fleet
+	36,  // 133: spotcast.v1.Spotcast.RecommendKarpenter:output_type -> spotcast.v1.Karpenter
+	38,  // 134: spotcast.v1.Spotcast.RecommendSkyPilot:output_type -> spotcast.v1.SkyPilot
+	42,  // 135: spotcast.v1.Spotcast.RecommendPlan:output_type -> spotcast.v1.Plan
+	124, // [124:136] is the sub-list for method output_type
+	112, // [112:124] is the sub-list for method input_type
+	112, // [112:112] is the sub-list for extension type_name
+	112, // [112:112] is the sub-list for extension extendee
+	0,   // [0:112] is the sub-list for field type_name
 }
 
 func init() { file_spotcast_proto_init() }
@@ -4959,14 +5062,14 @@ func file_spotcast_proto_init() {
 	if File_spotcast_proto != nil {
 		return
 	}
-	file_spotcast_proto_msgTypes[27].OneofWrappers = []any{}
+	file_spotcast_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spotcast_proto_rawDesc), len(file_spotcast_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
