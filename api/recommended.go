@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spotcast/spotcast/engine"
+	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/recommend"
 )
 
@@ -49,6 +50,7 @@ type RecommendedPool struct {
 // fails.
 func (s *Service) recommended(ctx context.Context) ([]RecommendedPool, error) {
 	var out []RecommendedPool
+	var week []market.PoolKey
 	for _, w := range s.Workloads() {
 		pl, err := s.eng.Placement(ctx, w.Placement)
 		if err != nil {
@@ -58,11 +60,29 @@ func (s *Service) recommended(ctx context.Context) ([]RecommendedPool, error) {
 			s.log.Warn("recommended pools: no placement", "workload", w.Name, "err", err)
 			continue
 		}
+		if w.Placement.RunLength > engine.PrecomputedHorizon {
+			for _, r := range pl.Ranked {
+				week = append(week, r.Pool)
+			}
+		}
 		for i, r := range pl.Ranked[:min(RecommendedPools, len(pl.Ranked))] {
 			out = append(out, RecommendedPool{Workload: w.Name, Rank: i + 1, PoolRank: r})
 		}
 	}
+	s.weekPools.Store(&week)
 	return out, nil
+}
+
+// WeekPools are the pools the configured workloads rank whose runs need
+// price forecasts past the precomputed horizon (a 7-day job's max price):
+// serve has the refit persist their week forecasts too, so the snapshot
+// (and a request for the same workload) reads them instead of forecasting
+// every candidate on demand.
+func (s *Service) WeekPools() []market.PoolKey {
+	if p := s.weekPools.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 var recommendedDesc = prometheus.NewDesc("spotcast_recommended_pool_cost_usd_per_useful_gpu_hour",

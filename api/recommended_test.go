@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/spotcast/spotcast/engine"
+	"github.com/spotcast/spotcast/market"
 )
 
 // TestRecommendedPoolsMetric: the exporter publishes each configured
@@ -94,4 +97,36 @@ func (r rankOne) Collect(ch chan<- prometheus.Metric) {
 	s := *r.svc.Snapshot()
 	s.Recommended = s.Recommended[:1]
 	collectRecommended(&s, ch)
+}
+
+// The snapshot names the pools a workload longer than the precomputed
+// horizon ranks (serve has the refit persist their week forecasts); a
+// one-day workload names none.
+func TestWeekPoolsOfLongWorkloads(t *testing.T) {
+	ctx := context.Background()
+	svc := newTestService(t, sharedSimStore(t))
+	day := engine.PlacementRequest{GPUModel: "V100", RunLength: 24 * time.Hour}
+	week := engine.PlacementRequest{GPUModel: "V100", RunLength: 7 * 24 * time.Hour}
+	svc.SetWorkloads([]Workload{{Name: "day", Placement: day}})
+	if _, err := svc.UpdateSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.WeekPools(); len(got) != 0 {
+		t.Errorf("a one-day workload names %d week pools", len(got))
+	}
+	svc.SetWorkloads([]Workload{{Name: "day", Placement: day}, {Name: "week", Placement: week}})
+	if _, err := svc.UpdateSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := svc.Placement(ctx, week)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []market.PoolKey
+	for _, r := range pl.Ranked {
+		want = append(want, r.Pool)
+	}
+	if got := svc.WeekPools(); len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("week pools %v, want the week workload's ranked pools %v", got, want)
+	}
 }

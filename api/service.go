@@ -58,12 +58,15 @@ type Service struct {
 	placements *cache[placementKey, engine.PlacementResponse]
 	watch      atomic.Pointer[[]market.PoolKey]
 	workloads  atomic.Pointer[[]Workload]
-	snap       atomic.Pointer[Snapshot]
-	bt         atomic.Pointer[forecast.BacktestReport]
-	ready      atomic.Bool
-	onIngest   atomic.Pointer[func()]
-	limits     Limits
-	gate       *gate
+	// weekPools are the ranked pools of the workloads whose run needs
+	// price forecasts past the precomputed 24 h (see WeekPools).
+	weekPools atomic.Pointer[[]market.PoolKey]
+	snap      atomic.Pointer[Snapshot]
+	bt        atomic.Pointer[forecast.BacktestReport]
+	ready     atomic.Bool
+	onIngest  atomic.Pointer[func()]
+	limits    Limits
+	gate      *gate
 	// rng is the stored prices' time range (nil: to be read again).
 	rng atomic.Pointer[priceRange]
 }
