@@ -259,11 +259,20 @@ func (s *Service) Placement(ctx context.Context, req engine.PlacementRequest) (e
 func (s *Service) OnIngest(f func()) { s.onIngest.Store(&f) }
 
 // IngestEvents stores posted EventBridge events; the interruption answers
-// cached before them are dropped, and the OnIngest hook is called.
+// cached before them are dropped, and the OnIngest hook is called. While
+// persisted forecasts are served, the cached placements are kept: theirs
+// rest on the persisted interruption forecasts, which the events change
+// only through the refit the hook asks for (and which drops them); a
+// placement cache dropped at every posted event would have every reader
+// rank again under a stream of events.
 func (s *Service) IngestEvents(ctx context.Context, body []byte) (engine.EventsResponse, error) {
 	res, err := s.eng.IngestEvents(ctx, body)
 	if err == nil && res.RowsStored > 0 {
-		s.invalidateHazards()
+		s.hazards.invalidate()
+		s.checkpts.invalidate()
+		if _, _, served := s.eng.ServedRun(); !served {
+			s.placements.invalidate()
+		}
 		if f := s.onIngest.Load(); f != nil {
 			(*f)()
 		}
