@@ -445,21 +445,13 @@ func (s *Store) PoolCatalog(ctx context.Context) ([]PoolInfo, error) {
 	for rows.Next() {
 		var p PoolInfo
 		var known bool
-		var t struct {
-			cloud, name, arch, model, manu, source sql.NullString
-			vcpu, count                            sql.NullInt64
-			mem, gmem                              sql.NullFloat64
-			fetched                                sql.NullTime
-		}
-		if err := rows.Scan(&p.ID, &p.Cloud, &p.Region, &p.Zone, &p.InstanceType, &p.Product, &p.Resolution, &known,
-			&t.cloud, &t.name, &t.vcpu, &t.mem, &t.arch, &t.model, &t.manu, &t.count, &t.gmem, &t.source, &t.fetched); err != nil {
+		var t nullType
+		if err := rows.Scan(append([]any{&p.ID, &p.Cloud, &p.Region, &p.Zone, &p.InstanceType, &p.Product, &p.Resolution, &known},
+			t.dest()...)...); err != nil {
 			return nil, fmt.Errorf("pool catalogue: %w", err)
 		}
 		if known {
-			p.Type = market.InstanceType{Cloud: t.cloud.String, Name: t.name.String, VCPU: int(t.vcpu.Int64),
-				MemoryGiB: t.mem.Float64, Arch: t.arch.String, GPUModel: t.model.String,
-				GPUManufacturer: t.manu.String, GPUCount: int(t.count.Int64), GPUMemoryGiB: t.gmem.Float64,
-				Source: t.source.String, FetchedAt: t.fetched.Time.UTC()}
+			p.Type = t.get()
 		}
 		out = append(out, p)
 	}

@@ -144,15 +144,9 @@ func (s *Store) Pools(ctx context.Context, f PoolFilter) ([]PoolInfo, error) {
 		var p PoolInfo
 		var first, last sql.NullTime
 		var known bool
-		var t struct {
-			cloud, name, arch, model, manu, source sql.NullString
-			vcpu, count                            sql.NullInt64
-			mem, gmem                              sql.NullFloat64
-			fetched                                sql.NullTime
-		}
-		err := rows.Scan(&p.ID, &p.Cloud, &p.Region, &p.Zone, &p.InstanceType, &p.Product, &p.Resolution,
-			&p.Points, &first, &last, &p.LastPrice, &p.Source, &known,
-			&t.cloud, &t.name, &t.vcpu, &t.mem, &t.arch, &t.model, &t.manu, &t.count, &t.gmem, &t.source, &t.fetched)
+		var t nullType
+		err := rows.Scan(append([]any{&p.ID, &p.Cloud, &p.Region, &p.Zone, &p.InstanceType, &p.Product, &p.Resolution,
+			&p.Points, &first, &last, &p.LastPrice, &p.Source, &known}, t.dest()...)...)
 		if err != nil {
 			return nil, fmt.Errorf("list pools: %w", err)
 		}
@@ -161,10 +155,7 @@ func (s *Store) Pools(ctx context.Context, f PoolFilter) ([]PoolInfo, error) {
 			p.First, p.Last = time.Time{}, time.Time{}
 		}
 		if known {
-			p.Type = market.InstanceType{Cloud: t.cloud.String, Name: t.name.String, VCPU: int(t.vcpu.Int64),
-				MemoryGiB: t.mem.Float64, Arch: t.arch.String, GPUModel: t.model.String,
-				GPUManufacturer: t.manu.String, GPUCount: int(t.count.Int64), GPUMemoryGiB: t.gmem.Float64,
-				Source: t.source.String, FetchedAt: t.fetched.Time.UTC()}
+			p.Type = t.get()
 		}
 		out = append(out, p)
 	}
@@ -585,4 +576,27 @@ func (s *Store) Freshness(ctx context.Context) ([]SourceFreshness, error) {
 		return nil, fmt.Errorf("freshness: %w", err)
 	}
 	return out, nil
+}
+
+// nullType scans the instance_types columns of a LEFT JOIN, which are NULL
+// for a pool whose type the catalogue does not know.
+type nullType struct {
+	cloud, name, arch, model, manu, source sql.NullString
+	vcpu, count                            sql.NullInt64
+	mem, gmem                              sql.NullFloat64
+	fetched                                sql.NullTime
+}
+
+// dest are the scan destinations, in the columns' order (cloud, name,
+// vcpu, memory, arch, GPU model, manufacturer, count, GPU memory, source,
+// fetched_at).
+func (t *nullType) dest() []any {
+	return []any{&t.cloud, &t.name, &t.vcpu, &t.mem, &t.arch, &t.model, &t.manu, &t.count, &t.gmem, &t.source, &t.fetched}
+}
+
+func (t *nullType) get() market.InstanceType {
+	return market.InstanceType{Cloud: t.cloud.String, Name: t.name.String, VCPU: int(t.vcpu.Int64),
+		MemoryGiB: t.mem.Float64, Arch: t.arch.String, GPUModel: t.model.String,
+		GPUManufacturer: t.manu.String, GPUCount: int(t.count.Int64), GPUMemoryGiB: t.gmem.Float64,
+		Source: t.source.String, FetchedAt: t.fetched.Time.UTC()}
 }
