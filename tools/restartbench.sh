@@ -13,6 +13,10 @@
 #   go build -o /tmp/spotcast ./cmd/spotcast && go build -o /tmp/loadgen ./tools/loadgen
 #   BIN=/tmp/spotcast LOADGEN=/tmp/loadgen tools/restartbench.sh STORE
 #
+# LOADGEN_FLAGS=-timeline prints each second of the loads apart (when in
+# the first 20 s the tail happens); SERVE_LOG=FILE keeps serve's log
+# (with GODEBUG=gctrace=1 in the environment: its GC cycles).
+#
 # The store must have been refitted once (spotcast refit --db STORE).
 set -euo pipefail
 DB=${1:?usage: restartbench.sh STORE}
@@ -45,7 +49,7 @@ start=$(date +%s.%N)
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 first=$(head -1 "$work/urls")
-until curl -sf "$first" 2>/dev/null | grep -q '"precomputed": true'; do
+until curl -sf "$first" 2>/dev/null | grep -Eq '"precomputed": ?true'; do
 	kill -0 $pid 2>/dev/null || { cat "$work/serve.log"; exit 1; }
 	sleep 0.05
 done
@@ -67,8 +71,8 @@ print("placement: %s candidates, %d ranked, precomputed %s" % (p.get("candidates
 ' "$work/placement.json"
 
 echo "load average before the load: $(load)"
-echo "/v1/forecast/price over $(wc -l < "$work/urls") pools at $RATE req/s for $DURATION, no warm-up:"
-"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 $(cat "$work/urls") || true
+echo "/v1/forecast/price over $(wc -l < "$work/urls") pools at $RATE req/s for $DURATION, no warm-up, from $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s after start ($(date -u +%T.%N | cut -c1-12) UTC):"
+"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 ${LOADGEN_FLAGS:-} $(cat "$work/urls") || true
 echo "load average after: $(load)"
 # The same once the start-up jobs (the refit of changed pools, the
 # watched pools' backtest) are done: a cold placement of another GPU model
@@ -77,9 +81,10 @@ until grep -q 'job=backtest' "$work/serve.log"; do sleep 0.2; done
 echo "start-up jobs done at $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s (load $(load))"
 curl -sf -o /dev/null -w "placement ${GPU2:-H100} cold, after the start-up jobs: %{time_total} s, HTTP %{http_code}\n" "http://$ADDR/v1/recommend/placement?gpu_model=${GPU2:-H100}"
 echo "/v1/forecast/price, same pools and rate, after the start-up jobs:"
-"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 $(cat "$work/urls") || true
+"$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 ${LOADGEN_FLAGS:-} $(cat "$work/urls") || true
 echo "load average after: $(load)"
 echo "/healthz (reference) at $RATE req/s for $DURATION:"
 "$LOADGEN" -rate "$RATE" -duration "$DURATION" -warmup 0 "http://$ADDR/healthz" || true
 echo "load average after: $(load)"
 grep -E 'serving the persisted|msg=refit|msg=ready|job done|no watch list' "$work/serve.log" | cut -c1-240 || true
+if [ -n "${SERVE_LOG:-}" ]; then cp "$work/serve.log" "$SERVE_LOG"; fi

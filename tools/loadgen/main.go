@@ -23,6 +23,7 @@ func main() {
 	rate := flag.Int("rate", 1000, "requests per second")
 	dur := flag.Duration("duration", 20*time.Second, "how long to send")
 	warm := flag.Int("warmup", 20, "requests per URL sent first and not counted")
+	timeline := flag.Bool("timeline", false, "also print each second's count and percentiles (by send time), to see when a tail happens")
 	flag.Parse()
 	if flag.NArg() == 0 || *rate <= 0 || *dur <= 0 {
 		fmt.Fprintln(os.Stderr, "usage: loadgen [-rate N] [-duration D] URL...")
@@ -55,13 +56,15 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *dur)
 	defer cancel()
 	var (
-		mu     sync.Mutex
-		lat    []time.Duration
-		errs   int
-		wg     sync.WaitGroup
-		ticker = time.NewTicker(time.Second / time.Duration(*rate))
-		start  = time.Now()
-		sent   int
+		mu  sync.Mutex
+		lat []time.Duration
+		// bySecond[i]: the latencies of the requests sent in second i.
+		bySecond [][]time.Duration
+		errs     int
+		wg       sync.WaitGroup
+		ticker   = time.NewTicker(time.Second / time.Duration(*rate))
+		start    = time.Now()
+		sent     int
 	)
 	defer ticker.Stop()
 loop:
@@ -75,6 +78,7 @@ loop:
 			due := int(time.Since(start).Seconds() * float64(*rate))
 			for ; sent < due; sent++ {
 				u := urls[sent%len(urls)]
+				sec := sent / *rate
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -86,22 +90,33 @@ loop:
 						return
 					}
 					lat = append(lat, d)
+					for len(bySecond) <= sec {
+						bySecond = append(bySecond, nil)
+					}
+					bySecond[sec] = append(bySecond[sec], d)
 				}()
 			}
 		}
 	}
 	elapsed := time.Since(start)
 	wg.Wait()
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
-	}
 	fmt.Printf("sent %d in %s (%.0f req/s), ok %d, errors %d\n", sent, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds(), len(lat), errs)
-	fmt.Printf("p50 %s  p90 %s  p99 %s  max %s\n", pct(0.50), pct(0.90), pct(0.99), pct(1))
+	fmt.Printf("p50 %s  p90 %s  p99 %s  max %s\n", pct(lat, 0.50), pct(lat, 0.90), pct(lat, 0.99), pct(lat, 1))
+	if *timeline {
+		for i, l := range bySecond {
+			fmt.Printf("  second %2d: ok %4d  p50 %s  p99 %s  max %s\n", i, len(l), pct(l, 0.50), pct(l, 0.99), pct(l, 1))
+		}
+	}
 	if errs > 0 {
 		os.Exit(1)
 	}
+}
+
+// pct is the p-quantile of lat (sorted in place).
+func pct(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	return lat[min(len(lat)-1, int(p*float64(len(lat))))]
 }
