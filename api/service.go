@@ -69,6 +69,10 @@ type Service struct {
 	gate      *gate
 	// rng is the stored prices' time range (nil: to be read again).
 	rng atomic.Pointer[priceRange]
+
+	// The encoded answers of the persisted forecasts (see bodies).
+	priceBodies  *bodies[engine.PriceForecastRequest]
+	hazardBodies *bodies[engine.InterruptionForecastRequest]
 }
 
 // New returns a Service over eng. It is not ready (Ready fails) until
@@ -92,6 +96,8 @@ func New(eng *engine.Engine, opts Options) *Service {
 	s.hazards = newCache[engine.InterruptionForecastRequest, engine.InterruptionForecastResponse](ttl, s.now)
 	s.checkpts = newCache[checkpointKey, engine.CheckpointResponse](ttl, s.now)
 	s.placements = newCache[placementKey, engine.PlacementResponse](ttl, s.now)
+	s.priceBodies = newBodies[engine.PriceForecastRequest](maxBodyBytes)
+	s.hazardBodies = newBodies[engine.InterruptionForecastRequest](maxBodyBytes)
 	s.SetWatch(opts.Watch)
 	return s
 }
@@ -116,6 +122,7 @@ func (s *Service) SetReady(ok bool) { s.ready.Store(ok) }
 func (s *Service) Invalidate() {
 	s.rng.Store(nil)
 	s.prices.invalidate()
+	s.priceBodies.invalidate()
 	s.bids.invalidate()
 	s.invalidateHazards()
 }
@@ -124,6 +131,7 @@ func (s *Service) Invalidate() {
 // forecasts, which posted events move.
 func (s *Service) invalidateHazards() {
 	s.hazards.invalidate()
+	s.hazardBodies.invalidate()
 	s.checkpts.invalidate()
 	s.placements.invalidate()
 }
@@ -269,6 +277,7 @@ func (s *Service) IngestEvents(ctx context.Context, body []byte) (engine.EventsR
 	res, err := s.eng.IngestEvents(ctx, body)
 	if err == nil && res.RowsStored > 0 {
 		s.hazards.invalidate()
+		s.hazardBodies.invalidate()
 		s.checkpts.invalidate()
 		if _, _, served := s.eng.ServedRun(); !served {
 			s.placements.invalidate()
