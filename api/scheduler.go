@@ -19,6 +19,11 @@ type Job struct {
 	// asking for a refit), besides its period.
 	Trigger <-chan struct{}
 	Run     func(ctx context.Context) error
+	// Heavy marks a job that keeps cores busy (a refit, a backtest):
+	// heavy jobs run one at a time, so that, at a restart above all,
+	// when every such job is due at once, they never take every core
+	// from the requests.
+	Heavy bool
 }
 
 // Quiet marks the error of a job run that the job has reported itself
@@ -38,7 +43,8 @@ func (q quietError) Unwrap() error { return q.err }
 
 // Scheduler runs jobs periodically. A job never overlaps itself: a run
 // that takes longer than the period delays the next one. Different jobs
-// run concurrently (the store takes reads during an import).
+// run concurrently (the store takes reads during an import), but Heavy
+// ones one at a time.
 type Scheduler struct {
 	Jobs    []Job
 	Metrics *Metrics // optional
@@ -58,6 +64,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	if now == nil {
 		now = time.Now
 	}
+	heavy := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	for _, j := range s.Jobs {
 		if j.Every <= 0 && !j.AtStart && j.Trigger == nil {
@@ -67,6 +74,14 @@ func (s *Scheduler) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			run := func() {
+				if j.Heavy {
+					select {
+					case heavy <- struct{}{}:
+						defer func() { <-heavy }()
+					case <-ctx.Done():
+						return
+					}
+				}
 				start := time.Now()
 				err := j.Run(ctx)
 				d := time.Since(start)

@@ -201,3 +201,29 @@ func (sp *servedPool) precomputedHazard() (InterruptionForecastResponse, bool, e
 	}
 	return interruptionResponse(f, Basis{ForecastGenerated: f.Generated, DataUntil: sp.row.DataUntil, Precomputed: true}), true, nil
 }
+
+// HasWeek reports whether the served forecasts hold the week-long price
+// forecast (WeekHorizon) of every pool of keys: when they do, a refit
+// naming these pools in RefitOptions.Week would have nothing to add, so
+// serve asks for none (at a restart, the workloads' pools are known only
+// once the first snapshot ranks them, after the start-up refit; their
+// week forecasts persisted by an earlier run are still served).
+func (e *Engine) HasWeek(keys []market.PoolKey) bool {
+	s := e.served.Load()
+	if s == nil {
+		return len(keys) == 0
+	}
+	for _, k := range keys {
+		if k.Cloud == "" {
+			k.Cloud = market.AWS
+		}
+		best := bestPool(s.infos(s.byKey[k]), k.Zone, "")
+		if best == nil {
+			return false // not fitted yet
+		}
+		if sp := s.byID[best.ID]; sp == nil || sp.row.Week == nil {
+			return false
+		}
+	}
+	return true
+}

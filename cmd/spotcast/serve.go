@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -200,41 +199,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	svc.SetWatch(watch)
 	svc.SetWorkloads(serveWorkloads(cfg.Report, log))
-	// The week forecasts persisted for the watched pools and for the pools
-	// the configured workloads rank when their runs last past a day; the
-	// snapshot tells which those are, and a refit follows when it names
-	// pools the last refit did not cover.
-	weekOf := func() []market.PoolKey {
-		return append(slices.Clone(watch), svc.WeekPools()...)
-	}
-	jobs = append(jobs, api.Job{Name: "refit", Every: sc.RefitEvery, AtStart: true, Trigger: refitNow, Run: func(ctx context.Context) error {
-		week := weekOf()
-		res, err := eng.Refit(ctx, engine.RefitOptions{Changed: true, Week: week})
-		if err != nil {
-			return err
-		}
-		log.Info("refit", "run", res.RunID, "pools", res.Pools, "refit", res.Refit, "kept", res.Kept, "failed", res.Failed,
-			"seconds", res.Seconds)
-		svc.Invalidate()
-		if _, err = svc.UpdateSnapshot(ctx); err != nil {
-			return err
-		}
-		covered := map[market.PoolKey]bool{}
-		for _, k := range week {
-			covered[k] = true
-		}
-		for _, k := range svc.WeekPools() {
-			if !covered[k] {
-				ingested() // a refit persists their week forecasts
-				break
-			}
-		}
-		return nil
-	}})
+	jobs = append(jobs, refitJob(eng, svc, watch, sc.RefitEvery, refitNow, ingested, log))
 	if len(watch) == 0 {
 		log.Warn("no watched pools: the store holds no GPU pool to watch by default; per-pool metrics are off")
 	} else {
-		jobs = append(jobs, api.Job{Name: "backtest", Every: backtestEvery, AtStart: true, Run: func(ctx context.Context) error {
+		jobs = append(jobs, api.Job{Name: "backtest", Every: backtestEvery, AtStart: true, Heavy: true, Run: func(ctx context.Context) error {
 			_, err := svc.RunBacktest(ctx)
 			return err
 		}})
