@@ -79,35 +79,48 @@ func (c *bodies[K]) invalidate() {
 }
 
 // encodedAnswer returns the encoded answer of req: the kept body when
-// there is one, else answer's, kept when it came from the persisted
-// forecasts for "now" (a request with as_of is computed for that time).
-func encodedAnswer[K comparable, V any](ctx context.Context, c *bodies[K], req K, now bool,
-	answer func(context.Context, K) (V, error), basis func(V) engine.Basis) (encoded, error) {
+// there is one; else, when persisted (nil: req asks for what is computed
+// on request) finds it in the persisted forecasts, that answer, kept; else
+// answer's (the Service's cached computation), encoded per request.
+// Answers of the persisted forecasts stay out of the Service's caches,
+// which are for the computed ones (and would only be flooded).
+func encodedAnswer[K comparable, V any](ctx context.Context, c *bodies[K], req K,
+	persisted func(context.Context, K) (V, bool), answer func(context.Context, K) (V, error)) (encoded, error) {
 	b, gen, ok := c.get(req)
 	if ok {
 		return b, nil
+	}
+	if persisted != nil {
+		if v, ok := persisted(ctx, req); ok {
+			b, err := encodeJSON(v)
+			if err != nil {
+				return nil, err
+			}
+			c.put(gen, req, b)
+			return b, nil
+		}
 	}
 	v, err := answer(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if b, err = encodeJSON(v); err != nil {
-		return nil, err
-	}
-	if now && basis(v).Precomputed {
-		c.put(gen, req, b)
-	}
-	return b, nil
+	return encodeJSON(v)
 }
 
 // priceForecastJSON is PriceForecast as the HTTP API's JSON.
 func (s *Service) priceForecastJSON(ctx context.Context, req engine.PriceForecastRequest) (encoded, error) {
-	return encodedAnswer(ctx, s.priceBodies, req, req.AsOf.IsZero(), s.PriceForecast,
-		func(r engine.PriceForecastResponse) engine.Basis { return r.Basis })
+	var persisted func(context.Context, engine.PriceForecastRequest) (engine.PriceForecastResponse, bool)
+	if !priceOnRequest(req) && checkHorizon(req.Horizon, req.Resolution) == nil {
+		persisted = s.eng.PersistedPriceForecast
+	}
+	return encodedAnswer(ctx, s.priceBodies, req, persisted, s.PriceForecast)
 }
 
 // interruptionForecastJSON is InterruptionForecast as the HTTP API's JSON.
 func (s *Service) interruptionForecastJSON(ctx context.Context, req engine.InterruptionForecastRequest) (encoded, error) {
-	return encodedAnswer(ctx, s.hazardBodies, req, req.AsOf.IsZero(), s.InterruptionForecast,
-		func(r engine.InterruptionForecastResponse) engine.Basis { return r.Basis })
+	var persisted func(context.Context, engine.InterruptionForecastRequest) (engine.InterruptionForecastResponse, bool)
+	if !hazardOnRequest(req) {
+		persisted = s.eng.PersistedInterruptionForecast
+	}
+	return encodedAnswer(ctx, s.hazardBodies, req, persisted, s.InterruptionForecast)
 }

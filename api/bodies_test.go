@@ -113,10 +113,14 @@ func TestEncodedAnswers(t *testing.T) {
 	if n, _ := svc.hazardBodies.len(); n != 1 {
 		t.Fatalf("%d interruption answers kept, want 1", n)
 	}
+	// The caches of computed answers hold none of them.
+	if n, m := svc.prices.len(), svc.hazards.len(); n != 0 || m != 0 {
+		t.Fatalf("persisted answers in the caches of computed ones: %d prices, %d interruptions", n, m)
+	}
 	// An answer for a given time is computed for it, and not kept.
 	fetch(price + "&as_of=2026-03-03T00:00:00Z")
-	if n, _ := svc.priceBodies.len(); n != 1 {
-		t.Fatalf("an as_of answer was kept: %d price answers", n)
+	if n, _ := svc.priceBodies.len(); n != 1 || svc.prices.len() != 1 {
+		t.Fatalf("an as_of answer: %d price answers kept, %d computed answers cached; want 1 and 1", n, svc.prices.len())
 	}
 	// A refit or an ingest changes what is served: the kept answers go.
 	svc.Invalidate()

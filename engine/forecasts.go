@@ -111,13 +111,8 @@ func (e *Engine) priceForecast(ctx context.Context, p storage.PoolInfo, horizon 
 		model = forecast.ModelAuto
 	}
 	if asOf.IsZero() && model == forecast.ModelAuto {
-		if sp, ok := e.persisted(ctx, p); ok {
-			out, ok, err := sp.precomputedPrice(horizon)
-			if err != nil {
-				e.log.Warn("persisted price forecast unreadable: computing it", "pool", p.PoolKey.String(), "err", err)
-			} else if ok {
-				return out, nil
-			}
+		if out, ok := e.persistedPrice(ctx, p, horizon); ok {
+			return out, nil
 		}
 	}
 	step := forecast.StepFor(p.Resolution)
@@ -133,6 +128,41 @@ func (e *Engine) priceForecast(ctx context.Context, p storage.PoolInfo, horizon 
 		return err
 	})
 	return out, err
+}
+
+// persistedPrice is the pool's persisted price forecast cut to horizon,
+// if the persisted forecasts hold it.
+func (e *Engine) persistedPrice(ctx context.Context, p storage.PoolInfo, horizon time.Duration) (PriceForecastResponse, bool) {
+	sp, ok := e.persisted(ctx, p)
+	if !ok {
+		return PriceForecastResponse{}, false
+	}
+	out, ok, err := sp.precomputedPrice(horizon)
+	if err != nil {
+		e.log.Warn("persisted price forecast unreadable: computing it", "pool", p.PoolKey.String(), "err", err)
+		return PriceForecastResponse{}, false
+	}
+	return out, ok
+}
+
+// PersistedPriceForecast answers req from the persisted forecasts alone:
+// ok is false when they do not hold its answer (a named model, an as_of,
+// a horizon past the precomputed ones, a pool not fitted yet, a bad
+// request), which PriceForecast then computes or refuses. A server uses
+// it to keep the answers it will not compute out of the caches of
+// computed ones.
+func (e *Engine) PersistedPriceForecast(ctx context.Context, req PriceForecastRequest) (PriceForecastResponse, bool) {
+	if req.Horizon == 0 {
+		req.Horizon = DefaultPriceHorizon
+	}
+	if !req.AsOf.IsZero() || (req.Model != "" && req.Model != forecast.ModelAuto) || req.Horizon < 0 {
+		return PriceForecastResponse{}, false
+	}
+	p, err := e.resolve(ctx, req.Pool, req.Resolution)
+	if err != nil {
+		return PriceForecastResponse{}, false
+	}
+	return e.persistedPrice(ctx, p, req.Horizon)
 }
 
 // computePrice fits the pool's series up to asOf and forecasts it.
@@ -237,13 +267,8 @@ func (e *Engine) InterruptionForecast(ctx context.Context, req InterruptionForec
 
 func (e *Engine) interruptionForecast(ctx context.Context, p storage.PoolInfo, horizon time.Duration, level float64, asOf time.Time) (InterruptionForecastResponse, error) {
 	if asOf.IsZero() && horizon == DefaultInterruptionHorizon && level == DefaultLevel {
-		if sp, ok := e.persisted(ctx, p); ok {
-			out, ok, err := sp.precomputedHazard()
-			if err != nil {
-				e.log.Warn("persisted interruption forecast unreadable: computing it", "pool", p.PoolKey.String(), "err", err)
-			} else if ok {
-				return out, nil
-			}
+		if out, ok := e.persistedHazard(ctx, p); ok {
+			return out, nil
 		}
 	}
 	if asOf.IsZero() {
@@ -263,6 +288,37 @@ func (e *Engine) interruptionForecast(ctx context.Context, p storage.PoolInfo, h
 		return nil
 	})
 	return out, err
+}
+
+// persistedHazard is the pool's persisted interruption forecast (the
+// default horizon and level), if the persisted forecasts hold it.
+func (e *Engine) persistedHazard(ctx context.Context, p storage.PoolInfo) (InterruptionForecastResponse, bool) {
+	sp, ok := e.persisted(ctx, p)
+	if !ok {
+		return InterruptionForecastResponse{}, false
+	}
+	out, ok, err := sp.precomputedHazard()
+	if err != nil {
+		e.log.Warn("persisted interruption forecast unreadable: computing it", "pool", p.PoolKey.String(), "err", err)
+		return InterruptionForecastResponse{}, false
+	}
+	return out, ok
+}
+
+// PersistedInterruptionForecast answers req from the persisted forecasts
+// alone, as PersistedPriceForecast does: ok is false unless req asks for
+// the default horizon and level from now and the pool's forecast is
+// persisted.
+func (e *Engine) PersistedInterruptionForecast(ctx context.Context, req InterruptionForecastRequest) (InterruptionForecastResponse, bool) {
+	req, err := req.check()
+	if err != nil || !req.AsOf.IsZero() || req.Horizon != DefaultInterruptionHorizon || req.Level != DefaultLevel {
+		return InterruptionForecastResponse{}, false
+	}
+	p, err := e.resolve(ctx, req.Pool, "")
+	if err != nil {
+		return InterruptionForecastResponse{}, false
+	}
+	return e.persistedHazard(ctx, p)
 }
 
 // dataUntil is the newest price of p at or before asOf, as far as the
