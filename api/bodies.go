@@ -20,7 +20,7 @@ const maxBodyBytes = 128 << 20
 // kept bytes costs neither. Invalidate (a refit, an ingest; posted events
 // for the interruption answers) empties it.
 type bodies[K comparable] struct {
-	max int // bytes kept at most
+	limit int // bytes kept at most
 
 	mu   sync.Mutex
 	gen  uint64
@@ -28,7 +28,9 @@ type bodies[K comparable] struct {
 	size int
 }
 
-func newBodies[K comparable](max int) *bodies[K] { return &bodies[K]{max: max, m: map[K]encoded{}} }
+func newBodies[K comparable](limit int) *bodies[K] {
+	return &bodies[K]{limit: limit, m: map[K]encoded{}}
+}
 
 // get returns key's body, or the generation a body computed now must be
 // put under.
@@ -42,7 +44,7 @@ func (c *bodies[K]) get(key K) (encoded, uint64, bool) {
 // put keeps b for key unless the cache was invalidated since gen (the
 // body may rest on forecasts no longer served).
 func (c *bodies[K]) put(gen uint64, key K, b encoded) {
-	if len(b) > c.max {
+	if len(b) > c.limit {
 		return
 	}
 	c.mu.Lock()
@@ -54,7 +56,7 @@ func (c *bodies[K]) put(gen uint64, key K, b encoded) {
 		c.size -= len(old)
 	}
 	for k, old := range c.m { // map order: a random victim
-		if c.size+len(b) <= c.max {
+		if c.size+len(b) <= c.limit {
 			break
 		}
 		delete(c.m, k)
