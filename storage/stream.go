@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,9 +49,9 @@ func registerStream(conn *sql.Conn) error {
 		return err
 	}
 	cols := []duckdb.ColumnInfo{{Name: "pool_id", T: integer}, {Name: "ts", T: bigint}, {Name: "price", T: double}, {Name: "prov_id", T: integer}}
-	err = duckdb.RegisterTableUDF(conn, streamFunc, duckdb.ChunkTableFunction{
+	err = duckdb.RegisterTableUDF(conn, streamFunc, duckdb.ParallelChunkTableFunction{
 		Config: duckdb.TableFunctionConfig{Arguments: []duckdb.TypeInfo{bigint}},
-		BindArguments: func(_ map[string]any, args ...any) (duckdb.ChunkTableSource, error) {
+		BindArguments: func(_ map[string]any, args ...any) (duckdb.ParallelChunkTableSource, error) {
 			id, _ := args[0].(int64)
 			st, ok := streams.Load(id)
 			if !ok {
@@ -66,6 +67,9 @@ func registerStream(conn *sql.Conn) error {
 }
 
 // priceStream is one running INSERT INTO prices fed batch by batch.
+// DuckDB runs the INSERT on every core (the import's connection does not
+// preserve insertion order, which prices do not need: every reader orders
+// by time), each thread taking a vector's worth of rows at a time.
 type priceStream struct {
 	id      int64
 	ctx     context.Context
@@ -74,13 +78,13 @@ type priceStream struct {
 	dead    chan struct{} // closed when the INSERT has returned
 	err     error         // its error, set before dead is closed
 
-	// Owned by the table function (one DuckDB thread at a time).
-	cur  *priceBatch
-	pos  int
-	rows int64
+	mu   sync.Mutex
+	cur  *priceBatch // the batch rows are handed out from, nil when all are
+	pos  int         // its next row
+	rows atomic.Int64
 }
 
-// streamSource adapts a priceStream to duckdb.ChunkTableSource.
+// streamSource adapts a priceStream to duckdb.ParallelChunkTableSource.
 type streamSource struct {
 	st   *priceStream
 	cols []duckdb.ColumnInfo
@@ -88,31 +92,53 @@ type streamSource struct {
 
 func (s streamSource) ColumnInfos() []duckdb.ColumnInfo     { return s.cols }
 func (s streamSource) Cardinality() *duckdb.CardinalityInfo { return nil }
-func (s streamSource) Init()                                {}
+func (s streamSource) NewLocalState() any                   { return &struct{}{} }
+func (s streamSource) Init() duckdb.ParallelTableSourceInfo {
+	return duckdb.ParallelTableSourceInfo{MaxThreads: runtime.GOMAXPROCS(0)}
+}
 
-// FillChunk copies up to a vector's worth of rows of the current batch
-// into the chunk, waiting for the next batch when it is used up; a
-// chunk of size 0 ends the INSERT (the stream was closed).
-func (s streamSource) FillChunk(ch duckdb.DataChunk) error {
-	st := s.st
-	for st.cur == nil || st.pos == len(st.cur.pool) {
-		if st.cur != nil {
-			st.recycle(st.cur)
-			st.cur = nil
-		}
+// take hands out the next rows [lo, hi) of a batch, waiting for a batch
+// when the current one is all handed out; b is nil once the stream is
+// closed.
+func (st *priceStream) take() (b *priceBatch, lo, hi int, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cur == nil {
 		select {
-		case b, ok := <-st.batches:
+		case next, ok := <-st.batches:
 			if !ok {
-				return ch.SetSize(0)
+				return nil, 0, 0, nil
 			}
-			st.cur, st.pos = b, 0
+			next.unread.Store(int64(len(next.pool)))
+			st.cur, st.pos = next, 0
 		case <-st.ctx.Done():
-			return st.ctx.Err()
+			return nil, 0, 0, st.ctx.Err()
 		}
 	}
-	b := st.cur
-	lo := st.pos
-	hi := min(lo+duckdb.GetDataChunkCapacity(), len(b.pool))
+	b, lo = st.cur, st.pos
+	hi = min(lo+duckdb.GetDataChunkCapacity(), len(b.pool))
+	st.pos = hi
+	if hi == len(b.pool) {
+		// All handed out: the thread that copies the last rows gives the
+		// batch back, after which it must not be looked at here.
+		st.cur = nil
+	}
+	return b, lo, hi, nil
+}
+
+// FillChunk copies up to a vector's worth of rows into the chunk; the
+// thread that copies a batch's last rows gives the batch back. A chunk of
+// size 0 ends the INSERT (the stream was closed).
+func (s streamSource) FillChunk(_ any, ch duckdb.DataChunk) error {
+	st := s.st
+	b, lo, hi, err := st.take()
+	if err != nil || b == nil {
+		if err == nil {
+			err = ch.SetSize(0)
+		}
+		return err
+	}
+	n := hi - lo
 	for i := lo; i < hi; i++ {
 		r := i - lo
 		if err := duckdb.SetChunkValue(ch, 0, r, b.pool[i]); err != nil {
@@ -128,9 +154,11 @@ func (s streamSource) FillChunk(ch duckdb.DataChunk) error {
 			return err
 		}
 	}
-	st.pos = hi
-	st.rows += int64(hi - lo)
-	return ch.SetSize(hi - lo)
+	st.rows.Add(int64(n))
+	if b.unread.Add(-int64(n)) == 0 {
+		st.recycle(b)
+	}
+	return ch.SetSize(n)
 }
 
 // startStream runs the INSERT on its own goroutine over conn, which the
@@ -145,14 +173,16 @@ func startStream(ctx context.Context, conn driver.Conn, recycle func(*priceBatch
 		defer close(st.dead)
 		defer streams.Delete(st.id)
 		ex := conn.(driver.ExecerContext)
-		_, err := ex.ExecContext(ctx, `INSERT INTO prices (pool_id, ts, price, prov_id)
-			SELECT pool_id, make_timestamp(ts), price, prov_id FROM `+streamFunc+`(`+strconv.FormatInt(st.id, 10)+`)`, nil)
+		_, err := ex.ExecContext(ctx, `SET SESSION preserve_insertion_order = false`, nil)
+		if err == nil {
+			_, err = ex.ExecContext(ctx, `INSERT INTO prices (pool_id, ts, price, prov_id)
+				SELECT pool_id, make_timestamp(ts), price, prov_id FROM `+streamFunc+`(`+strconv.FormatInt(st.id, 10)+`)`, nil)
+			if _, rerr := ex.ExecContext(context.WithoutCancel(ctx), `RESET SESSION preserve_insertion_order`, nil); err == nil {
+				err = rerr
+			}
+		}
 		if err != nil {
 			st.err = fmt.Errorf("insert prices: %w", err)
-		}
-		if st.cur != nil {
-			st.recycle(st.cur)
-			st.cur = nil
 		}
 	}()
 	return st
@@ -182,5 +212,5 @@ func (st *priceStream) close() (int64, error) {
 	for b := range st.batches {
 		st.recycle(b)
 	}
-	return st.rows, st.err
+	return st.rows.Load(), st.err
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -104,6 +105,8 @@ type priceBatch struct {
 	// direct marks rows that cannot repeat a stored key: they go straight
 	// into prices; the others go through staging and the anti-join.
 	direct []bool
+	// unread counts the rows a price stream has yet to copy.
+	unread atomic.Int64
 }
 
 func newPriceBatch() *priceBatch {
