@@ -287,9 +287,11 @@ func (s ImportStats) Stored() int64 {
 var importTables = []string{"prices", "advisor", "instance_types", "ondemand_prices", "placement_scores", "events",
 	"capacity_signals", "zone_ids"}
 
-// Import runs fill in one transaction. Rows go through DuckDB Appenders into
-// staging tables and are merged into the real tables at the end, skipping
-// rows whose natural key is already stored (and repeats within the import).
+// Import runs fill in one transaction. Price rows that cannot repeat a
+// stored key stream straight into prices (one INSERT over a table
+// function, see stream.go); the other rows go through DuckDB Appenders
+// into staging tables and are merged into the real tables, skipping rows
+// whose natural key is already stored (and repeats within the import).
 // If fill returns an error, or ctx ends, nothing is written. Watermarks set
 // with the Writer commit with the rows.
 //
@@ -478,7 +480,7 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 }
 
 // appendLoop owns conn while fill runs: it feeds every batch to the
-// Appenders and recycles price batches. After an error it keeps draining
+// price stream or the Appenders and recycles price batches. After an error it keeps draining
 // so the producer never blocks.
 func (s *Store) appendLoop(ctx context.Context, conn *sql.Conn, w *Writer) {
 	defer w.wg.Done()

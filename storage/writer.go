@@ -186,7 +186,8 @@ type job struct {
 //
 // Add* validate a row, translate its pool and provenance to ids and buffer
 // it; full batches go over a channel to a goroutine that owns the DuckDB
-// connection and feeds the Appenders, so parsing and appending overlap.
+// connection and feeds the price stream and the Appenders, so parsing and
+// storing overlap.
 type Writer struct {
 	run     RunInfo
 	started time.Time
