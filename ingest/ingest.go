@@ -24,6 +24,16 @@ type Sink interface {
 	AddEvent(market.Event) error
 }
 
+// PoolSink is a Sink that hands out pool handles: a parser of a long
+// price history, which meets each pool thousands of times, looks its key
+// up once. *storage.Writer implements it.
+type PoolSink interface {
+	// Pool returns the handle of key's change-series pool.
+	Pool(key market.PoolKey) (int32, error)
+	// AddPriceTo adds p (its Pool unread) to the pool of a handle.
+	AddPriceTo(pool int32, p market.PricePoint) error
+}
+
 // SignalSink takes what only some sources have: other clouds' capacity
 // signals and availability-zone IDs. *storage.Writer implements it;
 // parsers of those sources need a Sink that also is a SignalSink.

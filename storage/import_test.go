@@ -510,3 +510,69 @@ func TestImportChunkedMerge(t *testing.T) {
 		}
 	}
 }
+
+// TestImportStreamAndStage: batches whose rows all go straight into
+// prices are streamed through one INSERT; a batch with a row to stage
+// closes the stream and goes through the Appenders, and the next direct
+// batches open a new stream. Across those hand-overs (and through pool
+// handles as well as keys) every key is stored once and counts add up.
+func TestImportStreamAndStage(t *testing.T) {
+	ctx := context.Background()
+	s := openMem(t)
+	pools := []market.PoolKey{zoneKey("us-east-1a", "m5.large"), zoneKey("us-east-1b", "m5.large"), zoneKey("us-east-1c", "c5.large")}
+	hours := func(spans ...[2]int) func(w *Writer) error {
+		return func(w *Writer) error {
+			handle, err := w.Pool(pools[0])
+			if err != nil {
+				return err
+			}
+			for _, sp := range spans {
+				for h := sp[0]; h < sp[1]; h++ {
+					if err := w.AddPriceTo(handle, pt(pools[0], h, float64(h))); err != nil {
+						return err
+					}
+					for _, k := range pools[1:] {
+						if err := w.AddPrice(pt(k, h, float64(h))); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return nil
+		}
+	}
+	// 60,000 rows: two batches, both streamed.
+	st, err := s.Import(ctx, RunInfo{Source: "a"}, hours([2]int{0, 20000}))
+	if err != nil || st.Stored() != 60000 {
+		t.Fatalf("first import: %+v, %v", st, err)
+	}
+	// New hours (streamed), hours half stored (staged and direct rows in
+	// the same batches), then new hours again (a new stream).
+	st, err = s.Import(ctx, RunInfo{Source: "a"}, hours([2]int{30000, 50000}, [2]int{10000, 25000}, [2]int{60000, 80000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(3 * (20000 + 5000 + 20000)); st.Stored() != want || st.Added() != 3*55000 {
+		t.Fatalf("second import: stored %d of %d rows, want %d", st.Stored(), st.Added(), want)
+	}
+	if c := counts(t, s); c["prices"] != 195000 {
+		t.Errorf("prices = %d, want 195000", c["prices"])
+	}
+	for _, k := range pools {
+		ser, err := s.Series(ctx, k, time.Time{}, time.Time{})
+		if err != nil || len(ser) != 65000 {
+			t.Fatalf("%v: %d points, %v; want 65000", k, len(ser), err)
+		}
+		for i := 1; i < len(ser); i++ {
+			if !ser[i].Time.After(ser[i-1].Time) || ser[i].Price != float64(ser[i].Time.Sub(ser[0].Time)/time.Hour) {
+				t.Fatalf("%v point %d: %v at %v after %v", k, i, ser[i].Price, ser[i].Time, ser[i-1].Time)
+			}
+		}
+	}
+	// A handle from another import is refused, not stored.
+	if _, err := s.Import(ctx, RunInfo{Source: "a"}, func(w *Writer) error {
+		return w.AddPriceTo(1<<30, pt(pools[0], 90000, 1))
+	}); err == nil {
+		t.Error("a price for an unknown pool handle was accepted")
+	}
+}

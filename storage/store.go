@@ -287,9 +287,11 @@ func (s ImportStats) Stored() int64 {
 var importTables = []string{"prices", "advisor", "instance_types", "ondemand_prices", "placement_scores", "events",
 	"capacity_signals", "zone_ids"}
 
-// Import runs fill in one transaction. Rows go through DuckDB Appenders into
-// staging tables and are merged into the real tables at the end, skipping
-// rows whose natural key is already stored (and repeats within the import).
+// Import runs fill in one transaction. Price rows that cannot repeat a
+// stored key stream straight into prices (one INSERT over a table
+// function, see stream.go); the other rows go through DuckDB Appenders
+// into staging tables and are merged into the real tables, skipping rows
+// whose natural key is already stored (and repeats within the import).
 // If fill returns an error, or ctx ends, nothing is written. Watermarks set
 // with the Writer commit with the rows.
 //
@@ -327,6 +329,9 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 		return ImportStats{}, fmt.Errorf("import: %w", err)
 	}
 	defer conn.Close()
+	if err := registerStream(conn); err != nil {
+		return ImportStats{}, fmt.Errorf("import: %w", err)
+	}
 	if err := s.loadPools(ctx, conn); err != nil {
 		return ImportStats{}, err
 	}
@@ -380,7 +385,7 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 		provBase:   provBase,
 		batch:      newPriceBatch(),
 		jobs:       make(chan job, 2),
-		free:       make(chan *priceBatch, 3),
+		free:       make(chan *priceBatch, priceBatches),
 		added:      map[string]int64{},
 		watermarks: map[string]time.Time{},
 	}
@@ -392,10 +397,11 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 			}
 		}
 	}()
-	w.free <- newPriceBatch()
-	w.free <- newPriceBatch()
+	for range priceBatches - 1 {
+		w.free <- newPriceBatch()
+	}
 	w.wg.Add(1)
-	go s.appendLoop(conn, w)
+	go s.appendLoop(ctx, conn, w)
 
 	// Should fill panic, the appending goroutine must still let go of conn
 	// before the deferred rollback uses it.
@@ -474,9 +480,9 @@ func (s *Store) importTx(ctx context.Context, run RunInfo, fill func(w *Writer) 
 }
 
 // appendLoop owns conn while fill runs: it feeds every batch to the
-// Appenders and recycles price batches. After an error it keeps draining
+// price stream or the Appenders and recycles price batches. After an error it keeps draining
 // so the producer never blocks.
-func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
+func (s *Store) appendLoop(ctx context.Context, conn *sql.Conn, w *Writer) {
 	defer w.wg.Done()
 	defer func() {
 		// If Raw failed before its loop ran, the jobs still need a reader.
@@ -488,20 +494,24 @@ func (s *Store) appendLoop(conn *sql.Conn, w *Writer) {
 		}
 	}()
 	err := conn.Raw(func(dc any) error {
-		a := &appenders{conn: dc.(driver.Conn), by: map[string]*duckdb.Appender{}, args: make([]driver.Value, 8)}
+		a := &appenders{
+			conn: dc.(driver.Conn), by: map[string]*duckdb.Appender{}, args: make([]driver.Value, 8),
+			ctx: ctx, recycle: func(b *priceBatch) { b.reset(); w.free <- b },
+		}
 		var err error
 		for j := range w.jobs {
+			kept := false
 			if err == nil {
-				if err = a.run(j); err != nil {
+				if kept, err = a.run(j); err != nil {
 					w.setErr(err)
 				}
 				crashPoint("append")
 			}
-			if j.prices != nil {
-				j.prices.reset()
-				w.free <- j.prices
+			if j.prices != nil && !kept {
+				a.recycle(j.prices)
 			}
 		}
+		err = errors.Join(err, a.stopStream())
 		w.nDirect, w.nMerged = a.nDirect, a.merged
 		w.stagedLeft, w.stagedRange, w.stagedRepeat = a.staged > 0, a.stRange, a.repeat
 		return errors.Join(err, a.close())

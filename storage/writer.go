@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -21,6 +22,10 @@ import (
 // them to the appending goroutine. Large enough that the hand-over costs
 // nothing per row, small enough that three batches in flight stay a few MB.
 const priceBatchSize = 32 << 10
+
+// priceBatches is how many price batches an import has: one the parser
+// fills, the others on their way to DuckDB (a price stream holds two).
+const priceBatches = 4
 
 // rowBatchSize is the batch size of the small tables.
 const rowBatchSize = 2048
@@ -100,6 +105,8 @@ type priceBatch struct {
 	// direct marks rows that cannot repeat a stored key: they go straight
 	// into prices; the others go through staging and the anti-join.
 	direct []bool
+	// unread counts the rows a price stream has yet to copy.
+	unread atomic.Int64
 }
 
 func newPriceBatch() *priceBatch {
@@ -179,7 +186,8 @@ type job struct {
 //
 // Add* validate a row, translate its pool and provenance to ids and buffer
 // it; full batches go over a channel to a goroutine that owns the DuckDB
-// connection and feeds the Appenders, so parsing and appending overlap.
+// connection and feeds the price stream and the Appenders, so parsing and
+// storing overlap.
 type Writer struct {
 	run     RunInfo
 	started time.Time
@@ -489,6 +497,41 @@ func (w *Writer) AddPrice(p market.PricePoint) error {
 	if err != nil {
 		return err
 	}
+	return w.addPrice(pool, p)
+}
+
+// Pool returns a handle of key's change-series pool for this import,
+// adding the pool when it is new. A parser that meets the same pool
+// again and again hands the handle to AddPriceTo instead of the key, and
+// the Writer skips looking the key up.
+func (w *Writer) Pool(key market.PoolKey) (int32, error) {
+	if w.closed {
+		return 0, errWriterClosed
+	}
+	return w.poolID(poolKey{key, false})
+}
+
+// AddPriceTo is AddPrice for the change-series pool of a handle from
+// Pool; p.Pool and p.HasBar are not read.
+func (w *Writer) AddPriceTo(pool int32, p market.PricePoint) error {
+	if w.closed {
+		return errWriterClosed
+	}
+	if pool <= 0 || pool > w.nextPool {
+		return fmt.Errorf("price of pool handle %d, which this import did not give", pool)
+	}
+	if err := validTime("time", p.Time); err != nil {
+		return err
+	}
+	if err := validPrice("price", p.Price); err != nil {
+		return err
+	}
+	p.HasBar = false
+	return w.addPrice(pool, p)
+}
+
+// addPrice adds a validated price of pool.
+func (w *Writer) addPrice(pool int32, p market.PricePoint) error {
 	src, err := w.source(p.Source)
 	if err != nil {
 		return err
@@ -820,6 +863,12 @@ type appenders struct {
 	// does not allocate for its pool and provenance.
 	boxed []driver.Value
 	cache boxCache
+
+	// stream is the running INSERT of direct rows, if any; ctx is the
+	// import's, recycle gives a batch back to the Writer.
+	stream  *priceStream
+	ctx     context.Context
+	recycle func(*priceBatch)
 }
 
 func (a *appenders) get(table string) (*duckdb.Appender, error) {
@@ -1009,7 +1058,7 @@ func (a *appenders) appendBar(b *priceBatch, i int) error {
 }
 
 func (a *appenders) close() error {
-	var errs []error
+	errs := []error{a.stopStream()}
 	for _, ap := range []*duckdb.Appender{a.direct, a.directBars} {
 		if ap != nil {
 			if err := ap.Close(); err != nil {
@@ -1025,7 +1074,50 @@ func (a *appenders) close() error {
 	return errors.Join(errs...)
 }
 
-func (a *appenders) run(j job) error {
+// streamable reports whether every row of b goes straight into prices
+// and none is a daily bar: the batches a price stream takes whole.
+func streamable(b *priceBatch) bool {
+	for i := range b.pool {
+		if !b.direct[i] || b.hasBar[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// stopStream ends the running price stream, if any, so the connection
+// is free for the Appenders and the merges.
+func (a *appenders) stopStream() error {
+	if a.stream == nil {
+		return nil
+	}
+	n, err := a.stream.close()
+	a.stream = nil
+	a.nDirect += n
+	return err
+}
+
+// run takes one job. kept says a price stream took the job's batch (and
+// gives it back itself once DuckDB has read it).
+func (a *appenders) run(j job) (kept bool, err error) {
+	if b := j.prices; b != nil && streamable(b) {
+		if a.stream == nil {
+			a.stream = startStream(a.ctx, a.conn, a.recycle)
+		}
+		if err := a.stream.send(b); err != nil {
+			return false, err
+		}
+		a.repeat = j.mayRepeat
+		return true, nil
+	}
+	if err := a.stopStream(); err != nil {
+		return false, err
+	}
+	return false, a.runAppend(j)
+}
+
+// runAppend takes a job through the Appenders.
+func (a *appenders) runAppend(j job) error {
 	if b := j.prices; b != nil {
 		for i := range b.pool {
 			var err error

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
+	"github.com/spotcast/spotcast/ingest"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
@@ -145,45 +147,132 @@ func (c *csvTable) each(fn func(f [][]byte) error) error {
 
 // spotPriceCSV: timestamp,availability_zone,instance_type,
 // product_description,spot_price, one row per price change per pool.
+// The whole-market history is tens of millions of rows: its lines are
+// parsed on every core (parallelLines) and stored in file order.
 func (p *parser) spotPriceCSV(r *bufio.Reader) error {
 	c, err := p.openCSV(r, FormatSpotPriceCSV)
 	if err != nil {
 		return err
 	}
+	ps, _ := p.sink.(ingest.PoolSink)
+	return parallelLines(r, c.lr.line+1, p.spotPriceWorker, func(r *spotRow) int32 { return r.rel },
+		func(line int64, r *spotRow) error {
+			if err := p.tick(); err != nil {
+				return err
+			}
+			switch {
+			case r.bad != "":
+				return p.bad(p.rowErr(line, 0, "%s", r.bad))
+			case r.skip:
+				p.t.Skip(zeroPrice)
+				return nil
+			}
+			pp := market.PricePoint{Pool: r.pool.key, Time: r.t, Price: r.price, Source: p.source, FetchedAt: p.fetched}
+			var err error
+			if ps != nil && r.pool.handle == 0 {
+				r.pool.handle, err = ps.Pool(pp.Pool)
+			}
+			switch {
+			case err != nil:
+			case r.pool.handle != 0:
+				if err = ps.AddPriceTo(r.pool.handle, pp); err == nil {
+					p.t.Added++
+				}
+			default:
+				err = p.price(pp)
+			}
+			if errors.Is(err, storage.ErrInvalidRow) {
+				// The store refused the row's content: a bad row too.
+				return p.bad(p.rowErr(line, 0, "%v", err))
+			}
+			return err
+		},
+		func(line int64) error { return p.rowErr(line, 0, "%v", errTooLong) })
+}
+
+// spotRow is one parsed line of a spot price CSV: a price, a zero price
+// to skip, or why the line is bad.
+type spotRow struct {
+	rel   int32 // line within its block
+	skip  bool
+	bad   string
+	pool  *spotPool
+	t     time.Time
+	price float64
+}
+
+// spotPool is a worker's pool for the raw bytes of a line's zone,
+// instance type and product, and its handle in a PoolSink (0 until the
+// rows reach the sink; only the goroutine that stores rows sets it).
+type spotPool struct {
+	key    market.PoolKey
+	handle int32
+}
+
+// spotPriceWorker parses lines of a spot price CSV; each worker keeps its
+// own caches (zones checked once, strings interned, the last timestamp,
+// the pool of each distinct zone,type,product).
+func (p *parser) spotPriceWorker() lineWorker[spotRow] {
 	zones := zoneCache{}
 	strs := interner{}
+	pools := map[string]*spotPool{}
 	var ts tsCache
-	return c.each(func(f [][]byte) error {
+	var fields [][]byte
+	var quoted []byte
+	header := csvHeaders[FormatSpotPriceCSV]
+	return func(line []byte, rel int32, out []spotRow) []spotRow {
+		bad := func(format string, args ...any) []spotRow {
+			return append(out, spotRow{rel: rel, bad: fmt.Sprintf(format, args...)})
+		}
+		var err error
+		fields, err = splitCSV(fields[:0], line, &quoted)
+		if err != nil {
+			return bad("%v", err)
+		}
+		f := fields
+		if len(f) != len(header) {
+			return bad("%d columns, expected %d (%s)", len(f), len(header), strings.Join(header, ","))
+		}
 		t, err := ts.parse(f[0])
 		if err != nil {
-			return c.badRow("%v", err)
+			return bad("%v", err)
 		}
-		zone, region, err := zones.get(f[1])
-		if err != nil {
-			return c.badRow("%v", err)
+		// In a line without quotes the zone, type and product fields lie
+		// side by side: one map lookup finds the pool of most lines.
+		var pool *spotPool
+		var raw []byte
+		if bytes.IndexByte(line, '"') < 0 {
+			raw = line[len(f[0])+1 : len(line)-len(f[4])-1]
+			pool = pools[string(raw)]
 		}
-		if len(f[2]) == 0 {
-			return c.badRow("instance_type is empty")
-		}
-		if len(f[3]) == 0 {
-			return c.badRow("product_description is empty")
+		if pool == nil {
+			zone, region, err := zones.get(f[1])
+			if err != nil {
+				return bad("%v", err)
+			}
+			if len(f[2]) == 0 {
+				return bad("instance_type is empty")
+			}
+			if len(f[3]) == 0 {
+				return bad("product_description is empty")
+			}
+			pool = &spotPool{key: market.PoolKey{
+				Cloud: market.AWS, Region: region, Zone: zone,
+				InstanceType: strs.get(f[2]), Product: strs.get(f[3]),
+			}}
+			if raw != nil {
+				pools[string(raw)] = pool
+			}
 		}
 		price, skip, err := p.spotPrice("spot_price", f[4])
 		if err != nil {
-			return c.badRow("%v", err)
+			return bad("%v", err)
 		}
 		if skip {
-			p.t.Skip(zeroPrice)
-			return nil
+			return append(out, spotRow{rel: rel, skip: true})
 		}
-		return p.price(market.PricePoint{
-			Pool: market.PoolKey{
-				Cloud: market.AWS, Region: region, Zone: zone,
-				InstanceType: strs.get(f[2]), Product: strs.get(f[3]),
-			},
-			Time: t, Price: price, Source: p.source, FetchedAt: p.fetched,
-		})
-	})
+		return append(out, spotRow{rel: rel, pool: pool, t: t, price: price})
+	}
 }
 
 // zoneCache validates each AWS availability zone once.
