@@ -481,7 +481,8 @@ func spread(y []float64, H int, c config, pool *ResidualPool) spreadResult {
 		ev = tieEvents(y, h, eventStart(h, from, pool.tieLambda)-h, T, ev)
 		pis[h-1] = eventProbs(h, from, T, pool.tieLambda, pool.tieShare[hi], ev, nil)
 		ev = flatEvents(nr, h, eventStart(h, T, pool.tieLambda)-h, T, ev)
-		rho := eventProbs(h, T, T, pool.tieLambda, pool.flatShare[hi], ev, nil)[0]
+		share, neff := eventShares(h, T, T, pool.tieLambda, ev, nil, nil)
+		rho := pool.noRise(h, share[0], neff[0])
 		pi, r := pis[h-1][T-from], rate[T-from]
 		k := jumpClass(float64(h) * r)
 		res.steps[h-1] = stepSpread{
