@@ -43,8 +43,9 @@ type Options struct {
 	// of no rise) at each horizon (default 14 days for hourly series, 90
 	// days for daily ones).
 	TieHalfLife time.Duration
-	// ACIGamma is the adaptive conformal step size (default 0.005; a
-	// negative value turns adaptation off).
+	// ACIGamma is the adaptive conformal step size per independent
+	// window (default 0.005; at horizon h each origin moves the levels by
+	// ACIGamma/h, see aciLevels; a negative value turns adaptation off).
 	ACIGamma float64
 	// PoolWindow is how many past origins of each series (and sibling)
 	// the residual pool calibrates on when the pool is large (default 30
