@@ -142,6 +142,7 @@ func TestBacktestBidJumpProcess(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			sm, ok := sims[&m.qs[0]]
 			if !ok {
+				clear(sims) // the pools of a market no longer scored
 				sm.all = spikyMarket(7, days*24, m.qs)
 				sm.fc = forecastWithSiblings(model, sm.all)
 				sims[&m.qs[0]] = sm
