@@ -43,8 +43,9 @@ type Options struct {
 	// of no rise) at each horizon (default 14 days for hourly series, 90
 	// days for daily ones).
 	TieHalfLife time.Duration
-	// ACIGamma is the adaptive conformal step size (default 0.005; a
-	// negative value turns adaptation off).
+	// ACIGamma is the adaptive conformal step size per independent
+	// window (default 0.005; at horizon h each origin moves the levels by
+	// ACIGamma/h, see aciLevels; a negative value turns adaptation off).
 	ACIGamma float64
 	// PoolWindow is how many past origins of each series (and sibling)
 	// the residual pool calibrates on when the pool is large (default 30
@@ -481,7 +482,8 @@ func spread(y []float64, H int, c config, pool *ResidualPool) spreadResult {
 		ev = tieEvents(y, h, eventStart(h, from, pool.tieLambda)-h, T, ev)
 		pis[h-1] = eventProbs(h, from, T, pool.tieLambda, pool.tieShare[hi], ev, nil)
 		ev = flatEvents(nr, h, eventStart(h, T, pool.tieLambda)-h, T, ev)
-		rho := eventProbs(h, T, T, pool.tieLambda, pool.flatShare[hi], ev, nil)[0]
+		share, neff := eventShares(h, T, T, pool.tieLambda, ev, nil, nil)
+		rho := pool.noRise(h, share[0], neff[0])
 		pi, r := pis[h-1][T-from], rate[T-from]
 		k := jumpClass(float64(h) * r)
 		res.steps[h-1] = stepSpread{

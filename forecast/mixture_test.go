@@ -91,6 +91,81 @@ func TestEventProbs(t *testing.T) {
 	}
 }
 
+// TestEventShares: without decay the share is the plain share of the
+// complete windows and the effective count is windows/h; a decayed count
+// is Kish's (Σw)²/(h Σw²).
+func TestEventShares(t *testing.T) {
+	ev := make([]bool, 40)
+	for s := range 10 {
+		ev[s] = true
+	}
+	share, neff := eventShares(4, 4, 30, 1-1e-12, ev, nil, nil)
+	for i := range share {
+		tt := 4 + i
+		n := float64(tt - 4 + 1) // windows s = 0..t-4
+		if w := min(n, 10) / n; math.Abs(share[i]-w) > 1e-6 || math.Abs(neff[i]-n/4) > 1e-6 {
+			t.Errorf("t=%d: share %.6f neff %.6f, want %.6f and %.6f", tt, share[i], neff[i], w, n/4)
+		}
+	}
+	share, neff = eventShares(1, 20, 20, 0.9, ev, nil, nil)
+	var w, w2, k float64
+	for s := range 20 { // windows s = 0..19, age 19-s
+		a := math.Pow(0.9, float64(19-s))
+		w, w2 = w+a, w2+a*a
+		if ev[s] {
+			k += a
+		}
+	}
+	if math.Abs(share[0]-k/w) > 1e-9 || math.Abs(neff[0]-w*w/w2) > 1e-9 {
+		t.Errorf("decayed: share %.9f neff %.9f, want %.9f and %.9f", share[0], neff[0], k/w, w*w/w2)
+	}
+	if share, neff = eventShares(5, 0, 3, 0.9, ev, nil, nil); len(share) != 4 || neff[3] != 0 {
+		t.Errorf("before any window: %v %v, want four origins without windows", share, neff)
+	}
+}
+
+// TestFlatStrength recovers the prior strength from series whose no-rise
+// probabilities spread by a known amount: θ = μ ± d with equal odds has
+// variance d², so the strength is μ(1-μ)/d² - 1; series with one θ get
+// the largest strength (complete pooling).
+func TestFlatStrength(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 41))
+	const mu, windows, series = 0.3, 40, 4000
+	for _, d := range []float64{0, 0.1, 0.2} {
+		sum, terms, excess := []float64{0}, []float64{0}, []float64{0}
+		for range series {
+			theta := mu + d
+			if rng.IntN(2) == 0 {
+				theta = mu - d
+			}
+			k := 0
+			for range windows {
+				if rng.Float64() < theta {
+					k++
+				}
+			}
+			p := float64(k) / windows
+			sum[0] += windows * (p - mu) * (p - mu)
+			terms[0]++
+			excess[0] += windows - 1
+		}
+		got := flatStrength(sum, terms, excess, []float64{mu})[0]
+		if d == 0 {
+			if got < 100 {
+				t.Errorf("no spread: strength %.1f, want at least 100 (complete pooling)", got)
+			}
+			continue
+		}
+		want := mu*(1-mu)/(d*d) - 1
+		if math.Abs(got-want) > 0.25*want {
+			t.Errorf("spread %.2f: strength %.2f, want %.2f", d, got, want)
+		}
+	}
+	if got := shrunk(0.1, 20, 0.3, 20); math.Abs(got-0.2) > 1e-12 {
+		t.Errorf("shrunk: %v, want 0.2 (equal weights)", got)
+	}
+}
+
 func TestDistQuantileCDF(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 31))
 	for _, n := range []int{0, 1, 7, 500, 5000} {

@@ -174,29 +174,40 @@ func mcJumpExceed(rng *rand.Rand, a, q, sigma float64, n, paths int) float64 {
 // TestExceedProbOnJumpProcess: for a price that changes in 10% of hours,
 // the path-maximum probability (from conformal running maxima and the
 // series' no-rise probability) matches Monte Carlo continuations, at the
-// last price (P(any rise)) and above it.
+// last price (P(any rise)) and above it. Each of 21 simulated series is
+// forecast with the other 20 as siblings and the probabilities are
+// averaged, so what is checked is the model, not the estimation noise of
+// one series' jump size and change rate.
 func TestExceedProbOnJumpProcess(t *testing.T) {
 	rng := rand.New(rand.NewPCG(24, 24))
-	const q, sigma = 0.1, 0.02
-	y := jumpWalk(rng, 24*60, q, sigma)
-	var sib [][]market.PricePoint
-	for range 20 {
-		sib = append(sib, points(jumpWalk(rng, 24*60, q, sigma), time.Hour))
+	const q, sigma, n = 0.1, 0.02, 21
+	var all [][]market.PricePoint
+	for range n {
+		all = append(all, points(jumpWalk(rng, 24*60, q, sigma), time.Hour))
 	}
-	f, err := ForecastSeries(points(y, time.Hour), market.PoolKey{}, market.ResolutionChange, 48*time.Hour, Options{Model: ModelNaive, Siblings: sib})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
+	tests := []struct {
 		rel float64
 		d   time.Duration
-	}{{1, 6 * time.Hour}, {1, 24 * time.Hour}, {1.02, 24 * time.Hour}, {1.05, 24 * time.Hour}, {1.05, 48 * time.Hour}, {1.10, 48 * time.Hour}} {
-		got := f.ExceedProb(f.LastPrice*tc.rel, tc.d)
-		want := mcJumpExceed(rng, math.Log(tc.rel), q, sigma, int(tc.d/time.Hour), 20000)
-		// Estimated from 21 series of 60 days: allow 0.05 on top of the
-		// Monte Carlo error.
-		if math.Abs(got-want) > 0.05 {
-			t.Errorf("b=%.2f×last over %v: %.3f, Monte Carlo %.3f", tc.rel, tc.d, got, want)
+	}{{1, 6 * time.Hour}, {1, 24 * time.Hour}, {1.02, 24 * time.Hour}, {1.05, 24 * time.Hour}, {1.05, 48 * time.Hour}, {1.10, 48 * time.Hour}}
+	mean := make([]float64, len(tests))
+	for i := range all {
+		sib := append(append([][]market.PricePoint{}, all[:i]...), all[i+1:]...)
+		f, err := ForecastSeries(all[i], market.PoolKey{}, market.ResolutionChange, 48*time.Hour, Options{Model: ModelNaive, Siblings: sib})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, tc := range tests {
+			mean[k] += f.ExceedProb(f.LastPrice*tc.rel, tc.d) / n
+		}
+	}
+	for k, tc := range tests {
+		want := mcJumpExceed(rng, math.Log(tc.rel), q, sigma, int(tc.d/time.Hour), 40000)
+		// The jump size and change rate are estimated per series, and a
+		// calibrated forecast with a noisy scale states a probability at
+		// a fixed level a little above the truth (+0.01 to +0.035 here):
+		// allow 0.04 on top of the Monte Carlo error (<= 0.0025).
+		if math.Abs(mean[k]-want) > 0.04 {
+			t.Errorf("b=%.2f×last over %v: mean %.3f over %d series, Monte Carlo %.3f", tc.rel, tc.d, mean[k], n, want)
 		}
 	}
 }

@@ -124,6 +124,78 @@ func eventProbs(h, from, to int, lambda, prior float64, ev []bool, out []float64
 	return out
 }
 
+// eventShares returns, for origins t in [from, to], the weighted share of
+// the windows s <= t-h complete by t in which the event held (weights
+// lambda^(age), as eventProbs) and the share's effective number of
+// independent windows: windows that start within h steps of each other
+// share most of their path, so blocks of h windows count as one, and
+// Kish's effective sample size (Σw)²/Σw² (Kish 1965, Survey Sampling,
+// §11.7) counts those blocks. Origins before any complete window get
+// share 0 and no windows.
+func eventShares(h, from, to int, lambda float64, ev []bool, share, neff []float64) ([]float64, []float64) {
+	share, neff = share[:0], neff[:0]
+	for t := from; t <= min(to, eventStart(h, from, lambda)-1); t++ {
+		share, neff = append(share, 0), append(neff, 0)
+	}
+	var w, w2, k float64
+	l2 := lambda * lambda
+	for t := eventStart(h, from, lambda); t <= to; t++ {
+		w, w2, k = lambda*w+1, l2*w2+1, lambda*k
+		if ev[t-h] {
+			k++
+		}
+		if t >= from {
+			share, neff = append(share, k/w), append(neff, w*w/(float64(h)*w2))
+		}
+	}
+	return share, neff
+}
+
+// shrunk is the posterior mean of a probability whose prior is Beta
+// with mean prior and strength (in independent windows) strength, given
+// a share observed over neff independent windows (Gelman et al.,
+// Bayesian Data Analysis, 3rd ed., §2.4).
+func shrunk(share, neff, prior, strength float64) float64 {
+	return math.Min(maxTieProb, (neff*share+strength*prior)/(neff+strength))
+}
+
+// maxFlatStrength stands for an infinite prior strength: the pool shows
+// no spread of the no-rise probability between its series beyond
+// sampling noise, so every series gets the pooled share.
+const maxFlatStrength = 1e6
+
+// flatStrength estimates, per horizon, the strength of the Beta prior
+// on a series' no-rise probability from the spread of the series'
+// shares around the pooled share μ (an empirical Bayes method of
+// moments for the beta-binomial; Kleinman 1973, "Proportions with
+// extraneous variance: single and independent samples", JASA 68, §2):
+// a share over n independent windows of a series whose probability θ is
+// drawn from the prior has E[n (p - μ)²] = μ(1-μ) + (n-1) τ², τ² the
+// prior's variance, so summing over series and origins
+//
+//	τ² = (Σ n (p - μ)² - K μ(1-μ)) / Σ (n - 1),  strength = μ(1-μ)/τ² - 1.
+//
+// A group of pools with the same dynamics (τ² near 0) then shares one
+// no-rise probability instead of each pool's noisy own: the path-maximum
+// probability is P(rise)·S(a), and a per-pool P(rise) that scatters
+// around the truth under-covers on average (E[θ/θ̂] > 1, Jensen), most
+// where rises are rare. Pools that differ keep most of their own. The
+// floor is tieStrength (two windows, the fixed prior of the tie
+// probability).
+func flatStrength(sum, terms, excess []float64, flat []float64) []float64 {
+	out := make([]float64, len(flat))
+	for h, mu := range flat {
+		v := mu * (1 - mu)
+		out[h] = maxFlatStrength
+		if excess[h] > 0 {
+			if tau2 := (sum[h] - terms[h]*v) / excess[h]; tau2 > 0 {
+				out[h] = math.Min(maxFlatStrength, math.Max(tieStrength, v/tau2-1))
+			}
+		}
+	}
+	return out
+}
+
 // eventStart is the first origin eventProbs weighs for origins from
 // `from` on: weights older than 2^-8 are dropped.
 func eventStart(h, from int, lambda float64) int {
@@ -425,6 +497,9 @@ type ResidualPool struct {
 	// tieShare[h-1] and flatShare[h-1] are the pooled shares of windows
 	// whose price was unchanged at h, or never rose above the start.
 	tieShare, flatShare []float64
+	// flatStrength[h-1] is the strength of the prior flatShare[h-1] in a
+	// series' no-rise probability (flatStrength()).
+	flatStrength []float64
 	// sigma0 is the median volatility of the pooled series at their
 	// origins: the prior for a series too short to have its own; jump0
 	// the median jump size (jumpRMS), the prior of jumpVol.
@@ -432,6 +507,14 @@ type ResidualPool struct {
 	// tieLambda is the per-step weight decay of the tie and no-rise
 	// probabilities (Options.TieHalfLife).
 	tieLambda float64
+}
+
+// noRise is a series' probability of no rise within h steps, from the
+// share of its past windows that did not rise over neff independent
+// windows, shrunk towards the pooled share.
+func (rp *ResidualPool) noRise(h int, share, neff float64) float64 {
+	hi := rp.hIndex(h)
+	return shrunk(share, neff, rp.flatShare[hi], rp.flatStrength[hi])
 }
 
 // Horizon is the pool's longest horizon.
@@ -517,9 +600,32 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 		sort.Float64s(jumps)
 		rp.jump0 = empiricalQuantile(jumps, 0.5)
 	}
+	// How far the series' no-rise shares spread around the pooled one,
+	// beyond sampling noise: the strength of the prior (flatStrength).
+	sum, terms, excess := make([]float64, H), make([]float64, H), make([]float64, H)
+	var ev []bool
+	var share, neff []float64
+	for i, p := range in {
+		if p.to < p.from {
+			continue
+		}
+		for h := 1; h <= H && p.from+h <= p.to; h++ {
+			mu := rp.flatShare[h-1]
+			ev = flatEvents(nrs[i], h, eventStart(h, p.from, rp.tieLambda)-h, p.to-h, ev)
+			share, neff = eventShares(h, p.from, p.to-h, rp.tieLambda, ev, share, neff)
+			for t := p.from; t+h <= p.to; t += p.stride {
+				if n := neff[t-p.from]; n >= 1 {
+					d := share[t-p.from] - mu
+					sum[h-1] += n * d * d
+					terms[h-1]++
+					excess[h-1] += n - 1
+				}
+			}
+		}
+	}
+	rp.flatStrength = flatStrength(sum, terms, excess, rp.flatShare)
 	rhos := make([][]float64, H)
 	var pis, rate []float64
-	var ev []bool
 	for i, p := range in {
 		if p.to < p.from {
 			continue
@@ -532,7 +638,11 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 			ev = tieEvents(y, h, lo, p.to-h, ev)
 			pis = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.tieShare[h-1], ev, pis)
 			ev = flatEvents(nr, h, lo, p.to-h, ev)
-			rhos[h-1] = eventProbs(h, p.from, p.to-h, rp.tieLambda, rp.flatShare[h-1], ev, rhos[h-1])
+			share, neff = eventShares(h, p.from, p.to-h, rp.tieLambda, ev, share, neff)
+			rhos[h-1] = rhos[h-1][:0]
+			for k := range share {
+				rhos[h-1] = append(rhos[h-1], rp.noRise(h, share[k], neff[k]))
+			}
 			for t := p.from; t+h <= p.to; t += p.stride {
 				if d := y[t+h] - y[t]; d != 0 {
 					r := rate[t-p.from]
@@ -642,7 +752,13 @@ func (x mix) cdf(v float64) float64 {
 // probability that its randomized PIT, uniform on [F(0-), F(0)], falls
 // at or below a(t) (Czado, Gneiting & Held 2009, Biometrics 65, eq. 1),
 // so a pool that did not move pushes no level to either side of its
-// price. The result a[h-1][j] is the raw level to use for Levels[j] at
+// price. The outcomes of consecutive origins share h-1 of their h steps,
+// so each origin moves the levels by γ/h: one independent window counts
+// once, as in eventProbs. With γ per origin at every horizon, the levels
+// at h steps swung h times as far on one event: on GCP prices, which
+// change market-wide every two weeks, the 7-day levels narrowed after a
+// repricing of 5% and the next one of 10% fell outside (95% coverage
+// 79.5%). The result a[h-1][j] is the raw level to use for Levels[j] at
 // the next origin, clamped to [0.001, 0.999] and sorted.
 func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, from, to int, gamma float64) [][]float64 {
 	a := make([][]float64, H)
@@ -654,6 +770,7 @@ func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, 
 			continue
 		}
 		cd := &pool.cont[pool.hIndex(h)]
+		g := gamma / float64(h)
 		for t := from; t+h <= to; t++ {
 			pi, r := pis[h-1][t-from], rate[t-from]
 			x := mix{pi: pi, s: condScale(jump[t], r, h, pi), g: cd.get(jumpClass(float64(h) * r))}
@@ -664,7 +781,7 @@ func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, 
 					if hi > lo {
 						err = clamp((lv[j]-lo)/(hi-lo), 0, 1)
 					}
-					lv[j] = clamp(lv[j]+gamma*(p-err), 0.001, 0.999)
+					lv[j] = clamp(lv[j]+g*(p-err), 0.001, 0.999)
 				}
 			} else {
 				u := x.cdf(o)
@@ -673,7 +790,7 @@ func aciLevels(y, jump, rate []float64, pool *ResidualPool, pis [][]float64, H, 
 					if u <= lv[j] {
 						err = 1
 					}
-					lv[j] = clamp(lv[j]+gamma*(p-err), 0.001, 0.999)
+					lv[j] = clamp(lv[j]+g*(p-err), 0.001, 0.999)
 				}
 			}
 		}

@@ -27,13 +27,14 @@ type Trace struct {
 type EvalOptions struct {
 	// Options of the model under test (its Horizon is set to Step). Its
 	// Params are where the model starts (nil: DefaultParams); unless
-	// Fixed, FitParams refits them per cloud on that cloud's past as the
-	// evaluation goes.
+	// Fixed, FitParams refits them per cloud and kind of trace (fitKind)
+	// on their past as the evaluation goes.
 	Options Options
 	// Fixed keeps Options.Params for every origin: no refits.
 	Fixed bool
-	// RefitGrowth: a cloud's parameters are refitted whenever its scored
-	// past has grown by this factor since its last fit (default 1.25).
+	// RefitGrowth: a cloud's parameters for a kind of trace are refitted
+	// whenever its scored past has grown by this factor since its last
+	// fit (default 1.25).
 	RefitGrowth float64
 	// Step between forecast origins and the length of the window each
 	// forecast is about (default 1h).
@@ -152,15 +153,40 @@ type Evaluation struct {
 	Scorecard
 	Sets     []SetEval   `json:"sets"`
 	PerTrace []TraceEval `json:"per_trace"`
-	// Fits are the parameter refits, in time order, each on the cloud's
-	// data before its instant.
+	// Fits are the parameter refits, in time order, each on the data of
+	// one cloud and kind of trace before its instant.
 	Fits []CloudFit `json:"fits,omitempty"`
 }
 
-// CloudFit is a fit of one cloud's parameters.
+// CloudFit is a fit of one cloud's parameters for one kind of trace
+// (fitKind).
 type CloudFit struct {
 	Cloud string `json:"cloud"`
+	Kind  string `json:"kind"`
 	Fit
+}
+
+// Kinds of trace, each fitted on its own (fitKind).
+const (
+	KindPreemption = "preemption"
+	KindCapacity   = "capacity"
+)
+
+// fitKind is the kind of events a trace records: capacity events (a
+// drop in the nodes available, market.EventCapacity) or interruptions of
+// running nodes. They are different processes: a capacity trace of one
+// node drops whenever the zone runs short, while preemption traces of
+// fleets lose nodes together. Fitted together, the longer capacity
+// traces (80% of the AWS hours in the skypilot traces) pull the shared
+// excitation and fleet parameters away from what the preemption fleets
+// show, so each cloud's parameters are fitted per kind.
+func fitKind(tr Trace) string {
+	for _, e := range tr.Events {
+		if e.Kind == market.EventCapacity {
+			return KindCapacity
+		}
+	}
+	return KindPreemption
 }
 
 // ErrNoForecasts: the traces never had a running instance to forecast for.
@@ -204,9 +230,9 @@ type evalTrace struct {
 // interrupted in [t, t+Step); the outcome is whether the trace shows one.
 // Origins of all traces are visited in time order, so a trace learns from
 // other traces only what they had recorded by then. Unless Fixed, the
-// model's shared parameters are refitted by FitParams on the histories
-// before the origin (nested rolling origin) whenever the scored past has
-// grown by RefitGrowth. Brier score (Brier 1950, Monthly Weather Review
+// model's shared parameters are refitted by FitParams, per cloud and kind
+// of trace (fitKind), on the histories before the origin (nested rolling
+// origin) whenever the scored past has grown by RefitGrowth. Brier score (Brier 1950, Monthly Weather Review
 // 78(1), eq. 1) and log loss are averaged over all forecasts.
 func EvaluateTraces(traces []Trace, opts EvalOptions) (Evaluation, error) {
 	if opts.Step == 0 {
@@ -295,13 +321,17 @@ func EvaluateTraces(traces []Trace, opts EvalOptions) (Evaluation, error) {
 		known counts
 		fitAt int
 	}
-	clouds := map[string]*cloudState{}
-	byCloud := map[string][]Trace{}
-	for _, et := range ets {
-		if clouds[et.pool.cloud] == nil {
-			clouds[et.pool.cloud] = &cloudState{par: start}
+	type fitKey struct{ cloud, kind string }
+	clouds := map[fitKey]*cloudState{}
+	byCloud := map[fitKey][]Trace{}
+	keys := make([]fitKey, len(ets))
+	for i, et := range ets {
+		k := fitKey{et.pool.cloud, fitKind(et.Trace)}
+		keys[i] = k
+		if clouds[k] == nil {
+			clouds[k] = &cloudState{par: start}
 		}
-		byCloud[et.pool.cloud] = append(byCloud[et.pool.cloud], et.Trace)
+		byCloud[k] = append(byCloud[k], et.Trace)
 	}
 	for oi, o := range origins {
 		rest := pending[:0]
@@ -320,17 +350,18 @@ func EvaluateTraces(traces []Trace, opts EvalOptions) (Evaluation, error) {
 				fleet[p.n] = &counts{}
 			}
 			fleet[p.n].add(p.y)
-			clouds[k.cloud].known.add(p.y)
+			clouds[keys[p.tr]].known.add(p.y)
 		}
 		pending = rest
 		et := &ets[o.tr]
-		cs := clouds[et.pool.cloud]
+		fk := keys[o.tr]
+		cs := clouds[fk]
 		if !opts.Fixed && cs.known.n >= max(minFitOrigins, int(math.Ceil(opts.RefitGrowth*float64(cs.fitAt)))) && cs.known.k >= minFitPositives {
-			fit, err := FitParams(byCloud[et.pool.cloud], o.t, mo)
+			fit, err := FitParams(byCloud[fk], o.t, mo)
 			switch {
 			case err == nil:
 				cs.par = fit.Params
-				ev.Fits = append(ev.Fits, CloudFit{Cloud: et.pool.cloud, Fit: fit})
+				ev.Fits = append(ev.Fits, CloudFit{Cloud: fk.cloud, Kind: fk.kind, Fit: fit})
 			case !errors.Is(err, ErrTooFewData):
 				return Evaluation{}, fmt.Errorf("refit at %s: %w", o.t.Format(time.RFC3339), err)
 			}

@@ -280,3 +280,24 @@ func TestEstimateShape(t *testing.T) {
 		t.Errorf("score 2 rate %g not above %g", low.Hours[0].Rate, prior.Hours[0].Rate)
 	}
 }
+
+// TestFitKind: a trace that records capacity events is fitted apart from
+// one that records preempted nodes, whatever else it holds.
+func TestFitKind(t *testing.T) {
+	at := time.Date(2023, 8, 3, 0, 0, 0, 0, time.UTC)
+	ev := func(kind string) market.Event { return market.Event{Time: at, Kind: kind, Count: 1} }
+	tests := []struct {
+		name string
+		evs  []market.Event
+		want string
+	}{
+		{"preempted nodes", []market.Event{ev(market.EventObservationStart), ev(market.EventPreempted), ev(market.EventLaunched)}, KindPreemption},
+		{"capacity drops", []market.Event{ev(market.EventObservationStart), ev(market.EventCapacity), ev(market.EventObservationEnd)}, KindCapacity},
+		{"no events", nil, KindPreemption},
+	}
+	for _, tc := range tests {
+		if got := fitKind(Trace{Events: tc.evs}); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

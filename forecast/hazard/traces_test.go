@@ -235,8 +235,8 @@ func logEvaluation(t testing.TB, ev hazard.Evaluation) {
 		card(fmt.Sprintf("%s (%d traces)", s.Set, s.Traces), s.Scorecard)
 	}
 	for _, f := range ev.Fits {
-		fmt.Fprintf(&b, "%s fit before %s: %d hours, %d positive: %+v (log loss %.4f, defaults %.4f)\n",
-			f.Cloud, f.Before.Format(time.RFC3339), f.Origins, f.Positives, f.Params, f.LogLoss, f.DefaultLogLoss)
+		fmt.Fprintf(&b, "%s %s fit before %s: %d hours, %d positive: %+v (log loss %.4f, defaults %.4f)\n",
+			f.Cloud, f.Kind, f.Before.Format(time.RFC3339), f.Origins, f.Positives, f.Params, f.LogLoss, f.DefaultLogLoss)
 	}
 	t.Log(b.String())
 }
