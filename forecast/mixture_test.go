@@ -67,6 +67,14 @@ func TestEventProbs(t *testing.T) {
 			return (k + tieStrength*0.2) / (n + tieStrength)
 		}},
 		{"before any window: prior", 5, 0, 4, 0.9, 0.3, func(int) float64 { return 0.3 }},
+		{"the prior, then the windows", 4, 2, 30, 1 - 1e-12, 0.2, func(t int) float64 {
+			if t < 4 {
+				return 0.2
+			}
+			n := float64(t-4+1) / 4
+			k := min(float64(t-4+1), 10) / 4
+			return (k + tieStrength*0.2) / (n + tieStrength)
+		}},
 	}
 	for _, tc := range tests {
 		got := eventProbs(tc.h, tc.from, tc.to, tc.lambda, tc.prior, ev, nil)

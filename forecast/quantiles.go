@@ -103,9 +103,18 @@ const maxTieProb = 1 - 1e-6
 // of their path; the weighted share is shrunk to prior with weight
 // tieStrength.
 func eventProbs(h, from, to int, lambda, prior float64, ev []bool, out []float64) []float64 {
+	// Sized once: a whole-market refit calls this for every pool and
+	// horizon.
+	if n := to - from + 1; cap(out) < n {
+		out = make([]float64, 0, n)
+	}
 	out = out[:0]
-	k, n := 0.0, 0.0
 	start := eventStart(h, from, lambda)
+	// Origins before any complete window get the prior.
+	for t := from; t <= min(to, start-1); t++ {
+		out = append(out, math.Min(maxTieProb, prior))
+	}
+	k, n := 0.0, 0.0
 	inv := 1 / float64(h)
 	for t := start; t <= to; t++ {
 		k *= lambda
@@ -116,10 +125,6 @@ func eventProbs(h, from, to int, lambda, prior float64, ev []bool, out []float64
 		if t >= from {
 			out = append(out, math.Min(maxTieProb, (k+tieStrength*prior)/(n+tieStrength)))
 		}
-	}
-	// Origins before any complete window get the prior.
-	for len(out) < to-from+1 {
-		out = append([]float64{math.Min(maxTieProb, prior)}, out...)
 	}
 	return out
 }
