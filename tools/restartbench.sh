@@ -47,7 +47,8 @@ echo "load average before start: $(load)"
 start=$(date +%s.%N)
 "$BIN" serve --db "$DB" --http-addr "$ADDR" --grpc-addr off 2> "$work/serve.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+# Wait for the server to exit: the next run (or command) opens the same store.
+trap 'kill $pid 2>/dev/null && wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 first=$(head -1 "$work/urls")
 until curl -sf "$first" 2>/dev/null | grep -Eq '"precomputed": ?true'; do
 	kill -0 $pid 2>/dev/null || { cat "$work/serve.log"; exit 1; }

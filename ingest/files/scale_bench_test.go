@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,6 +54,11 @@ func peakRSS(b *testing.B) float64 {
 func BenchmarkScaleImport(b *testing.B) {
 	path := scaleCSV(b)
 	ctx := context.Background()
+	// Both halves read the file from the page cache: whichever ran first
+	// would otherwise also pay for reading 3.6 GB from the disk.
+	if err := readAll(path); err != nil {
+		b.Fatal(err)
+	}
 	b.Run("spotcast", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
@@ -93,4 +99,15 @@ func BenchmarkScaleImport(b *testing.B) {
 			}
 		}
 	})
+}
+
+// readAll reads the file once (into the page cache).
+func readAll(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
 }
