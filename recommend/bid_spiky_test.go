@@ -112,15 +112,18 @@ func TestBacktestBidJumpProcess(t *testing.T) {
 	for i := range mixed {
 		mixed[i] = 0.02 * float64(i%2)
 	}
-	markets := []struct {
+	type scoring struct {
 		name string
-		qs   []float64
-		keep func(i int) bool // the pools scored
+		keep func(i int) bool // the pools scored; nil: all
+	}
+	markets := []struct {
+		name     string
+		qs       []float64
+		scorings []scoring
 	}{
-		{"smooth", make([]float64, n), nil},
-		{"spiky", repeat(0.02, n), nil},
-		{"mixed/spiky pools", mixed, func(i int) bool { return i%2 == 1 }},
-		{"mixed/smooth pools", mixed, func(i int) bool { return i%2 == 0 }},
+		{"smooth", make([]float64, n), []scoring{{"", nil}}},
+		{"spiky", repeat(0.02, n), []scoring{{"", nil}}},
+		{"mixed", mixed, []scoring{{"spiky pools", func(i int) bool { return i%2 == 1 }}, {"smooth pools", func(i int) bool { return i%2 == 0 }}}},
 	}
 	cfg := bidGrid
 	cfg.RunLengths = []time.Duration{time.Hour, 8 * time.Hour, 24 * time.Hour}
@@ -131,41 +134,32 @@ func TestBacktestBidJumpProcess(t *testing.T) {
 		model = forecast.ModelAuto
 	}
 	markup := map[string]float64{}
-	// The two halves of the mixed market share its simulation and the
-	// forecaster's residual pools (built per sibling group and origin).
-	type sim struct {
-		all [][]market.PricePoint
-		fc  Forecaster
-	}
-	sims := map[*float64]sim{}
 	for _, m := range markets {
 		t.Run(m.name, func(t *testing.T) {
-			sm, ok := sims[&m.qs[0]]
-			if !ok {
-				clear(sims) // the pools of a market no longer scored
-				sm.all = spikyMarket(7, days*24, m.qs)
-				sm.fc = forecastWithSiblings(model, sm.all)
-				sims[&m.qs[0]] = sm
-			}
-			all := sm.all
-			var scored [][]market.PricePoint
-			for i, s := range all {
-				if m.keep == nil || m.keep(i) {
-					scored = append(scored, s)
-				}
-			}
+			all := spikyMarket(7, days*24, m.qs)
 			cfg.End = all[0][0].Time.Add(days * 24 * time.Hour)
-			res, err := BacktestBid(scored, sm.fc, cfg)
+			keeps := make([]func(int) bool, len(m.scorings))
+			for i, sc := range m.scorings {
+				keeps[i] = sc.keep
+			}
+			results, err := backtestByGroup(all, model, cfg, keeps)
 			if err != nil {
 				t.Fatal(err)
 			}
-			logBidTable(t, m.name, res)
-			for _, c := range res.Cells {
-				if c.Realised < c.Confidence-0.01 {
-					t.Errorf("p=%.2f D=%v: realised %.4f ±%.4f, below p - 0.01 over %d runs", c.Confidence, time.Duration(c.RunLengthSeconds*float64(time.Second)), c.Realised, c.StdErr, c.Runs)
+			for i, sc := range m.scorings {
+				name := m.name
+				if sc.name != "" {
+					name += "/" + sc.name
 				}
-				if c.Confidence == 0.95 && c.RunLengthSeconds == 24*3600 {
-					markup[m.name] = c.MeanMarkup
+				res := results[i]
+				logBidTable(t, name, res)
+				for _, c := range res.Cells {
+					if c.Realised < c.Confidence-0.01 {
+						t.Errorf("%s, p=%.2f D=%v: realised %.4f ±%.4f, below p - 0.01 over %d runs", name, c.Confidence, time.Duration(c.RunLengthSeconds*float64(time.Second)), c.Realised, c.StdErr, c.Runs)
+					}
+					if c.Confidence == 0.95 && c.RunLengthSeconds == 24*3600 {
+						markup[name] = c.MeanMarkup
+					}
 				}
 			}
 		})
@@ -175,6 +169,80 @@ func TestBacktestBidJumpProcess(t *testing.T) {
 	if s, sp := markup["mixed/smooth pools"], markup["mixed/spiky pools"]; !(sp > 10*s) {
 		t.Errorf("p=0.95, D=24h: mean markup %.4f on spiky pools vs %.4f on their smooth siblings; want more than 10x", sp, s)
 	}
+}
+
+// backtestByGroup runs BacktestBid over all's pools one sibling group
+// (instance type and product) at a time, each group with its own
+// forecaster, once per scoring (keep selects the pools scored by index in
+// all; nil keeps every pool), and adds the groups' cells up. The
+// forecaster caches one residual pool per group and origin for the
+// group's pools to share; with week-long pools, the cache of every group
+// at once passed 13 GB, while one group's at a time stays a sixth of it.
+func backtestByGroup(all [][]market.PricePoint, model string, cfg BidBacktestConfig, keeps []func(int) bool) ([]BidBacktest, error) {
+	type groupKey struct{ typ, product string }
+	var order []groupKey
+	members := map[groupKey][]int{}
+	for i, s := range all {
+		if len(s) == 0 {
+			continue
+		}
+		g := groupKey{s[0].Pool.InstanceType, s[0].Pool.Product}
+		if _, ok := members[g]; !ok {
+			order = append(order, g)
+		}
+		members[g] = append(members[g], i)
+	}
+	out := make([]BidBacktest, len(keeps))
+	for _, g := range order {
+		fc := forecastWithSiblings(model, all)
+		for k, keep := range keeps {
+			var scored [][]market.PricePoint
+			for _, i := range members[g] {
+				if keep == nil || keep(i) {
+					scored = append(scored, all[i])
+				}
+			}
+			if len(scored) == 0 {
+				continue
+			}
+			res, err := BacktestBid(scored, fc, cfg)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = addBidBacktests(out[k], res, cfg)
+		}
+	}
+	return out, nil
+}
+
+// addBidBacktests adds b's runs to a's (a's zero value is empty).
+func addBidBacktests(a, b BidBacktest, cfg BidBacktestConfig) BidBacktest {
+	tol := cfg.Tolerance
+	if tol == 0 {
+		tol = 0.01
+	}
+	if a.Cells == nil {
+		a.Cells = make([]BidBacktestCell, len(b.Cells))
+		a.Skipped = map[string]int{}
+	}
+	a.Series += b.Series
+	a.Origins += b.Origins
+	for r, n := range b.Skipped {
+		a.Skipped[r] += n
+	}
+	a.Errors = append(a.Errors, b.Errors...)
+	for i, c := range b.Cells {
+		s := &a.Cells[i]
+		runs := s.Runs + c.Runs
+		markup := s.MeanMarkup*float64(s.Runs) + c.MeanMarkup*float64(c.Runs)
+		*s = BidBacktestCell{Confidence: c.Confidence, RunLengthSeconds: c.RunLengthSeconds, Runs: runs, StayedUnder: s.StayedUnder + c.StayedUnder}
+		if runs > 0 {
+			r := float64(s.StayedUnder) / float64(runs)
+			s.Realised, s.StdErr, s.Pass = r, math.Sqrt(r*(1-r)/float64(runs)), r >= c.Confidence-tol
+			s.MeanMarkup = markup / float64(runs)
+		}
+	}
+	return a
 }
 
 func repeat(v float64, n int) []float64 {
