@@ -6,6 +6,7 @@ import (
 	"github.com/spotcast/spotcast/forecast"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 	"time"
 
@@ -251,4 +252,65 @@ func repeat(v float64, n int) []float64 {
 		out[i] = v
 	}
 	return out
+}
+
+// TestRunningMaxGivenRiseJumpProcess checks the two parts of the 7-day
+// max price on the smooth simulated market (-long only, about 90 s):
+// the forecast probability that the price rises within the week against
+// the share of windows that did, and, over the windows that rose, the
+// share whose running maximum exceeded each of the forecast's
+// conditional quantiles (RiseQuantiles at RiseLevels) against 1 - the
+// level, each within 2 points. The max price is P(rise)·S(a) = 1 - p, so
+// an error in either part is an error of the guarantee.
+func TestRunningMaxGivenRiseJumpProcess(t *testing.T) {
+	if !*long {
+		t.Skip("7-day running maximum on 36 simulated pools; run with -long")
+	}
+	const n, days = 36, 60
+	const D = 7 * 24 * time.Hour
+	all := spikyMarket(7, days*24, make([]float64, n))
+	end := all[0][0].Time.Add(days * 24 * time.Hour)
+	var runs, rises int
+	var probRise float64
+	exceeded := make([]int, len(forecast.RiseLevels))
+	for g := 0; g < n; g += 6 {
+		fc := forecastWithSiblings(forecast.ModelNaive, all) // one group's residual pools at a time
+		for _, s := range all[g : g+6] {
+			for origin := s[0].Time.Add(14 * 24 * time.Hour); !origin.Add(D).After(end); origin = origin.Add(11 * time.Hour) {
+				k := sort.Search(len(s), func(i int) bool { return s[i].Time.After(origin) })
+				o, err := fc(s[0].Pool, s[:k], origin, D)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := o.(forecast.PriceForecast).Steps
+				step := st[len(st)-1]
+				p0, mx := s[k-1].Price, s[k-1].Price
+				for _, pt := range s[k:] {
+					if pt.Time.After(origin.Add(D)) {
+						break
+					}
+					mx = math.Max(mx, pt.Price)
+				}
+				runs++
+				probRise += step.ProbRise
+				if mx <= p0 {
+					continue
+				}
+				rises++
+				for j, q := range step.RiseQuantiles {
+					if mx > q.Value {
+						exceeded[j]++
+					}
+				}
+			}
+		}
+	}
+	if got, want := probRise/float64(runs), float64(rises)/float64(runs); math.Abs(got-want) > 0.02 {
+		t.Errorf("P(rise within 7 d): forecast %.3f on average, realised %.3f over %d runs", got, want, runs)
+	}
+	for j, p := range forecast.RiseLevels {
+		if e := float64(exceeded[j]) / float64(rises); e > 1-p+0.02 {
+			t.Errorf("running maximum given a rise: the %.3f quantile exceeded in %.3f of %d rising windows, want at most %.3f", p, e, rises, 1-p+0.02)
+		}
+	}
 }
