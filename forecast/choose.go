@@ -130,14 +130,7 @@ func ScoreCandidates(series [][]market.PricePoint, resolution string, horizon ti
 			return CandidateScores{}, err
 		}
 	}
-	var ys [][]float64
-	for _, pts := range series {
-		g, err := ToGrid(pts, step, c.AsOf)
-		if err != nil {
-			continue
-		}
-		ys = append(ys, logValues(g.Values))
-	}
+	ys := logGrids(series, step, c.AsOf)
 	if len(ys) == 0 {
 		return CandidateScores{}, fmt.Errorf("score candidates: %w", ErrNoData)
 	}

@@ -282,6 +282,20 @@ func toSteps(res logResult, origin time.Time, step time.Duration, last float64) 
 	return steps
 }
 
+// logGrids puts each series on the grid up to asOf (zero: its newest
+// point) and returns the log prices of those with usable points.
+func logGrids(series [][]market.PricePoint, step time.Duration, asOf time.Time) [][]float64 {
+	var ys [][]float64
+	for _, pts := range series {
+		g, err := ToGrid(pts, step, asOf)
+		if err != nil {
+			continue
+		}
+		ys = append(ys, logValues(g.Values))
+	}
+	return ys
+}
+
 // NewResidualPool builds the residual pool of a group of related series
 // (a pool and its siblings: the same instance type in other zones, the
 // same family), to be passed as Options.Pool when forecasting any member
@@ -297,14 +311,7 @@ func NewResidualPool(series [][]market.PricePoint, resolution string, horizon ti
 	if err != nil {
 		return nil, err
 	}
-	var ys [][]float64
-	for _, pts := range series {
-		g, err := ToGrid(pts, step, c.AsOf)
-		if err != nil {
-			continue
-		}
-		ys = append(ys, logValues(g.Values))
-	}
+	ys := logGrids(series, step, c.AsOf)
 	if len(ys) == 0 {
 		return nil, fmt.Errorf("residual pool: %w", ErrNoData)
 	}

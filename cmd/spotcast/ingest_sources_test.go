@@ -96,7 +96,10 @@ func TestIngestAWSFeedCommand(t *testing.T) {
 	}
 }
 
-func TestIngestAzureCommand(t *testing.T) {
+// azureEmulator serves the Azure Retail Prices testdata page through the
+// emulator of that API until the test ends.
+func azureEmulator(t *testing.T) (*azureemu.Server, *httptest.Server) {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "ingest", "files", "testdata", "azure_retail_prices.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -107,8 +110,13 @@ func TestIngestAzureCommand(t *testing.T) {
 	}
 	emu := azureemu.New(page.Items)
 	srv := httptest.NewServer(emu)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	emu.BaseURL = srv.URL
+	return emu, srv
+}
+
+func TestIngestAzureCommand(t *testing.T) {
+	emu, srv := azureEmulator(t)
 	emu.Set(func(e *azureemu.Server) { e.FailRegion = "westeurope" })
 	db := filepath.Join(t.TempDir(), "s.duckdb")
 	out, errOut, err := spotcast(t, "", "ingest", "azure", "--db", db, "--url", srv.URL+"/api/retail/prices",

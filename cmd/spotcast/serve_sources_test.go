@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,6 @@ import (
 	"github.com/spotcast/spotcast/api"
 	"github.com/spotcast/spotcast/config"
 	"github.com/spotcast/spotcast/engine"
-	"github.com/spotcast/spotcast/ingest/azure/azureemu"
 	"github.com/spotcast/spotcast/market"
 	"github.com/spotcast/spotcast/storage"
 )
@@ -53,18 +51,7 @@ func startSources(t *testing.T, every time.Duration) *sourcesRig {
 		w.Write(body)
 	}))
 	t.Cleanup(feed.Close)
-	b, err := os.ReadFile(filepath.Join(td, "azure_retail_prices.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page struct{ Items []azureemu.Item }
-	if err := json.Unmarshal(b, &page); err != nil {
-		t.Fatal(err)
-	}
-	emu := azureemu.New(page.Items)
-	az := httptest.NewServer(emu)
-	t.Cleanup(az.Close)
-	emu.BaseURL = az.URL
+	_, az := azureEmulator(t)
 
 	if r.store, err = storage.Open(ctx, "", storage.Options{}); err != nil {
 		t.Fatal(err)
