@@ -79,12 +79,16 @@ type config struct {
 	longHalfLife, longWeight float64
 	// tieLambda is the per-step weight decay of tie probabilities.
 	tieLambda float64
+	// block is a day in steps (at least one): the window whose running
+	// maxima bound the longer ones' (blockBound).
+	block int
 }
 
 func (o Options) resolve(resolution string) config {
 	c := config{Options: o, s: seasonsFor(resolution)}
 	daily := StepFor(resolution) == 24*time.Hour
 	step := StepFor(resolution)
+	c.block = max(1, int(24*time.Hour/step))
 	if c.Model == "" {
 		c.Model = ModelAuto
 	}
@@ -367,8 +371,35 @@ func forecastLog(y []float64, H int, c config, sib [][]float64, pool *ResidualPo
 		res.below[h], res.unch[h] = sp.steps[h].quantiles(m, res.off[h])
 		res.riseOff[h] = make([]float64, len(RiseLevels))
 		res.rise[h] = sp.steps[h].riseQuantiles(up, res.riseOff[h])
+		if h >= c.block {
+			sp.blockBound(h+1, c.block, res.rise[h], up, res.riseOff[h])
+		}
 	}
 	return res, nil
+}
+
+// blockBound raises the running maximum's quantiles at horizon h (given
+// a rise with probability ph) to those of the largest of h/b independent
+// b-step windows: a pool whose price spikes and falls back within a day
+// has a week-long maximum that is the largest of seven daily ones, and
+// that is read from seven times as many independent windows as the
+// week-long maxima themselves, which in a pool group with few spiky
+// members are too few to show the tail. For a price that wanders (a
+// random walk) the week's maximum is above the days' and the bound
+// changes nothing. Wanted: P(max > x) = ph·(1-p); the largest of n = h/b
+// windows exceeds x with 1 - (1 - pb·Sb(x))^n, so x is the b-step
+// conditional quantile at 1 - (1 - (1 - ph(1-p))^(1/n))/pb.
+func (sp spreadResult) blockBound(h, b int, ph, up float64, dst []float64) {
+	st := sp.steps[b-1]
+	pb := 1 - st.rho
+	n := float64(h) / float64(b)
+	for j, p := range RiseLevels {
+		sb := -math.Expm1(math.Log1p(-ph*(1-p)) / n)
+		if sb >= pb || pb <= 0 {
+			continue // the b-step windows rise too rarely to bound this level
+		}
+		dst[j] = math.Max(dst[j], st.riseQuantile(up, 1-sb/pb))
+	}
 }
 
 // choosePoint chooses the model (for "auto": by the validation pinball
@@ -452,12 +483,17 @@ func (st stepSpread) quantiles(m float64, dst []float64) (below, unch float64) {
 // the point path's largest rise up), and returns P(it rises).
 func (st stepSpread) riseQuantiles(up float64, dst []float64) float64 {
 	for j, p := range RiseLevels {
-		dst[j] = math.Min(maxLogMove, up+st.rs*math.Max(0, st.riseDist.quantile(p)))
-		if dst[j] <= 0 {
-			dst[j] = math.SmallestNonzeroFloat64
-		}
+		dst[j] = st.riseQuantile(up, p)
 	}
 	return 1 - st.rho
+}
+
+// riseQuantile is the running maximum's p-quantile given a rise, as an
+// offset from the last log price shifted up by up: positive, at most
+// maxLogMove.
+func (st stepSpread) riseQuantile(up, p float64) float64 {
+	v := math.Min(maxLogMove, up+st.rs*math.Max(0, st.riseDist.quantile(p)+st.riseDist.widening(p)))
+	return math.Max(v, math.SmallestNonzeroFloat64)
 }
 
 // spread returns the predictive distribution at the origin per horizon:
@@ -496,7 +532,7 @@ func spread(y []float64, H int, c config, pool *ResidualPool) spreadResult {
 		res.steps[h-1] = stepSpread{
 			x:        mix{pi: pi, s: condScale(jump[T], r, h, pi), g: pool.cont[hi].get(k)},
 			rho:      rho,
-			rs:       condScale(jump[T], r, h, rho),
+			rs:       pool.riseScale(jump[T], r, h, rho),
 			riseDist: pool.rise[hi].get(k),
 		}
 	}

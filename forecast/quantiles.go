@@ -298,6 +298,20 @@ func jumpVol(y []float64, c config, prior float64) []float64 {
 	return out
 }
 
+// jumpMoments returns the number of y's non-zero one-step changes and
+// the sum of their fourth powers in units of rms (the sum behind their
+// kurtosis).
+func jumpMoments(y []float64, rms float64) (n, q4 float64) {
+	for t := 1; t < len(y); t++ {
+		if d := y[t] - y[t-1]; d != 0 {
+			z := d / rms
+			n++
+			q4 += z * z * z * z
+		}
+	}
+	return n, q4
+}
+
 // jumpRMS is the root mean square of y's non-zero one-step changes (0 if
 // it never changes): a series' typical jump, whose median over a pool's
 // series is the prior of jumpVol.
@@ -335,6 +349,10 @@ type dist struct {
 	table []float64
 	// at0 is cdf(0), which every unchanged outcome asks for.
 	at0 float64
+	// neff is the number of independent values the sample amounts to
+	// (0: every value independent), and tail the mean excess over the
+	// median; both set for running maxima only (see widening).
+	neff, tail float64
 }
 
 const tableSize = 2000
@@ -352,6 +370,48 @@ func (d *dist) freezeSorted() {
 		}
 	}
 	d.at0 = d.search(0)
+}
+
+// setTail records the mean excess over the median, the scale of an
+// exponential upper tail fitted to the upper half by maximum likelihood.
+func (d *dist) setTail() {
+	if len(d.x) == 0 {
+		return
+	}
+	u := d.quantile(0.5)
+	sum, n := 0.0, 0
+	for _, v := range d.x[sort.SearchFloat64s(d.x, u):] {
+		if v > u {
+			sum += v - u
+			n++
+		}
+	}
+	if n > 0 {
+		d.tail = sum / float64(n)
+	}
+}
+
+// widening is how far the p-quantile moves out, p > 0.5, when the
+// sample holds few independent values: a week-long running maximum
+// seen over four weeks of six pools is a couple of dozen draws however
+// many overlapping windows it is read from, and the empirical quantiles
+// of so few draws fall short of the true ones in the upper tail. With
+// the upper half exponential of scale β (tail) estimated from k = neff/2
+// independent exceedances of the median, the predictive distribution
+// of a new exceedance under the Jeffreys prior on the rate is Lomax,
+// S(x) = (1 + x/(kβ))^(-k), so the quantile at L = ½/(1-p) moves from
+// the plug-in β·log L to kβ(L^(1/k) - 1) (Bayesian predictive for the
+// exponential: Aitchison & Dunsmore 1975, Statistical Prediction
+// Analysis, §2.3). The difference is added to the empirical quantile:
+// it vanishes as the sample grows and is large only far in the tail of
+// a small one.
+func (d *dist) widening(p float64) float64 {
+	if p <= 0.5 || p >= 1 || d.neff <= 0 || d.tail <= 0 {
+		return 0
+	}
+	k := math.Max(d.neff/2, 1)
+	l := math.Log(0.5 / (1 - p))
+	return d.tail * (k*math.Expm1(l/k) - l)
 }
 
 // quantile is the p-quantile by linear interpolation between order
@@ -509,6 +569,10 @@ type ResidualPool struct {
 	// origins: the prior for a series too short to have its own; jump0
 	// the median jump size (jumpRMS), the prior of jumpVol.
 	sigma0, jump0 float64
+	// rate0 is the pooled one-step change rate; riseWeight the weight of
+	// a series' own jump size and change rate in the running maximum's
+	// scale (riseScale).
+	rate0, riseWeight float64
 	// tieLambda is the per-step weight decay of the tie and no-rise
 	// probabilities (Options.TieHalfLife).
 	tieLambda float64
@@ -534,6 +598,59 @@ func (rp *ResidualPool) Len(h int) int {
 }
 
 func (rp *ResidualPool) hIndex(h int) int { return min(max(h, 1), len(rp.cont)) - 1 }
+
+// riseScale is the running maximum's scale at horizon h: condScale
+// with the series' jump size and change rate shrunk towards the pool's
+// on the log scale, log x* = w·log x + (1-w)·log x0 with w = riseWeight.
+// A week-long maximum is read in units of this scale, and the scale's
+// own estimation error (a jump size and rate from the few changes of
+// the last weeks) widens the predictive distribution by more than the
+// calibration sample, which holds a handful of persistent scale errors,
+// can show: pools with the same dynamics should share one scale, pools
+// that differ keep theirs (riseShrinkWeight).
+func (rp *ResidualPool) riseScale(jump, rate float64, h int, rho float64) float64 {
+	w := rp.riseWeight
+	if w < 1 && rp.jump0 > 0 && rp.rate0 > 0 {
+		jump = math.Exp(w*math.Log(jump) + (1-w)*math.Log(rp.jump0))
+		rate = math.Exp(w*math.Log(math.Max(rate, 1e-9)) + (1-w)*math.Log(rp.rate0))
+	}
+	return condScale(jump, rate, h, rho)
+}
+
+// riseShrinkWeight is the empirical Bayes weight (James & Stein 1961;
+// Efron & Morris 1975, "Data analysis using Stein's estimator and its
+// generalizations", JASA 70, §2) of a series' own log scale
+// log(jump·√rate) against the pool's: τ²/(τ² + v̄), where v̄ is the mean
+// sampling variance of the series' log scales and τ² the spread of the
+// log scales beyond it. logS[i] is a series' log scale, noise[i] its
+// sampling variance (scaleNoise).
+func riseShrinkWeight(logS, noise []float64) float64 {
+	if len(logS) < 3 {
+		return 1 // too few series to tell their spread from noise
+	}
+	var mean, v float64
+	for i, l := range logS {
+		mean += l
+		v += noise[i]
+	}
+	mean /= float64(len(logS))
+	v /= float64(len(logS))
+	ss := 0.0
+	for _, l := range logS {
+		ss += (l - mean) * (l - mean)
+	}
+	tau2 := math.Max(0, ss/float64(len(logS)-1)-v)
+	return tau2 / (tau2 + v)
+}
+
+// scaleNoise is the sampling variance of a series' log scale from its n
+// jumps whose fourth powers (in units of their root mean square) sum to
+// q4: the log of a root mean square of n jumps with kurtosis κ = q4/n
+// has variance about (κ-1)/(4n) (delta method), the log of √rate from n
+// changes about 1/(4n); together κ/(4n).
+func scaleNoise(n, q4 float64) float64 {
+	return q4 / n / (4 * n)
+}
 
 // poolInput is one series' contribution to a pool: origins t in
 // [from, to] (every stride-th) whose window ends at or before to; sig is
@@ -564,7 +681,7 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 	}
 	nrs := make([][]int, len(in))
 	ties, flat, total := make([]float64, H), make([]float64, H), make([]float64, H)
-	var sigmas, jumps []float64
+	var sigmas, jumps, logS, noise []float64
 	stride0 := 1
 	for i := range in {
 		p := &in[i]
@@ -578,6 +695,9 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 		sigmas = append(sigmas, p.sig[p.to])
 		if j := jumpRMS(y); j > 0 {
 			jumps = append(jumps, j)
+			n, q := jumpMoments(y, j)
+			logS = append(logS, math.Log(j)+0.5*math.Log(n/float64(len(y))))
+			noise = append(noise, scaleNoise(n, q))
 		}
 		for h := 1; h <= H; h++ {
 			for t := p.from; t+h <= p.to; t += p.stride {
@@ -605,6 +725,8 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 		sort.Float64s(jumps)
 		rp.jump0 = empiricalQuantile(jumps, 0.5)
 	}
+	rp.rate0 = 1 - rp.tieShare[0]
+	rp.riseWeight = riseShrinkWeight(logS, noise)
 	// How far the series' no-rise shares spread around the pooled one,
 	// beyond sampling noise: the strength of the prior (flatStrength).
 	sum, terms, excess := make([]float64, H), make([]float64, H), make([]float64, H)
@@ -630,6 +752,7 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 	}
 	rp.flatStrength = flatStrength(sum, terms, excess, rp.flatShare)
 	rhos := make([][]float64, H)
+	counts := make([][nClasses + 1]int, H)
 	var pis, rate []float64
 	for i, p := range in {
 		if p.to < p.from {
@@ -656,6 +779,7 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 			}
 		}
 		// Running maxima, for every horizon at once.
+		clear(counts)
 		for t := p.from; t < p.to; t += p.stride {
 			if nr[t] > p.to || nr[t] > t+H {
 				continue // no rise within the pool's horizons
@@ -665,7 +789,19 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 				m = math.Max(m, y[t+h]-y[t])
 				if m > 0 {
 					r := rate[t-p.from]
-					rp.rise[h-1].add(jumpClass(float64(h)*r), m/condScale(jump[t], r, h, rhos[h-1][t-p.from]))
+					k := jumpClass(float64(h) * r)
+					rp.rise[h-1].add(k, m/rp.riseScale(jump[t], r, h, rhos[h-1][t-p.from]))
+					counts[h-1][k]++
+					counts[h-1][nClasses]++
+				}
+			}
+		}
+		// A series' windows of h steps overlap: c of them, stride apart,
+		// hold about 1 + (c-1)·stride/h independent ones.
+		for h := range counts {
+			for k, c := range counts[h] {
+				if c > 0 {
+					rp.rise[h][k].neff += math.Min(float64(c), 1+float64((c-1)*p.stride)/float64(h+1))
 				}
 			}
 		}
@@ -673,6 +809,9 @@ func buildPool(in []poolInput, H int, c config) *ResidualPool {
 	for h := range H {
 		rp.cont[h].freeze()
 		rp.rise[h].freeze()
+		for k := range rp.rise[h] {
+			rp.rise[h][k].setTail()
+		}
 	}
 	if len(sigmas) > 0 {
 		sort.Float64s(sigmas)
